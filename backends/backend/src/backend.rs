@@ -1,0 +1,81 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::{BackendError, Device, GptSpec, HostTensor, Precision, TokenBatch};
+
+/// Whether a backend can run at all on this machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendStatus {
+    Ready { runtime_version: String },
+    /// Compiled out (cargo feature off) or its native runtime is missing.
+    Unavailable { reason: String, hint: String },
+}
+
+/// Whether a backend runs a (device, precision) combination.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Support {
+    Yes,
+    No(String),
+}
+
+/// What to load. The synthetic GPT comes as its spec plus a safetensors file
+/// of f32 weights that every backend reads, so all backends run the very same
+/// numbers; `cache_dir` is where a backend may keep converted forms (an ONNX
+/// graph, a GGUF file) keyed by the spec's hash.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    SyntheticGpt {
+        spec: GptSpec,
+        weights: PathBuf,
+        cache_dir: PathBuf,
+    },
+}
+
+/// How to load: where, at what precision, with how many threads, plus
+/// backend-specific options from the scenario (e.g. ORT's graph optimization
+/// level) as strings the backend parses and rejects with a clear message.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub device: Device,
+    pub precision: Precision,
+    pub threads: usize,
+    pub options: BTreeMap<String, String>,
+}
+
+/// A runtime adapter: candle, ONNX Runtime, libtorch...
+pub trait Backend: Send + Sync {
+    /// Stable lowercase name used in scenario files and result rows.
+    fn name(&self) -> &'static str;
+
+    fn status(&self) -> BackendStatus;
+
+    fn supports(&self, device: Device, precision: Precision) -> Support;
+
+    /// Loads a model into a session ready to run. Timed as `load_ms`.
+    fn load(
+        &self,
+        model: &ModelSource,
+        options: &LoadOptions,
+    ) -> Result<Box<dyn Session>, BackendError>;
+}
+
+/// A loaded model. The harness calls `prepare` once (untimed), then `run`
+/// many times (each call timed), then `outputs` once (untimed): input
+/// creation and output copying stay out of the measured region.
+pub trait Session {
+    /// Builds the runtime's own input tensors from host token ids.
+    fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError>;
+
+    /// One forward pass on the prepared inputs. Must not return before the
+    /// result is computed (synchronize asynchronous devices).
+    fn run(&mut self) -> Result<(), BackendError>;
+
+    /// The last run's outputs, copied to host as f32. For the synthetic GPT
+    /// the first output is the logits, `[batch, seq_len, vocab_size]`.
+    fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError>;
+
+    /// Bytes the loaded weights occupy in the runtime's memory, if known.
+    fn weight_bytes(&self) -> Option<u64> {
+        None
+    }
+}

@@ -1,0 +1,21 @@
+//! The one trait every inferbench runtime adapter implements, and the plain
+//! values that cross it.
+//!
+//! Like ripgrep's `grep-matcher`, this crate holds only the contract: a
+//! backend knows nothing of scenario files, result files or telemetry. The
+//! harness hands it a model source and load options, feeds it token batches
+//! and reads back host tensors.
+
+mod backend;
+mod device;
+mod error;
+pub mod gpt;
+mod precision;
+mod tensor;
+
+pub use backend::{Backend, BackendStatus, LoadOptions, ModelSource, Session, Support};
+pub use device::Device;
+pub use error::BackendError;
+pub use gpt::GptSpec;
+pub use precision::Precision;
+pub use tensor::{HostTensor, TokenBatch};

@@ -1,0 +1,12 @@
+//! inferbench: runs declarative scenarios against interchangeable inference
+//! backends and records latency, throughput, memory and accuracy deltas.
+
+pub mod accuracy;
+pub mod backends;
+pub mod model;
+pub mod results;
+pub mod runner;
+pub mod scenario;
+pub mod stats;
+pub mod time;
+pub mod warnings;

@@ -1,0 +1,203 @@
+//! The `inferbench` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use inferbench::backends::backend_for;
+use inferbench::results::environment::Environment;
+use inferbench::results::{RunFolder, Status, table};
+use inferbench::runner::worker::{WorkerJob, execute};
+use inferbench::runner::{Isolation, RunnerOptions, run_case};
+use inferbench::scenario::{self, BackendKind, Case};
+use inferbench::warnings;
+use inferbench_backend::BackendStatus;
+
+#[derive(Parser)]
+#[command(name = "inferbench", version, about = "Benchmark and regression harness for ML inference")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write results/runs/<run-id>/.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Smoke run: 1 warm-up and 3 measured iterations per case.
+        #[arg(long)]
+        quick: bool,
+        /// Folder that receives the run folder.
+        #[arg(long, default_value = "results/runs")]
+        out: PathBuf,
+        /// Run each case in its own process (default) or all in this one.
+        #[arg(long, value_enum, default_value = "process")]
+        isolation: Isolation,
+        /// Only cases whose id contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Where generated models and reference outputs are cached
+        /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Check a scenario file; exit 0 when valid, 2 with a located error otherwise.
+    Validate { scenario: PathBuf },
+    /// Print the JSON Schema of scenario files (for editor completion).
+    Schema,
+    /// List the backends and whether each can run here.
+    Backends,
+    /// Internal: run one case (started by `run` for each case).
+    #[command(hide = true)]
+    Worker {
+        #[arg(long)]
+        job: PathBuf,
+        #[arg(long)]
+        report: PathBuf,
+    },
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("INFERBENCH_CACHE_DIR") {
+        return dir.into();
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("inferbench");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache/inferbench"),
+        None => PathBuf::from(".inferbench/cache"),
+    }
+}
+
+/// Turns a case into a smoke-test case: minimal warm-up and measurement.
+fn quick(case: &mut Case) {
+    case.warmup.iterations = 1;
+    case.warmup.seconds = 0.0;
+    case.measurement.min_iterations = 3;
+    case.measurement.min_seconds = 0.0;
+    case.measurement.max_iterations = case.measurement.max_iterations.max(3);
+    case.measurement.max_seconds = case.measurement.max_seconds.min(5.0);
+}
+
+struct RunArgs {
+    scenario: PathBuf,
+    quick: bool,
+    out: PathBuf,
+    isolation: Isolation,
+    filter: Option<String>,
+    cache_dir: Option<PathBuf>,
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let loaded = match scenario::load_file(&args.scenario, cores()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut cases = loaded.cases;
+    if let Some(f) = &args.filter {
+        cases.retain(|c| c.id.contains(f.as_str()));
+    }
+    if args.quick {
+        cases.iter_mut().for_each(quick);
+    }
+    let options = RunnerOptions {
+        isolation: args.isolation,
+        cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+    };
+    let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);
+    let mut folder = RunFolder::create(&args.out, &loaded.name, &loaded.source, environment)?;
+    eprintln!("run {} — {} cases → {}", folder.run_id(), cases.len(), folder.dir.display());
+
+    let bar = ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}").expect("valid template"),
+    );
+    let mut warned = Vec::new();
+    for case in &cases {
+        bar.set_message(case.id.clone());
+        let result = run_case(case, &options);
+        for w in warnings::for_result(&result, cores()) {
+            bar.suspend(|| eprintln!("warning: {w}"));
+            warned.push(w);
+        }
+        folder.record(result)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    folder.finish()?;
+
+    print!("{}", table::render(folder.results()));
+    println!("results: {}", folder.dir.display());
+    let bad = folder.results().iter().filter(|r| matches!(r.status, Status::Error | Status::Failed)).count();
+    if bad > 0 {
+        eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(path: &Path) -> ExitCode {
+    match scenario::load_file(path, cores()) {
+        Ok(l) => {
+            println!("{}: valid, {} cases", path.display(), l.cases.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn list_backends() {
+    for kind in BackendKind::ALL {
+        match backend_for(kind).status() {
+            BackendStatus::Ready { runtime_version } => println!("{kind:<8} ready        {runtime_version}"),
+            BackendStatus::Unavailable { reason, hint } => println!("{kind:<8} unavailable  {reason} (hint: {hint})"),
+        }
+    }
+}
+
+fn worker(job: &Path, report: &Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(job).with_context(|| format!("reading job {}", job.display()))?;
+    let job: WorkerJob = serde_json::from_slice(&bytes).context("parsing the job")?;
+    let result = execute(&job);
+    let json = serde_json::to_vec(&result).context("encoding the report")?;
+    std::fs::write(report, json).with_context(|| format!("writing report {}", report.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run { scenario, quick, out, isolation, filter, cache_dir } => {
+            run(RunArgs { scenario, quick, out, isolation, filter, cache_dir })
+        }
+        Command::Validate { scenario } => Ok(validate(&scenario)),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&scenario::json_schema()).expect("schema is JSON"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backends => {
+            list_backends();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker { job, report } => worker(&job, &report),
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
+}

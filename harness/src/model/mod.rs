@@ -1,0 +1,7 @@
+//! The synthetic GPT's weights, inputs and f64 reference: everything the
+//! harness needs to know what the right answer is, with no backend library.
+
+pub mod inputs;
+pub mod reference;
+pub mod rng;
+pub mod synthetic;

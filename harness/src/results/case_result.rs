@@ -1,0 +1,111 @@
+//! The summary of one case: from a worker's raw report to the figures users
+//! read (percentiles, throughput, GFLOP/s, accuracy deltas, status).
+
+use serde::{Deserialize, Serialize};
+
+use crate::accuracy::AccuracyDeltas;
+use crate::runner::worker::{Outcome, WorkerReport};
+use crate::scenario::Case;
+use crate::stats::Summary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Measured, and within its accuracy limits.
+    Measured,
+    /// Not run: the backend is missing or does not run this combination.
+    Skipped,
+    /// The backend failed (load, run, crash, timeout).
+    Error,
+    /// Measured, but outside its accuracy limits.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Measured => "measured",
+            Status::Skipped => "skipped",
+            Status::Error => "error",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub case: Case,
+    pub status: Status,
+    /// Why a case was skipped, errored or failed.
+    pub message: Option<String>,
+    pub runtime_version: Option<String>,
+    pub iterations: usize,
+    pub warmup_iterations: u64,
+    /// Latency per forward pass in milliseconds.
+    pub latency_ms: Option<Summary>,
+    pub throughput_seq_per_s: Option<f64>,
+    pub throughput_tokens_per_s: Option<f64>,
+    pub flops_per_forward: u64,
+    pub gflop_per_s: Option<f64>,
+    pub peak_rss_bytes: Option<u64>,
+    pub weight_bytes: Option<u64>,
+    pub load_ms: Option<f64>,
+    pub warmup_ms: f64,
+    pub measure_ms: f64,
+    pub accuracy_ms: f64,
+    pub accuracy: Option<AccuracyDeltas>,
+    /// Every measured iteration, nanoseconds, in order.
+    pub samples_ns: Vec<u64>,
+}
+
+impl CaseResult {
+    pub fn skipped(case: &Case, reason: String) -> Self {
+        let mut r = Self::from_report(case, WorkerReport::failed(String::new()));
+        r.status = Status::Skipped;
+        r.message = Some(reason);
+        r
+    }
+
+    pub fn from_report(case: &Case, report: WorkerReport) -> Self {
+        let samples_ms: Vec<f64> = report.samples_ns.iter().map(|&ns| ns as f64 * 1e-6).collect();
+        let latency_ms = Summary::of(&samples_ms);
+        // Throughput from the mean: iterations / total measured time.
+        let per_second = |work: f64| latency_ms.map(|l| work / (l.mean * 1e-3));
+        let flops = case.flops_per_forward();
+        let (mut status, mut message) = match report.outcome {
+            Outcome::Measured => (Status::Measured, None),
+            Outcome::Skipped(m) => (Status::Skipped, Some(m)),
+            Outcome::Error(m) => (Status::Error, Some(m)),
+        };
+        if status == Status::Measured
+            && let Some(acc) = &report.accuracy
+        {
+            let breaches = case.limits.breaches(acc);
+            if !breaches.is_empty() {
+                status = Status::Failed;
+                message = Some(format!("accuracy outside limits: {}", breaches.join("; ")));
+            }
+        }
+        Self {
+            case: case.clone(),
+            status,
+            message,
+            runtime_version: report.runtime_version,
+            iterations: report.samples_ns.len(),
+            warmup_iterations: report.warmup_iterations,
+            latency_ms,
+            throughput_seq_per_s: per_second(case.batch as f64),
+            throughput_tokens_per_s: per_second(case.tokens_per_forward() as f64),
+            flops_per_forward: flops,
+            gflop_per_s: per_second(flops as f64 * 1e-9),
+            peak_rss_bytes: report.peak_rss_bytes,
+            weight_bytes: report.weight_bytes,
+            load_ms: report.load_ms,
+            warmup_ms: report.warmup_ms,
+            measure_ms: report.measure_ms,
+            accuracy_ms: report.accuracy_ms,
+            accuracy: report.accuracy,
+            samples_ns: report.samples_ns,
+        }
+    }
+}

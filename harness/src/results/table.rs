@@ -1,0 +1,51 @@
+//! The summary table printed at the end of a run.
+
+use super::{CaseResult, Status};
+
+fn fixed(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
+}
+
+fn sci(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.1e}"))
+}
+
+/// Rows of aligned text: one header, one line per case, then the reasons
+/// of skipped, errored and failed cases.
+pub fn render(results: &[CaseResult]) -> String {
+    let header = ["case", "status", "p50 ms", "p99 ms", "tok/s", "GFLOP/s", "RSS MiB", "rel L2", "top1"];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    for r in results {
+        rows.push(vec![
+            r.case.id.clone(),
+            r.status.as_str().to_string(),
+            fixed(r.latency_ms.map(|l| l.p50), 3),
+            fixed(r.latency_ms.map(|l| l.p99), 3),
+            fixed(r.throughput_tokens_per_s, 0),
+            fixed(r.gflop_per_s, 2),
+            fixed(r.peak_rss_bytes.map(|b| b as f64 / (1 << 20) as f64), 1),
+            sci(r.accuracy.map(|a| a.rel_l2)),
+            fixed(r.accuracy.map(|a| a.top1), 4),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| if i < 2 { format!("{c:<w$}") } else { format!("{c:>w$}") })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    for r in results.iter().filter(|r| r.status != Status::Measured) {
+        if let Some(m) = &r.message {
+            out.push_str(&format!("{} {}: {m}\n", r.status.as_str(), r.case.id));
+        }
+    }
+    out
+}

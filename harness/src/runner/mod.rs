@@ -1,0 +1,72 @@
+//! Runs cases one after another, each in its own worker process by default,
+//! and turns what the workers report into [`CaseResult`]s.
+
+pub mod measurement;
+pub mod memory;
+mod process;
+pub mod worker;
+
+use std::path::PathBuf;
+
+use inferbench_backend::{BackendStatus, Support};
+
+use crate::backends::backend_for;
+use crate::model::synthetic::{ensure_weights, spec_dir};
+use crate::results::CaseResult;
+use crate::scenario::Case;
+use worker::{WorkerJob, WorkerReport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Isolation {
+    /// Each case in its own worker process (peak memory per case, crash-safe).
+    Process,
+    /// All cases in this process: faster to start, but thread counts are
+    /// fixed by the first case and a crash ends the run.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    pub isolation: Isolation,
+    pub cache_dir: PathBuf,
+}
+
+/// Runs one case to a result: skipped (with the reason) when the backend is
+/// missing or does not run the combination, otherwise measured or errored.
+pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
+    let backend = backend_for(case.backend);
+    if let BackendStatus::Unavailable { reason, hint } = backend.status() {
+        return CaseResult::skipped(case, format!("{reason} (hint: {hint})"));
+    }
+    if let Support::No(reason) = backend.supports(case.device, case.precision) {
+        return CaseResult::skipped(case, reason);
+    }
+    let weights = match ensure_weights(&options.cache_dir, &case.model.spec) {
+        Ok(path) => path,
+        Err(e) => return CaseResult::from_report(case, WorkerReport::failed(error_chain(&e))),
+    };
+    let job = WorkerJob {
+        case: case.clone(),
+        weights,
+        spec_dir: spec_dir(&options.cache_dir, &case.model.spec),
+    };
+    let report = match options.isolation {
+        Isolation::None => worker::execute(&job),
+        Isolation::Process => match tempfile::tempdir() {
+            Ok(scratch) => process::run_in_child(&job, scratch.path()),
+            Err(e) => WorkerReport::failed(format!("cannot create a scratch folder: {e}")),
+        },
+    };
+    CaseResult::from_report(case, report)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,120 @@
+//! A case: one fully resolved cell of a scenario's matrix, a plain value
+//! handed to a worker process as JSON.
+
+use std::collections::BTreeMap;
+
+use inferbench_backend::{Device, GptSpec, Precision};
+use serde::{Deserialize, Serialize};
+
+use super::{BackendKind, ReferenceKind};
+use crate::accuracy::AccuracyDeltas;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCase {
+    pub name: String,
+    pub spec: GptSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Warmup {
+    pub iterations: u64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub min_iterations: u64,
+    pub min_seconds: f64,
+    pub max_iterations: u64,
+    pub max_seconds: f64,
+}
+
+/// Accuracy limits a case must meet; `None` means not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyLimits {
+    pub max_abs: Option<f64>,
+    pub max_rel_l2: Option<f64>,
+    pub max_kl: Option<f64>,
+    pub min_top1: Option<f64>,
+    pub min_cosine: Option<f64>,
+}
+
+impl AccuracyLimits {
+    /// One sentence per breached limit, naming the figure and the limit.
+    pub fn breaches(&self, d: &AccuracyDeltas) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut above = |name: &str, value: f64, limit: Option<f64>| {
+            if let Some(limit) = limit
+                && !(value <= limit)
+            {
+                out.push(format!("{name} {value:.3e} exceeds the limit {limit:e}"));
+            }
+        };
+        above("max_abs", d.max_abs, self.max_abs);
+        above("rel_l2", d.rel_l2, self.max_rel_l2);
+        above("kl", d.kl, self.max_kl);
+        let mut below = |name: &str, value: f64, limit: Option<f64>| {
+            if let Some(limit) = limit
+                && !(value >= limit)
+            {
+                out.push(format!("{name} {value:.6} is below the limit {limit}"));
+            }
+        };
+        below("top1", d.top1, self.min_top1);
+        below("cosine", d.cosine, self.min_cosine);
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub scenario: String,
+    /// The `[[cases]]` entry's name, if it has one.
+    pub group: Option<String>,
+    /// Unique within the scenario and stable across runs, so baselines match
+    /// cases by it: `model/backend/device/precision/bB/tT/thN`.
+    pub id: String,
+    pub backend: BackendKind,
+    pub device: Device,
+    pub precision: Precision,
+    pub batch: usize,
+    pub seq_len: usize,
+    pub threads: usize,
+    pub model: ModelCase,
+    pub warmup: Warmup,
+    pub measurement: Measurement,
+    pub input_seed: u64,
+    pub reference: ReferenceKind,
+    pub limits: AccuracyLimits,
+    /// Backend-specific options as strings; the backend parses them.
+    pub options: BTreeMap<String, String>,
+}
+
+impl Case {
+    pub fn tokens_per_forward(&self) -> usize {
+        self.batch * self.seq_len
+    }
+
+    pub fn flops_per_forward(&self) -> u64 {
+        self.model.spec.flops_per_forward(self.batch, self.seq_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaches_name_the_figure_and_limit() {
+        let limits = AccuracyLimits { max_kl: Some(0.01), min_top1: Some(0.99), ..Default::default() };
+        let d = AccuracyDeltas { max_abs: 1.0, rel_l2: 0.1, cosine: 0.99, top1: 0.95, kl: 0.02 };
+        let b = limits.breaches(&d);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(b[0].starts_with("kl 2.000e-2 exceeds"), "{}", b[0]);
+        assert!(b[1].starts_with("top1 0.950000 is below the limit 0.99"), "{}", b[1]);
+        let ok = AccuracyDeltas { top1: 1.0, kl: 0.0, ..d };
+        assert!(limits.breaches(&ok).is_empty());
+        // NaN never passes a limit.
+        assert_eq!(limits.breaches(&AccuracyDeltas { kl: f64::NAN, ..ok }).len(), 1);
+    }
+}

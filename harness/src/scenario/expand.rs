@@ -1,0 +1,298 @@
+//! Expansion of a scenario into its matrix of cases: every list-valued
+//! setting multiplies the cases (a cartesian product, as llama-bench does).
+
+use std::collections::{BTreeMap, HashMap};
+
+use inferbench_backend::{Device, GptSpec, Precision};
+
+use super::{
+    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, MeasurementConfig,
+    ModelCase, ModelConfig, Measurement, ReferenceKind, Scenario, Warmup, WarmupConfig,
+};
+
+/// A setting that is wrong, with the key to point at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    pub key: String,
+    /// Index of the `[[cases]]` entry, if the setting came from one.
+    pub group: Option<usize>,
+    pub message: String,
+}
+
+/// Model knobs when a scenario leaves them out: a small GPT that runs in
+/// milliseconds on one core.
+const DEFAULT_SPEC: GptSpec = GptSpec { vocab_size: 1024, hidden: 128, layers: 2, heads: 4, max_seq: 256, seed: 0 };
+
+fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
+    over.clone().or_else(|| base.clone())
+}
+
+fn axis<T: Clone>(over: &Option<Axis<T>>, base: &Option<Axis<T>>, default: T) -> Vec<T> {
+    pick(over, base).map_or_else(|| vec![default], |a| a.0)
+}
+
+fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelConfig {
+    let (o, b) = (over.cloned().unwrap_or_default(), base.cloned().unwrap_or_default());
+    ModelConfig {
+        name: o.name.or(b.name),
+        vocab_size: o.vocab_size.or(b.vocab_size),
+        hidden: o.hidden.or(b.hidden),
+        layers: o.layers.or(b.layers),
+        heads: o.heads.or(b.heads),
+        max_seq: o.max_seq.or(b.max_seq),
+        seed: o.seed.or(b.seed),
+    }
+}
+
+fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
+    let d = DEFAULT_SPEC;
+    let list = |a: &Option<Axis<usize>>, v: usize| a.as_ref().map_or_else(|| vec![v], |a| a.0.clone());
+    let seeds = m.seed.as_ref().map_or_else(|| vec![d.seed], |a| a.0.clone());
+    let mut out = Vec::new();
+    for &vocab_size in &list(&m.vocab_size, d.vocab_size) {
+        for &hidden in &list(&m.hidden, d.hidden) {
+            for &layers in &list(&m.layers, d.layers) {
+                for &heads in &list(&m.heads, d.heads) {
+                    for &max_seq in &list(&m.max_seq, d.max_seq) {
+                        for &seed in &seeds {
+                            let spec = GptSpec { vocab_size, hidden, layers, heads, max_seq, seed };
+                            out.push(ModelCase { name: String::new(), spec });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // A custom name labels a single model; sweeps get one label per variant.
+    let single = out.len() == 1;
+    for mc in &mut out {
+        let s = mc.spec;
+        let auto = format!("gpt-v{}-h{}-l{}", s.vocab_size, s.hidden, s.layers);
+        mc.name = match (&m.name, single) {
+            (Some(name), true) => name.clone(),
+            (Some(name), false) => format!("{name}-v{}-h{}-l{}", s.vocab_size, s.hidden, s.layers),
+            (None, _) => auto,
+        };
+    }
+    out
+}
+
+fn warmup(o: Option<&WarmupConfig>, b: Option<&WarmupConfig>) -> Warmup {
+    let (o, b) = (o.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+    Warmup {
+        iterations: o.iterations.or(b.iterations).unwrap_or(3),
+        seconds: o.seconds.or(b.seconds).unwrap_or(0.5),
+    }
+}
+
+fn measurement(o: Option<&MeasurementConfig>, b: Option<&MeasurementConfig>) -> Measurement {
+    let (o, b) = (o.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+    Measurement {
+        min_iterations: o.min_iterations.or(b.min_iterations).unwrap_or(10),
+        min_seconds: o.min_seconds.or(b.min_seconds).unwrap_or(3.0),
+        max_iterations: o.max_iterations.or(b.max_iterations).unwrap_or(100_000),
+        max_seconds: o.max_seconds.or(b.max_seconds).unwrap_or(60.0),
+    }
+}
+
+fn accuracy(o: Option<&AccuracyConfig>, b: Option<&AccuracyConfig>) -> (ReferenceKind, AccuracyLimits) {
+    let (o, b) = (o.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+    let limits = AccuracyLimits {
+        max_abs: o.max_abs.or(b.max_abs),
+        max_rel_l2: o.max_rel_l2.or(b.max_rel_l2),
+        max_kl: o.max_kl.or(b.max_kl),
+        min_top1: o.min_top1.or(b.min_top1),
+        min_cosine: o.min_cosine.or(b.min_cosine),
+    };
+    (o.reference.or(b.reference).unwrap_or(ReferenceKind::F64), limits)
+}
+
+fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
+    v.iter()
+        .map(|(k, v)| {
+            let s = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), s)
+        })
+        .collect()
+}
+
+fn check(group: Option<usize>, key: &str, ok: bool, message: impl FnOnce() -> String) -> Result<(), Invalid> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid { key: key.to_string(), group, message: message() })
+    }
+}
+
+fn expand_group(
+    s: &Scenario,
+    c: &CaseSettings,
+    group: Option<usize>,
+    scenario_name: &str,
+    default_threads: usize,
+) -> Result<Vec<Case>, Invalid> {
+    let models = model_variants(&merge_model(c.model.as_ref(), s.model.as_ref()));
+    let backends = axis(&c.backends, &s.backends, BackendKind::Candle);
+    let devices = axis(&c.devices, &s.devices, Device::Cpu);
+    let precisions = axis(&c.precisions, &s.precisions, Precision::F32);
+    let batches = axis(&c.batch, &s.batch, 1);
+    let seq_lens = axis(&c.seq_len, &s.seq_len, 32);
+    let threads = axis(&c.threads, &s.threads, default_threads);
+    let warmup = warmup(c.warmup.as_ref(), s.warmup.as_ref());
+    let measurement = measurement(c.measurement.as_ref(), s.measurement.as_ref());
+    let (reference, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
+    let options = pick(&c.options, &s.options).unwrap_or_default();
+    let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
+
+    check(group, "max_iterations", measurement.max_iterations >= measurement.min_iterations.max(1), || {
+        format!(
+            "`max_iterations` ({}) must be at least `min_iterations` ({}) and 1",
+            measurement.max_iterations, measurement.min_iterations
+        )
+    })?;
+    check(group, "max_seconds", measurement.max_seconds > 0.0, || "`max_seconds` must be positive".into())?;
+    for (key, v) in [("batch", &batches), ("seq_len", &seq_lens), ("threads", &threads)] {
+        check(group, key, v.iter().all(|&x| x > 0), || format!("`{key}` must be at least 1"))?;
+    }
+    for m in &models {
+        m.spec.validate().map_err(|message| Invalid { key: "model".into(), group, message })?;
+        let longest = seq_lens.iter().max().copied().unwrap_or(0);
+        check(group, "seq_len", longest <= m.spec.max_seq, || {
+            format!("`seq_len` {longest} exceeds the model's `max_seq` {}", m.spec.max_seq)
+        })?;
+    }
+
+    let mut cases = Vec::new();
+    for m in &models {
+        for &backend in &backends {
+            let opts = options.get(&backend).map(option_strings).unwrap_or_default();
+            for &device in &devices {
+                for &precision in &precisions {
+                    for &batch in &batches {
+                        for &seq_len in &seq_lens {
+                            for &th in &threads {
+                                cases.push(Case {
+                                    scenario: scenario_name.to_string(),
+                                    group: c.name.clone(),
+                                    id: format!("{}/{backend}/{device}/{precision}/b{batch}/t{seq_len}/th{th}", m.name),
+                                    backend,
+                                    device,
+                                    precision,
+                                    batch,
+                                    seq_len,
+                                    threads: th,
+                                    model: m.clone(),
+                                    warmup,
+                                    measurement,
+                                    input_seed,
+                                    reference,
+                                    limits,
+                                    options: opts.clone(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// Every case of the scenario, in file order; ids are unique.
+pub fn expand(s: &Scenario, scenario_name: &str, default_threads: usize) -> Result<Vec<Case>, Invalid> {
+    let top = CaseSettings::default();
+    let mut cases = Vec::new();
+    match &s.cases {
+        Some(groups) if !groups.is_empty() => {
+            for (i, g) in groups.iter().enumerate() {
+                cases.extend(expand_group(s, g, Some(i), scenario_name, default_threads)?);
+            }
+        }
+        _ => cases = expand_group(s, &top, None, scenario_name, default_threads)?,
+    }
+    let mut seen: HashMap<&str, Option<String>> = HashMap::new();
+    for c in &cases {
+        if let Some(first) = seen.insert(&c.id, c.group.clone()) {
+            return Err(Invalid {
+                key: "cases".into(),
+                group: None,
+                message: format!(
+                    "case `{}` is listed twice (groups {} and {}); give the groups different settings",
+                    c.id,
+                    first.as_deref().unwrap_or("?"),
+                    c.group.as_deref().unwrap_or("?")
+                ),
+            });
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(text: &str) -> Scenario {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn lists_multiply() {
+        let s = scenario("backends = ['candle', 'ort']\nbatch = [1, 4]\nseq_len = [8, 16, 32]\nthreads = 2");
+        let cases = expand(&s, "t", 8).unwrap();
+        assert_eq!(cases.len(), 2 * 2 * 3);
+        assert_eq!(cases[0].id, "gpt-v1024-h128-l2/candle/cpu/f32/b1/t8/th2");
+        assert_eq!(cases[11].id, "gpt-v1024-h128-l2/ort/cpu/f32/b4/t32/th2");
+        assert!(cases.iter().all(|c| c.threads == 2 && c.scenario == "t"));
+    }
+
+    #[test]
+    fn defaults_fill_what_is_missing() {
+        let cases = expand(&scenario(""), "t", 8).unwrap();
+        assert_eq!(cases.len(), 1);
+        let c = &cases[0];
+        assert_eq!((c.backend, c.batch, c.seq_len, c.threads), (BackendKind::Candle, 1, 32, 8));
+        assert_eq!(c.model.spec, DEFAULT_SPEC);
+        assert_eq!(c.measurement.min_iterations, 10);
+        assert_eq!(c.reference, ReferenceKind::F64);
+    }
+
+    #[test]
+    fn cases_override_the_defaults() {
+        let s = scenario(
+            "batch = 2\n[model]\nname = 'm'\nlayers = 1\n[measurement]\nmin_iterations = 5\n\
+             [[cases]]\nname = 'wide'\nmodel = { hidden = 64 }\n\
+             [[cases]]\nname = 'long'\nseq_len = 64\nmeasurement = { min_iterations = 7 }\n",
+        );
+        let cases = expand(&s, "t", 1).unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!((cases[0].model.spec.hidden, cases[0].model.spec.layers), (64, 1));
+        assert_eq!(cases[0].measurement.min_iterations, 5);
+        assert_eq!((cases[1].seq_len, cases[1].batch), (64, 2));
+        assert_eq!(cases[1].measurement.min_iterations, 7);
+        assert_eq!(cases[1].group.as_deref(), Some("long"));
+    }
+
+    #[test]
+    fn model_knobs_sweep() {
+        let s = scenario("[model]\nlayers = [1, 2]\nhidden = [32, 64]");
+        let cases = expand(&s, "t", 1).unwrap();
+        let names: Vec<_> = cases.iter().map(|c| c.model.name.as_str()).collect();
+        assert_eq!(names, ["gpt-v1024-h32-l1", "gpt-v1024-h32-l2", "gpt-v1024-h64-l1", "gpt-v1024-h64-l2"]);
+    }
+
+    #[test]
+    fn invalid_settings_name_their_key() {
+        let e = expand(&scenario("seq_len = 300"), "t", 1).unwrap_err();
+        assert_eq!(e.key, "seq_len");
+        assert!(e.message.contains("exceeds the model's `max_seq` 256"), "{}", e.message);
+        let e = expand(&scenario("[model]\nhidden = 30\nheads = 4"), "t", 1).unwrap_err();
+        assert!(e.message.contains("multiple of `heads`"));
+        let e = expand(&scenario("[[cases]]\n[[cases]]\n"), "t", 1).unwrap_err();
+        assert!(e.message.contains("listed twice"), "{}", e.message);
+    }
+}

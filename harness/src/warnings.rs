@@ -1,0 +1,58 @@
+//! Warnings about a run that carry their fix, as hyperfine's do.
+
+use std::fmt;
+
+use crate::results::{CaseResult, Status};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Warning {
+    /// More threads than cores: latency then measures time-slicing.
+    Oversubscribed { case: String, threads: usize, cores: usize },
+    /// Measurement stopped at its time limit before its minimum iterations.
+    FewIterations { case: String, iterations: usize },
+    /// Spread so wide that percentiles say little (noisy machine).
+    Noisy { case: String, cv_percent: f64 },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Oversubscribed { case, threads, cores } => write!(
+                f,
+                "{case}: {threads} threads on {cores} cores; latency includes time-slicing. Set `threads` to at most {cores}."
+            ),
+            Warning::FewIterations { case, iterations } => write!(
+                f,
+                "{case}: only {iterations} iterations fit in `max_seconds`; percentiles are rough. Raise `measurement.max_seconds` or shrink the case."
+            ),
+            Warning::Noisy { case, cv_percent } => write!(
+                f,
+                "{case}: latency varies by {cv_percent:.0}% (stddev/mean); the machine may be busy. Close other work, pin `threads` below the core count, or raise `measurement.min_seconds`."
+            ),
+        }
+    }
+}
+
+/// Coefficient of variation above which a case is called noisy.
+const NOISY_CV: f64 = 0.25;
+
+pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let case = r.case.id.clone();
+    if r.case.threads > cores {
+        out.push(Warning::Oversubscribed { case: case.clone(), threads: r.case.threads, cores });
+    }
+    if r.status != Status::Measured {
+        return out;
+    }
+    if (r.iterations as u64) < r.case.measurement.min_iterations {
+        out.push(Warning::FewIterations { case: case.clone(), iterations: r.iterations });
+    }
+    if let Some(l) = r.latency_ms
+        && l.n >= 3
+        && l.stddev / l.mean > NOISY_CV
+    {
+        out.push(Warning::Noisy { case, cv_percent: 100.0 * l.stddev / l.mean });
+    }
+    out
+}
