@@ -1,1 +1,303 @@
+//! End-to-end tests: the real `inferbench` binary on real backends, with
+//! its output files read back and asserted.
 
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/scenarios")
+        .join(name)
+}
+
+fn inferbench(cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("inferbench").unwrap();
+    cmd.env("INFERBENCH_CACHE_DIR", cache);
+    cmd
+}
+
+/// The single run folder under `out`.
+fn run_dir(out: &Path) -> PathBuf {
+    let dirs: Vec<_> = fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .map(String::from)
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
+}
+
+#[test]
+fn run_writes_measured_and_skipped_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            scenario("tiny.toml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(contains("tiny/").not())
+        .stdout(contains("gpt-v64-h32-l1/candle/cpu/f32/b2/t8/th1"));
+    let dir = run_dir(&out);
+    let rows = read_csv(&dir.join("results.csv"));
+    assert_eq!(rows.len(), 6, "3 backends x 2 batch sizes");
+
+    let candle: Vec<_> = rows.iter().filter(|r| r["backend"] == "candle").collect();
+    assert_eq!(candle.len(), 2);
+    for (row, batch) in candle.iter().zip([1.0, 2.0]) {
+        assert_eq!(row["status"], "measured", "{row:?}");
+        assert_eq!(
+            (
+                row["scenario"].as_str(),
+                row["device"].as_str(),
+                row["precision"].as_str()
+            ),
+            ("tiny", "cpu", "f32")
+        );
+        assert_eq!(
+            (num(row, "batch"), num(row, "seq_len"), num(row, "threads")),
+            (batch, 8.0, 1.0)
+        );
+        assert_eq!(num(row, "iterations"), 5.0);
+        let (p50, p99) = (num(row, "latency_p50_ms"), num(row, "latency_p99_ms"));
+        assert!(p50 > 0.0 && p99 >= p50, "p50 {p50} p99 {p99}");
+        // tokens/s follows from the mean latency and the tokens per pass.
+        let expected = batch * 8.0 / (num(row, "latency_mean_ms") * 1e-3);
+        assert!((num(row, "throughput_tokens_per_s") / expected - 1.0).abs() < 1e-9);
+        assert!(num(row, "peak_rss_bytes") > 1e6 && num(row, "load_ms") > 0.0);
+        assert!(num(row, "acc_rel_l2") < 1e-5 && num(row, "acc_max_abs") < 1e-3);
+        assert_eq!(num(row, "acc_top1"), 1.0);
+        assert!(num(row, "gflop_per_s") > 0.0);
+    }
+    for row in rows.iter().filter(|r| r["backend"] != "candle") {
+        assert_eq!(row["status"], "skipped", "{row:?}");
+        assert!(row["message"].contains("hint"), "{row:?}");
+        assert_eq!(row["latency_p50_ms"], "");
+    }
+
+    // results.json carries every raw sample and the environment.
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["cases"][0]["samples_ns"].as_array().unwrap().len(), 5);
+    assert!(json["finished_at"].is_string());
+    let env: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("environment.json")).unwrap()).unwrap();
+    assert!(env["logical_cores"].as_u64().unwrap() >= 1);
+    assert_eq!(env["scenario_sha256"].as_str().unwrap().len(), 64);
+    assert!(
+        env["backends"]["candle"]
+            .as_str()
+            .unwrap()
+            .contains("0.11.1")
+    );
+    assert!(dir.join("scenario.toml").is_file());
+}
+
+#[test]
+fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let file = scenario("tiny.toml");
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--filter",
+        "candle/cpu/f32/b1",
+    ];
+    inferbench(tmp.path()).args(args).assert().success();
+    // Corrupt the cached weights: the next run must report it, located.
+    let weights = walk(tmp.path())
+        .into_iter()
+        .find(|p| p.ends_with("model.safetensors"))
+        .unwrap();
+    fs::write(&weights, b"garbage").unwrap();
+    fs::remove_dir_all(&out).unwrap();
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("errored"));
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    let errors: Vec<_> = rows.iter().filter(|r| r["status"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{rows:?}");
+    assert!(
+        errors[0]["message"].contains("model.safetensors"),
+        "{:?}",
+        errors[0]
+    );
+    assert_eq!(rows.len(), 6, "every case still has its row");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path))
+        } else {
+            out.push(path)
+        }
+    }
+    out
+}
+
+#[test]
+fn accuracy_limits_fail_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("strict.toml");
+    fs::write(
+        &file,
+        fs::read_to_string(scenario("tiny.toml"))
+            .unwrap()
+            .replace(
+                "backends = [\"candle\", \"ort\", \"tch\"]",
+                "backends = \"candle\"\nprecisions = [\"f32\", \"bf16\"]",
+            )
+            .replace("batch = [1, 2]", "batch = 1")
+            + "\n[accuracy]\nmax_rel_l2 = 1e-4\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("runs");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("accuracy limits"));
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    let status: Vec<_> = rows
+        .iter()
+        .map(|r| (r["precision"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(status, [("f32", "measured"), ("bf16", "failed")]);
+    assert!(
+        rows[1]["message"].contains("rel_l2") && rows[1]["message"].contains("exceeds the limit")
+    );
+}
+
+#[test]
+fn validate_locates_a_typo_and_suggests_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("typo.toml");
+    fs::write(&file, "name = 'x'\n\nbakends = ['candle']\n").unwrap();
+    inferbench(tmp.path())
+        .args(["validate", file.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "typo.toml:3:1: unknown key `bakends`, did you mean `backends`?",
+        ));
+    inferbench(tmp.path())
+        .args(["validate", scenario("tiny.toml").to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(contains("valid, 6 cases"));
+    // A run of an invalid scenario stops before creating anything.
+    let out = tmp.path().join("runs");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2);
+    assert!(!out.exists());
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        inferbench(tmp.path())
+            .args(["validate", path.to_str().unwrap()])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn schema_describes_the_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = inferbench(tmp.path())
+        .arg("schema")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let schema: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let props = &schema["properties"];
+    for key in [
+        "backends",
+        "precisions",
+        "batch",
+        "seq_len",
+        "threads",
+        "model",
+        "warmup",
+        "measurement",
+        "cases",
+    ] {
+        assert!(props.get(key).is_some(), "schema lacks `{key}`");
+    }
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
+}
+
+#[test]
+fn backends_lists_every_adapter() {
+    let tmp = tempfile::tempdir().unwrap();
+    inferbench(tmp.path())
+        .arg("backends")
+        .assert()
+        .success()
+        .stdout(contains("candle   ready"))
+        .stdout(contains("ort"))
+        .stdout(contains("tch"));
+}

@@ -30,14 +30,20 @@ fn softmax(row: impl Iterator<Item = f64> + Clone) -> Vec<f64> {
 
 fn argmax(row: impl Iterator<Item = f64>) -> usize {
     row.enumerate()
-        .fold((0, f64::NEG_INFINITY), |best, (i, x)| if x > best.1 { (i, x) } else { best })
+        .fold((0, f64::NEG_INFINITY), |best, (i, x)| {
+            if x > best.1 { (i, x) } else { best }
+        })
         .0
 }
 
 /// Compares `candidate` with `reference`, both row-major `[positions, vocab]`.
 /// Returns `None` if the lengths differ or are not a whole number of rows.
 pub fn compare(reference: &[f64], candidate: &[f32], vocab: usize) -> Option<AccuracyDeltas> {
-    if reference.len() != candidate.len() || vocab == 0 || reference.len() % vocab != 0 || reference.is_empty() {
+    if reference.len() != candidate.len()
+        || vocab == 0
+        || !reference.len().is_multiple_of(vocab)
+        || reference.is_empty()
+    {
         return None;
     }
     let (mut max_abs, mut diff2, mut ref2, mut cand2, mut dot) = (0f64, 0f64, 0f64, 0f64, 0f64);
@@ -52,7 +58,10 @@ pub fn compare(reference: &[f64], candidate: &[f32], vocab: usize) -> Option<Acc
     }
     let rows = reference.len() / vocab;
     let (mut same_top, mut kl_total) = (0usize, 0f64);
-    for (r, c) in reference.chunks_exact(vocab).zip(candidate.chunks_exact(vocab)) {
+    for (r, c) in reference
+        .chunks_exact(vocab)
+        .zip(candidate.chunks_exact(vocab))
+    {
         let c = c.iter().map(|&x| x as f64);
         if argmax(r.iter().copied()) == argmax(c.clone()) {
             same_top += 1;
@@ -107,7 +116,12 @@ mod tests {
         let e = std::f64::consts::E;
         let kl1 = 0.25 * 0.5f64.ln() + 0.75 * 1.5f64.ln();
         let kl2 = 0.5 * (0.5 * (1.0 + e) / e).ln() + 0.5 * (0.5 * (1.0 + e)).ln();
-        assert!((d.kl - (kl1 + kl2) / 2.0).abs() < 1e-7, "{} vs {}", d.kl, (kl1 + kl2) / 2.0);
+        assert!(
+            (d.kl - (kl1 + kl2) / 2.0).abs() < 1e-7,
+            "{} vs {}",
+            d.kl,
+            (kl1 + kl2) / 2.0
+        );
     }
 
     #[test]

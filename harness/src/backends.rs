@@ -42,7 +42,10 @@ impl Backend for NotCompiled {
     }
 
     fn status(&self) -> BackendStatus {
-        BackendStatus::Unavailable { reason: self.reason(), hint: self.hint.to_string() }
+        BackendStatus::Unavailable {
+            reason: self.reason(),
+            hint: self.hint.to_string(),
+        }
     }
 
     fn supports(&self, _: Device, _: Precision) -> Support {
@@ -50,6 +53,9 @@ impl Backend for NotCompiled {
     }
 
     fn load(&self, _: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {
-        Err(BackendError::Unavailable { reason: self.reason(), hint: self.hint.to_string() })
+        Err(BackendError::Unavailable {
+            reason: self.reason(),
+            hint: self.hint.to_string(),
+        })
     }
 }

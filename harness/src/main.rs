@@ -16,7 +16,11 @@ use inferbench::warnings;
 use inferbench_backend::BackendStatus;
 
 #[derive(Parser)]
-#[command(name = "inferbench", version, about = "Benchmark and regression harness for ML inference")]
+#[command(
+    name = "inferbench",
+    version,
+    about = "Benchmark and regression harness for ML inference"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,11 +122,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);
     let mut folder = RunFolder::create(&args.out, &loaded.name, &loaded.source, environment)?;
-    eprintln!("run {} — {} cases → {}", folder.run_id(), cases.len(), folder.dir.display());
+    eprintln!(
+        "run {} — {} cases → {}",
+        folder.run_id(),
+        cases.len(),
+        folder.dir.display()
+    );
 
     let bar = ProgressBar::new(cases.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}").expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
+            .expect("valid template"),
     );
     let mut warned = Vec::new();
     for case in &cases {
@@ -140,7 +150,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
-    let bad = folder.results().iter().filter(|r| matches!(r.status, Status::Error | Status::Failed)).count();
+    let bad = folder
+        .results()
+        .iter()
+        .filter(|r| matches!(r.status, Status::Error | Status::Failed))
+        .count();
     if bad > 0 {
         eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
         return Ok(ExitCode::from(1));
@@ -164,8 +178,12 @@ fn validate(path: &Path) -> ExitCode {
 fn list_backends() {
     for kind in BackendKind::ALL {
         match backend_for(kind).status() {
-            BackendStatus::Ready { runtime_version } => println!("{kind:<8} ready        {runtime_version}"),
-            BackendStatus::Unavailable { reason, hint } => println!("{kind:<8} unavailable  {reason} (hint: {hint})"),
+            BackendStatus::Ready { runtime_version } => {
+                println!("{kind:<8} ready        {runtime_version}")
+            }
+            BackendStatus::Unavailable { reason, hint } => {
+                println!("{kind:<8} unavailable  {reason} (hint: {hint})")
+            }
         }
     }
 }
@@ -182,12 +200,27 @@ fn worker(job: &Path, report: &Path) -> Result<ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run { scenario, quick, out, isolation, filter, cache_dir } => {
-            run(RunArgs { scenario, quick, out, isolation, filter, cache_dir })
-        }
+        Command::Run {
+            scenario,
+            quick,
+            out,
+            isolation,
+            filter,
+            cache_dir,
+        } => run(RunArgs {
+            scenario,
+            quick,
+            out,
+            isolation,
+            filter,
+            cache_dir,
+        }),
         Command::Validate { scenario } => Ok(validate(&scenario)),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&scenario::json_schema()).expect("schema is JSON"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&scenario::json_schema()).expect("schema is JSON")
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends => {

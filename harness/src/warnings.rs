@@ -7,7 +7,11 @@ use crate::results::{CaseResult, Status};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Warning {
     /// More threads than cores: latency then measures time-slicing.
-    Oversubscribed { case: String, threads: usize, cores: usize },
+    Oversubscribed {
+        case: String,
+        threads: usize,
+        cores: usize,
+    },
     /// Measurement stopped at its time limit before its minimum iterations.
     FewIterations { case: String, iterations: usize },
     /// Spread so wide that percentiles say little (noisy machine).
@@ -17,7 +21,11 @@ pub enum Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::Oversubscribed { case, threads, cores } => write!(
+            Warning::Oversubscribed {
+                case,
+                threads,
+                cores,
+            } => write!(
                 f,
                 "{case}: {threads} threads on {cores} cores; latency includes time-slicing. Set `threads` to at most {cores}."
             ),
@@ -40,19 +48,29 @@ pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
     let mut out = Vec::new();
     let case = r.case.id.clone();
     if r.case.threads > cores {
-        out.push(Warning::Oversubscribed { case: case.clone(), threads: r.case.threads, cores });
+        out.push(Warning::Oversubscribed {
+            case: case.clone(),
+            threads: r.case.threads,
+            cores,
+        });
     }
     if r.status != Status::Measured {
         return out;
     }
     if (r.iterations as u64) < r.case.measurement.min_iterations {
-        out.push(Warning::FewIterations { case: case.clone(), iterations: r.iterations });
+        out.push(Warning::FewIterations {
+            case: case.clone(),
+            iterations: r.iterations,
+        });
     }
     if let Some(l) = r.latency_ms
         && l.n >= 3
         && l.stddev / l.mean > NOISY_CV
     {
-        out.push(Warning::Noisy { case, cv_percent: 100.0 * l.stddev / l.mean });
+        out.push(Warning::Noisy {
+            case,
+            cv_percent: 100.0 * l.stddev / l.mean,
+        });
     }
     out
 }

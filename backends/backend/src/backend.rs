@@ -6,9 +6,14 @@ use crate::{BackendError, Device, GptSpec, HostTensor, Precision, TokenBatch};
 /// Whether a backend can run at all on this machine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackendStatus {
-    Ready { runtime_version: String },
+    Ready {
+        runtime_version: String,
+    },
     /// Compiled out (cargo feature off) or its native runtime is missing.
-    Unavailable { reason: String, hint: String },
+    Unavailable {
+        reason: String,
+        hint: String,
+    },
 }
 
 /// Whether a backend runs a (device, precision) combination.

@@ -38,7 +38,9 @@ impl FromStr for Device {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(Device::Cuda)
-                .ok_or_else(|| format!("unknown device `{other}`, expected `cpu`, `cuda` or `cuda:N`")),
+                .ok_or_else(|| {
+                    format!("unknown device `{other}`, expected `cpu`, `cuda` or `cuda:N`")
+                }),
         }
     }
 }
@@ -77,7 +79,11 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for (text, device) in [("cpu", Device::Cpu), ("cuda", Device::Cuda(0)), ("cuda:2", Device::Cuda(2))] {
+        for (text, device) in [
+            ("cpu", Device::Cpu),
+            ("cuda", Device::Cuda(0)),
+            ("cuda:2", Device::Cuda(2)),
+        ] {
             assert_eq!(text.parse::<Device>().unwrap(), device);
             assert_eq!(device.to_string(), text);
         }

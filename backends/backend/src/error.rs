@@ -23,6 +23,9 @@ pub enum BackendError {
 impl BackendError {
     /// True when the case should be recorded as skipped rather than errored.
     pub fn is_skip(&self) -> bool {
-        matches!(self, BackendError::Unsupported(_) | BackendError::Unavailable { .. })
+        matches!(
+            self,
+            BackendError::Unsupported(_) | BackendError::Unavailable { .. }
+        )
     }
 }

@@ -49,7 +49,7 @@ impl GptSpec {
                 return Err(format!("`{name}` must be at least 1"));
             }
         }
-        if self.hidden % self.heads != 0 {
+        if !self.hidden.is_multiple_of(self.heads) {
             return Err(format!(
                 "`hidden` ({}) must be a multiple of `heads` ({})",
                 self.hidden, self.heads
@@ -126,7 +126,14 @@ mod tests {
     use super::*;
 
     fn tiny() -> GptSpec {
-        GptSpec { vocab_size: 10, hidden: 4, layers: 1, heads: 2, max_seq: 8, seed: 1 }
+        GptSpec {
+            vocab_size: 10,
+            hidden: 4,
+            layers: 1,
+            heads: 2,
+            max_seq: 8,
+            seed: 1,
+        }
     }
 
     #[test]

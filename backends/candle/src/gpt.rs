@@ -28,7 +28,11 @@ pub struct CandleGpt {
 
 fn linear(vb: &VarBuilder, name: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
     let w = vb.get((out, inp), &format!("{name}.weight"))?;
-    let b = if bias { Some(vb.get(out, &format!("{name}.bias"))?) } else { None };
+    let b = if bias {
+        Some(vb.get(out, &format!("{name}.bias"))?)
+    } else {
+        None
+    };
     Ok(Linear::new(w, b))
 }
 
@@ -41,7 +45,12 @@ fn layer_norm(vb: &VarBuilder, name: &str, width: usize) -> Result<LayerNorm> {
 }
 
 impl CandleGpt {
-    pub fn load(spec: &GptSpec, weights: &Path, dtype: DType, device: &Device) -> std::result::Result<Self, BackendError> {
+    pub fn load(
+        spec: &GptSpec,
+        weights: &Path,
+        dtype: DType,
+        device: &Device,
+    ) -> std::result::Result<Self, BackendError> {
         let file_err = |e: candle_core::Error| BackendError::ModelFile {
             path: weights.to_path_buf(),
             message: e.to_string(),
@@ -88,21 +97,36 @@ impl CandleGpt {
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         if t > self.spec.max_seq {
-            candle_core::bail!("sequence length {t} exceeds the model's max_seq {}", self.spec.max_seq)
+            candle_core::bail!(
+                "sequence length {t} exceeds the model's max_seq {}",
+                self.spec.max_seq
+            )
         }
-        let mut x = self.wte.forward(ids)?.broadcast_add(&self.wpe.narrow(0, 0, t)?)?;
+        let mut x = self
+            .wte
+            .forward(ids)?
+            .broadcast_add(&self.wpe.narrow(0, 0, t)?)?;
         let mask = causal_mask(t, self.dtype, ids.device())?;
         for block in &self.blocks {
             let a = self.attention(block, &block.ln_1.forward(&x)?, b, t, &mask)?;
             x = (x + a)?;
             let m = block.ln_2.forward(&x)?;
-            let m = block.mlp_proj.forward(&block.c_fc.forward(&m)?.gelu_erf()?)?;
+            let m = block
+                .mlp_proj
+                .forward(&block.c_fc.forward(&m)?.gelu_erf()?)?;
             x = (x + m)?;
         }
         self.lm_head.forward(&self.ln_f.forward(&x)?)
     }
 
-    fn attention(&self, block: &Block, x: &Tensor, b: usize, t: usize, mask: &Tensor) -> Result<Tensor> {
+    fn attention(
+        &self,
+        block: &Block,
+        x: &Tensor,
+        b: usize,
+        t: usize,
+        mask: &Tensor,
+    ) -> Result<Tensor> {
         let (h, nh, d) = (self.spec.hidden, self.spec.heads, self.spec.head_dim());
         let qkv = block.c_attn.forward(x)?; // [b, t, 3h]
         let split = |i: usize| -> Result<Tensor> {

@@ -5,8 +5,8 @@ mod gpt;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, HostTensor, LoadOptions, ModelSource,
-    Precision, Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Device, HostTensor, LoadOptions, ModelSource, Precision,
+    Session, Support, TokenBatch,
 };
 
 pub use gpt::CandleGpt;
@@ -116,7 +116,11 @@ impl Session for CandleSession {
             .and_then(|t| t.flatten_all())
             .and_then(|t| t.to_vec1::<f32>())
             .map_err(candle_err)?;
-        Ok(vec![HostTensor { name: "logits".into(), shape, data }])
+        Ok(vec![HostTensor {
+            name: "logits".into(),
+            shape,
+            data,
+        }])
     }
 
     fn weight_bytes(&self) -> Option<u64> {

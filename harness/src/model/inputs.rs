@@ -11,7 +11,11 @@ pub fn token_batch(vocab_size: usize, batch: usize, seq_len: usize, seed: u64) -
     let ids = (0..batch * seq_len)
         .map(|_| rng.below(vocab_size as u64) as i64)
         .collect();
-    TokenBatch { batch, seq_len, ids }
+    TokenBatch {
+        batch,
+        seq_len,
+        ids,
+    }
 }
 
 #[cfg(test)]

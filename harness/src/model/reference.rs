@@ -16,7 +16,14 @@ pub struct ReferenceLogits {
 }
 
 /// A linear layer `y = x W^T + b` with `W` stored `[out, in]`.
-fn linear(x: &[f64], rows: usize, w: &[f32], b: Option<&[f32]>, inp: usize, out: usize) -> Vec<f64> {
+fn linear(
+    x: &[f64],
+    rows: usize,
+    w: &[f32],
+    b: Option<&[f32]>,
+    inp: usize,
+    out: usize,
+) -> Vec<f64> {
     let mut y = vec![0.0; rows * out];
     for r in 0..rows {
         let xr = &x[r * inp..(r + 1) * inp];
@@ -62,7 +69,10 @@ fn attention(qkv: &[f64], t: usize, spec: &GptSpec) -> Vec<f64> {
             for (j, s) in scores.iter_mut().enumerate().take(i + 1) {
                 *s = (0..d).map(|k| q(i, k) * key(j, k)).sum::<f64>() * scale;
             }
-            let max = scores[..=i].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let max = scores[..=i]
+                .iter()
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
             let mut total = 0.0;
             for s in &mut scores[..=i] {
                 *s = (*s - max).exp();
@@ -92,20 +102,44 @@ pub fn forward(spec: &GptSpec, w: &GptWeights, input: &TokenBatch) -> ReferenceL
         for l in 0..spec.layers {
             let p = |s: &str| w.get(&format!("h.{l}.{s}"));
             let a = layer_norm(&x, h, p("ln_1.weight"), p("ln_1.bias"));
-            let qkv = linear(&a, t, p("attn.c_attn.weight"), Some(p("attn.c_attn.bias")), h, 3 * h);
+            let qkv = linear(
+                &a,
+                t,
+                p("attn.c_attn.weight"),
+                Some(p("attn.c_attn.bias")),
+                h,
+                3 * h,
+            );
             let att = attention(&qkv, t, spec);
-            let proj = linear(&att, t, p("attn.c_proj.weight"), Some(p("attn.c_proj.bias")), h, h);
+            let proj = linear(
+                &att,
+                t,
+                p("attn.c_proj.weight"),
+                Some(p("attn.c_proj.bias")),
+                h,
+                h,
+            );
             x.iter_mut().zip(&proj).for_each(|(x, p)| *x += p);
             let m = layer_norm(&x, h, p("ln_2.weight"), p("ln_2.bias"));
             let mut up = linear(&m, t, p("mlp.c_fc.weight"), Some(p("mlp.c_fc.bias")), h, f);
             up.iter_mut().for_each(|u| *u = gelu(*u));
-            let down = linear(&up, t, p("mlp.c_proj.weight"), Some(p("mlp.c_proj.bias")), f, h);
+            let down = linear(
+                &up,
+                t,
+                p("mlp.c_proj.weight"),
+                Some(p("mlp.c_proj.bias")),
+                f,
+                h,
+            );
             x.iter_mut().zip(&down).for_each(|(x, d)| *x += d);
         }
         let out = layer_norm(&x, h, w.get("ln_f.weight"), w.get("ln_f.bias"));
         data.extend(linear(&out, t, w.get("lm_head.weight"), None, h, v));
     }
-    ReferenceLogits { vocab_size: v, data }
+    ReferenceLogits {
+        vocab_size: v,
+        data,
+    }
 }
 
 /// Reference logits for `input`, cached under `spec_dir` as raw
@@ -129,7 +163,10 @@ pub fn cached_forward(
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8")))
             .collect();
-        return Ok(ReferenceLogits { vocab_size: spec.vocab_size, data });
+        return Ok(ReferenceLogits {
+            vocab_size: spec.vocab_size,
+            data,
+        });
     }
     let weights = GptWeights::read(weights_path)?;
     let logits = forward(spec, &weights, input);
@@ -145,7 +182,14 @@ mod tests {
     use crate::model::inputs::token_batch;
 
     fn tiny() -> GptSpec {
-        GptSpec { vocab_size: 11, hidden: 8, layers: 2, heads: 2, max_seq: 6, seed: 9 }
+        GptSpec {
+            vocab_size: 11,
+            hidden: 8,
+            layers: 2,
+            heads: 2,
+            max_seq: 6,
+            seed: 9,
+        }
     }
 
     #[test]
@@ -160,7 +204,10 @@ mod tests {
     fn layer_norm_by_hand() {
         // [1, 3]: mean 2, var 1, normalized [-1, 1] (eps shifts it by 5e-6).
         let y = layer_norm(&[1.0, 3.0], 2, &[2.0, 1.0], &[0.5, 0.0]);
-        assert!((y[0] - (-1.5)).abs() < 1e-5 && (y[1] - 1.0).abs() < 1e-5, "{y:?}");
+        assert!(
+            (y[0] - (-1.5)).abs() < 1e-5 && (y[1] - 1.0).abs() < 1e-5,
+            "{y:?}"
+        );
     }
 
     #[test]
@@ -182,7 +229,11 @@ mod tests {
         let spec = tiny();
         let w = GptWeights::generate(&spec);
         let two = token_batch(spec.vocab_size, 2, 4, 3);
-        let second = TokenBatch { batch: 1, seq_len: 4, ids: two.row(1).to_vec() };
+        let second = TokenBatch {
+            batch: 1,
+            seq_len: 4,
+            ids: two.row(1).to_vec(),
+        };
         let (l2, l1) = (forward(&spec, &w, &two), forward(&spec, &w, &second));
         assert_eq!(l2.data[4 * spec.vocab_size..], l1.data[..]);
     }

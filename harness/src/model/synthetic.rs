@@ -83,11 +83,15 @@ impl GptWeights {
             path: path.to_path_buf(),
             message,
         };
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let st =
+            safetensors::SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
             if view.dtype() != Dtype::F32 {
-                return Err(corrupt(format!("tensor `{name}` is {:?}, expected F32", view.dtype())));
+                return Err(corrupt(format!(
+                    "tensor `{name}` is {:?}, expected F32",
+                    view.dtype()
+                )));
             }
             let data = view
                 .data()
@@ -119,8 +123,8 @@ impl GptWeights {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        let serialized =
-            safetensors::serialize(views, None).map_err(|e| write_err(io::Error::other(e.to_string())))?;
+        let serialized = safetensors::serialize(views, None)
+            .map_err(|e| write_err(io::Error::other(e.to_string())))?;
         write_atomically(path, &serialized).map_err(write_err)
     }
 }
@@ -168,7 +172,14 @@ mod tests {
     use super::*;
 
     pub(crate) fn tiny() -> GptSpec {
-        GptSpec { vocab_size: 17, hidden: 8, layers: 2, heads: 2, max_seq: 8, seed: 5 }
+        GptSpec {
+            vocab_size: 17,
+            hidden: 8,
+            layers: 2,
+            heads: 2,
+            max_seq: 8,
+            seed: 5,
+        }
     }
 
     #[test]
@@ -185,9 +196,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = ensure_weights(dir.path(), &tiny()).unwrap();
         let read = GptWeights::read(&path).unwrap();
-        assert_eq!(read.get("lm_head.weight"), GptWeights::generate(&tiny()).get("lm_head.weight"));
+        assert_eq!(
+            read.get("lm_head.weight"),
+            GptWeights::generate(&tiny()).get("lm_head.weight")
+        );
         assert_eq!(read.tensors["h.0.attn.c_attn.weight"].0, vec![24, 8]);
-        let other = ensure_weights(dir.path(), &GptSpec { layers: 3, ..tiny() }).unwrap();
+        let other = ensure_weights(
+            dir.path(),
+            &GptSpec {
+                layers: 3,
+                ..tiny()
+            },
+        )
+        .unwrap();
         assert_ne!(path, other);
     }
 
@@ -197,6 +218,9 @@ mod tests {
         let path = dir.path().join("model.safetensors");
         fs::write(&path, b"not a safetensors file").unwrap();
         let err = GptWeights::read(&path).err().unwrap().to_string();
-        assert!(err.contains("corrupt") && err.contains("model.safetensors"), "{err}");
+        assert!(
+            err.contains("corrupt") && err.contains("model.safetensors"),
+            "{err}"
+        );
     }
 }

@@ -67,7 +67,11 @@ impl CaseResult {
     }
 
     pub fn from_report(case: &Case, report: WorkerReport) -> Self {
-        let samples_ms: Vec<f64> = report.samples_ns.iter().map(|&ns| ns as f64 * 1e-6).collect();
+        let samples_ms: Vec<f64> = report
+            .samples_ns
+            .iter()
+            .map(|&ns| ns as f64 * 1e-6)
+            .collect();
         let latency_ms = Summary::of(&samples_ms);
         // Throughput from the mean: iterations / total measured time.
         let per_second = |work: f64| latency_ms.map(|l| work / (l.mean * 1e-3));

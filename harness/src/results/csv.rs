@@ -98,7 +98,11 @@ pub struct CsvSink {
 
 impl CsvSink {
     pub fn create(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).write(true).truncate(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)?;
         let mut writer = csv::Writer::from_writer(file);
         writer.write_record(COLUMNS)?;
         writer.flush()?;
@@ -118,9 +122,23 @@ mod tests {
     #[test]
     fn required_columns_are_present() {
         for required in [
-            "scenario", "case", "backend", "device", "precision", "batch", "seq_len", "threads", "iterations",
-            "latency_p50_ms", "latency_p99_ms", "throughput_tokens_per_s", "peak_rss_bytes", "load_ms",
-            "acc_max_abs", "acc_rel_l2", "status",
+            "scenario",
+            "case",
+            "backend",
+            "device",
+            "precision",
+            "batch",
+            "seq_len",
+            "threads",
+            "iterations",
+            "latency_p50_ms",
+            "latency_p99_ms",
+            "throughput_tokens_per_s",
+            "peak_rss_bytes",
+            "load_ms",
+            "acc_max_abs",
+            "acc_rel_l2",
+            "status",
         ] {
             assert!(COLUMNS.contains(&required), "{required}");
         }

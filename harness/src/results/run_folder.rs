@@ -26,25 +26,44 @@ pub struct RunFolder {
 }
 
 fn at(path: &Path) -> impl FnOnce(io::Error) -> ResultsError + '_ {
-    move |source| ResultsError { path: path.to_path_buf(), source }
+    move |source| ResultsError {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl RunFolder {
     /// Creates `<root>/<UTC time>-<scenario>/` (suffixed if it exists) with
     /// the environment, a copy of the scenario, and an empty results.csv.
-    pub fn create(root: &Path, scenario: &str, scenario_source: &str, environment: Environment) -> Result<Self, ResultsError> {
+    pub fn create(
+        root: &Path,
+        scenario: &str,
+        scenario_source: &str,
+        environment: Environment,
+    ) -> Result<Self, ResultsError> {
         let started_at = utc_timestamp();
-        let stamp: String = started_at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let stamp: String = started_at
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
         let base = format!("{stamp}-{scenario}");
         fs::create_dir_all(root).map_err(at(root))?;
         let (run_id, dir) = (1..)
-            .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
             .map(|id| (id.clone(), root.join(id)))
             .find(|(_, d)| fs::create_dir(d).is_ok())
             .expect("some suffix is free");
         fs::write(dir.join("scenario.toml"), scenario_source).map_err(at(&dir))?;
         let env_path = dir.join("environment.json");
-        let env_json = serde_json::to_vec_pretty(&environment).map_err(io::Error::other).map_err(at(&env_path))?;
+        let env_json = serde_json::to_vec_pretty(&environment)
+            .map_err(io::Error::other)
+            .map_err(at(&env_path))?;
         fs::write(&env_path, env_json).map_err(at(&env_path))?;
         let csv_path = dir.join("results.csv");
         let csv = CsvSink::create(&csv_path).map_err(at(&csv_path))?;

@@ -13,7 +13,9 @@ fn sci(v: Option<f64>) -> String {
 /// Rows of aligned text: one header, one line per case, then the reasons
 /// of skipped, errored and failed cases.
 pub fn render(results: &[CaseResult]) -> String {
-    let header = ["case", "status", "p50 ms", "p99 ms", "tok/s", "GFLOP/s", "RSS MiB", "rel L2", "top1"];
+    let header = [
+        "case", "status", "p50 ms", "p99 ms", "tok/s", "GFLOP/s", "RSS MiB", "rel L2", "top1",
+    ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in results {
         rows.push(vec![
@@ -37,7 +39,13 @@ pub fn render(results: &[CaseResult]) -> String {
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(i, (c, w))| if i < 2 { format!("{c:<w$}") } else { format!("{c:>w$}") })
+            .map(|(i, (c, w))| {
+                if i < 2 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');

@@ -9,7 +9,13 @@ pub fn peak_rss_bytes() -> Option<u64> {
 
 fn parse_vm_hwm(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kib * 1024)
 }
 
@@ -19,7 +25,10 @@ mod tests {
 
     #[test]
     fn parses_the_status_line() {
-        assert_eq!(parse_vm_hwm("Name:\tx\nVmHWM:\t   2048 kB\nVmRSS:\t1 kB\n"), Some(2048 * 1024));
+        assert_eq!(
+            parse_vm_hwm("Name:\tx\nVmHWM:\t   2048 kB\nVmRSS:\t1 kB\n"),
+            Some(2048 * 1024)
+        );
         assert_eq!(parse_vm_hwm("Name:\tx\n"), None);
     }
 

@@ -25,7 +25,11 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
     let report_path = scratch.join("report.json");
     let log_path = scratch.join("worker.log");
     let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
-    fs::write(&job_path, serde_json::to_vec(job).map_err(|e| e.to_string())?).map_err(|e| io("writing the job file", e))?;
+    fs::write(
+        &job_path,
+        serde_json::to_vec(job).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| io("writing the job file", e))?;
     let _ = fs::remove_file(&report_path);
     let log = File::create(&log_path).map_err(|e| io("creating the worker log", e))?;
     let exe = std::env::current_exe().map_err(|e| io("locating the inferbench binary", e))?;
@@ -41,7 +45,10 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
         .env("RAYON_NUM_THREADS", &threads)
         .env("OMP_NUM_THREADS", &threads)
         .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| io("opening the worker log", e))?)
+        .stdout(
+            log.try_clone()
+                .map_err(|e| io("opening the worker log", e))?,
+        )
         .stderr(log)
         .spawn()
         .map_err(|e| io("starting the worker process", e))?;
@@ -50,13 +57,20 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
     let deadline = Duration::from_secs_f64(m.max_seconds + job.case.warmup.seconds) + GRACE;
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| io("waiting for the worker", e))? {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| io("waiting for the worker", e))?
+        {
             break status;
         }
         if started.elapsed() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("the worker did not finish within {} s and was killed{}", deadline.as_secs(), log_tail(&log_path)));
+            return Err(format!(
+                "the worker did not finish within {} s and was killed{}",
+                deadline.as_secs(),
+                log_tail(&log_path)
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -67,7 +81,10 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
     {
         return Ok(report);
     }
-    Err(format!("the worker process ended with {status} before reporting{}", log_tail(&log_path)))
+    Err(format!(
+        "the worker process ended with {status} before reporting{}",
+        log_tail(&log_path)
+    ))
 }
 
 /// The last lines the worker printed, to explain a crash.

@@ -64,7 +64,10 @@ impl WorkerReport {
     }
 
     pub fn failed(message: String) -> Self {
-        Self { outcome: Outcome::Error(message), ..Self::empty() }
+        Self {
+            outcome: Outcome::Error(message),
+            ..Self::empty()
+        }
     }
 }
 
@@ -76,7 +79,11 @@ fn ms_since(t: Instant) -> f64 {
 pub fn execute(job: &WorkerJob) -> WorkerReport {
     let mut report = WorkerReport::empty();
     if let Err(e) = execute_into(job, &mut report) {
-        report.outcome = if e.is_skip() { Outcome::Skipped(e.to_string()) } else { Outcome::Error(e.to_string()) };
+        report.outcome = if e.is_skip() {
+            Outcome::Skipped(e.to_string())
+        } else {
+            Outcome::Error(e.to_string())
+        };
     }
     report
 }
@@ -98,7 +105,12 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         threads: case.threads,
         options: case.options.clone(),
     };
-    let input = token_batch(case.model.spec.vocab_size, case.batch, case.seq_len, case.input_seed);
+    let input = token_batch(
+        case.model.spec.vocab_size,
+        case.batch,
+        case.seq_len,
+        case.input_seed,
+    );
 
     let t = Instant::now();
     let mut session = backend.load(&source, &options)?;
@@ -107,7 +119,9 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     session.prepare(&input)?;
 
     let t = Instant::now();
-    while report.warmup_iterations < case.warmup.iterations || t.elapsed().as_secs_f64() < case.warmup.seconds {
+    while report.warmup_iterations < case.warmup.iterations
+        || t.elapsed().as_secs_f64() < case.warmup.seconds
+    {
         session.run()?;
         report.warmup_iterations += 1;
     }
@@ -160,12 +174,124 @@ fn check_accuracy(
     let logits = outputs
         .first()
         .ok_or_else(|| BackendError::Run("the backend returned no outputs".into()))?;
-    let reference = reference::cached_forward(&case.model.spec, &job.weights, &job.spec_dir, input, case.input_seed)
-        .map_err(|e| BackendError::Run(format!("reference: {e}")))?;
+    let reference = reference::cached_forward(
+        &case.model.spec,
+        &job.weights,
+        &job.spec_dir,
+        input,
+        case.input_seed,
+    )
+    .map_err(|e| BackendError::Run(format!("reference: {e}")))?;
     accuracy::compare(&reference.data, &logits.data, reference.vocab_size).ok_or_else(|| {
         BackendError::Run(format!(
             "logits have shape {:?}, expected [{}, {}, {}]",
             logits.shape, case.batch, case.seq_len, reference.vocab_size
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::synthetic::{ensure_weights, spec_dir};
+    use crate::scenario::{AccuracyLimits, BackendKind, Measurement, ModelCase, Warmup};
+    use inferbench_backend::{Device, GptSpec, Precision};
+
+    pub(crate) fn job(
+        backend: BackendKind,
+        precision: Precision,
+        cache: &std::path::Path,
+    ) -> WorkerJob {
+        let spec = GptSpec {
+            vocab_size: 96,
+            hidden: 32,
+            layers: 2,
+            heads: 4,
+            max_seq: 16,
+            seed: 3,
+        };
+        let case = Case {
+            scenario: "test".into(),
+            group: None,
+            id: "test".into(),
+            backend,
+            device: Device::Cpu,
+            precision,
+            batch: 2,
+            seq_len: 12,
+            threads: 1,
+            model: ModelCase {
+                name: "tiny".into(),
+                spec,
+            },
+            warmup: Warmup {
+                iterations: 1,
+                seconds: 0.0,
+            },
+            measurement: Measurement {
+                min_iterations: 3,
+                min_seconds: 0.0,
+                max_iterations: 3,
+                max_seconds: 10.0,
+            },
+            input_seed: 1,
+            reference: ReferenceKind::F64,
+            limits: AccuracyLimits::default(),
+            options: Default::default(),
+        };
+        WorkerJob {
+            weights: ensure_weights(cache, &spec).unwrap(),
+            spec_dir: spec_dir(cache, &spec),
+            case,
+        }
+    }
+
+    #[test]
+    fn candle_f32_matches_the_f64_reference() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Candle, Precision::F32, cache.path()));
+        assert_eq!(report.outcome, Outcome::Measured);
+        assert_eq!((report.samples_ns.len(), report.warmup_iterations), (3, 1));
+        let acc = report.accuracy.unwrap();
+        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
+        assert_eq!(acc.top1, 1.0);
+        assert!(report.peak_rss_bytes.unwrap() > 0 && report.load_ms.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn candle_half_precisions_stay_within_their_tolerance() {
+        // f16 has an 11-bit significand, bf16 8 bits: relative errors of a
+        // few 1e-3 and 1e-2 through two blocks are what those formats give.
+        let cache = tempfile::tempdir().unwrap();
+        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
+            let report = execute(&job(BackendKind::Candle, precision, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
+                "{precision}: rel L2 {}",
+                acc.rel_l2
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported_precision_is_a_skip_and_missing_weights_an_error() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Candle, Precision::Int8, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("int8")),
+            "{:?}",
+            report.outcome
+        );
+
+        let mut missing = job(BackendKind::Candle, Precision::F32, cache.path());
+        missing.weights = cache.path().join("nowhere.safetensors");
+        let report = execute(&missing);
+        assert!(
+            matches!(report.outcome, Outcome::Error(ref m) if m.contains("nowhere.safetensors")),
+            "{:?}",
+            report.outcome
+        );
+    }
 }

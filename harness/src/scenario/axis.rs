@@ -41,7 +41,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for AxisVisitor<T> {
             values.push(v);
         }
         if values.is_empty() {
-            return Err(de::Error::invalid_length(0, &"a non-empty list (an empty one expands to no cases)"));
+            return Err(de::Error::invalid_length(
+                0,
+                &"a non-empty list (an empty one expands to no cases)",
+            ));
         }
         Ok(Axis(values))
     }
@@ -80,7 +83,10 @@ mod tests {
     #[test]
     fn one_or_many() {
         let d: Doc = toml::from_str("a = 3\nb = ['x', 'y']").unwrap();
-        assert_eq!((d.a.0, d.b.0), (vec![3], vec!["x".to_string(), "y".to_string()]));
+        assert_eq!(
+            (d.a.0, d.b.0),
+            (vec![3], vec!["x".to_string(), "y".to_string()])
+        );
     }
 
     #[test]

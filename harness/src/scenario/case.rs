@@ -45,7 +45,8 @@ impl AccuracyLimits {
         let mut out = Vec::new();
         let mut above = |name: &str, value: f64, limit: Option<f64>| {
             if let Some(limit) = limit
-                && !(value <= limit)
+                // NaN is never within a limit.
+                && (value.is_nan() || value > limit)
             {
                 out.push(format!("{name} {value:.3e} exceeds the limit {limit:e}"));
             }
@@ -55,7 +56,7 @@ impl AccuracyLimits {
         above("kl", d.kl, self.max_kl);
         let mut below = |name: &str, value: f64, limit: Option<f64>| {
             if let Some(limit) = limit
-                && !(value >= limit)
+                && (value.is_nan() || value < limit)
             {
                 out.push(format!("{name} {value:.6} is below the limit {limit}"));
             }
@@ -106,15 +107,38 @@ mod tests {
 
     #[test]
     fn breaches_name_the_figure_and_limit() {
-        let limits = AccuracyLimits { max_kl: Some(0.01), min_top1: Some(0.99), ..Default::default() };
-        let d = AccuracyDeltas { max_abs: 1.0, rel_l2: 0.1, cosine: 0.99, top1: 0.95, kl: 0.02 };
+        let limits = AccuracyLimits {
+            max_kl: Some(0.01),
+            min_top1: Some(0.99),
+            ..Default::default()
+        };
+        let d = AccuracyDeltas {
+            max_abs: 1.0,
+            rel_l2: 0.1,
+            cosine: 0.99,
+            top1: 0.95,
+            kl: 0.02,
+        };
         let b = limits.breaches(&d);
         assert_eq!(b.len(), 2, "{b:?}");
         assert!(b[0].starts_with("kl 2.000e-2 exceeds"), "{}", b[0]);
-        assert!(b[1].starts_with("top1 0.950000 is below the limit 0.99"), "{}", b[1]);
-        let ok = AccuracyDeltas { top1: 1.0, kl: 0.0, ..d };
+        assert!(
+            b[1].starts_with("top1 0.950000 is below the limit 0.99"),
+            "{}",
+            b[1]
+        );
+        let ok = AccuracyDeltas {
+            top1: 1.0,
+            kl: 0.0,
+            ..d
+        };
         assert!(limits.breaches(&ok).is_empty());
         // NaN never passes a limit.
-        assert_eq!(limits.breaches(&AccuracyDeltas { kl: f64::NAN, ..ok }).len(), 1);
+        assert_eq!(
+            limits
+                .breaches(&AccuracyDeltas { kl: f64::NAN, ..ok })
+                .len(),
+            1
+        );
     }
 }

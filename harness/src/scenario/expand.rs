@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use inferbench_backend::{Device, GptSpec, Precision};
 
 use super::{
-    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, MeasurementConfig,
-    ModelCase, ModelConfig, Measurement, ReferenceKind, Scenario, Warmup, WarmupConfig,
+    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, Measurement,
+    MeasurementConfig, ModelCase, ModelConfig, ReferenceKind, Scenario, Warmup, WarmupConfig,
 };
 
 /// A setting that is wrong, with the key to point at.
@@ -21,7 +21,14 @@ pub struct Invalid {
 
 /// Model knobs when a scenario leaves them out: a small GPT that runs in
 /// milliseconds on one core.
-const DEFAULT_SPEC: GptSpec = GptSpec { vocab_size: 1024, hidden: 128, layers: 2, heads: 4, max_seq: 256, seed: 0 };
+const DEFAULT_SPEC: GptSpec = GptSpec {
+    vocab_size: 1024,
+    hidden: 128,
+    layers: 2,
+    heads: 4,
+    max_seq: 256,
+    seed: 0,
+};
 
 fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
     over.clone().or_else(|| base.clone())
@@ -32,7 +39,10 @@ fn axis<T: Clone>(over: &Option<Axis<T>>, base: &Option<Axis<T>>, default: T) ->
 }
 
 fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelConfig {
-    let (o, b) = (over.cloned().unwrap_or_default(), base.cloned().unwrap_or_default());
+    let (o, b) = (
+        over.cloned().unwrap_or_default(),
+        base.cloned().unwrap_or_default(),
+    );
     ModelConfig {
         name: o.name.or(b.name),
         vocab_size: o.vocab_size.or(b.vocab_size),
@@ -46,8 +56,12 @@ fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelC
 
 fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
     let d = DEFAULT_SPEC;
-    let list = |a: &Option<Axis<usize>>, v: usize| a.as_ref().map_or_else(|| vec![v], |a| a.0.clone());
-    let seeds = m.seed.as_ref().map_or_else(|| vec![d.seed], |a| a.0.clone());
+    let list =
+        |a: &Option<Axis<usize>>, v: usize| a.as_ref().map_or_else(|| vec![v], |a| a.0.clone());
+    let seeds = m
+        .seed
+        .as_ref()
+        .map_or_else(|| vec![d.seed], |a| a.0.clone());
     let mut out = Vec::new();
     for &vocab_size in &list(&m.vocab_size, d.vocab_size) {
         for &hidden in &list(&m.hidden, d.hidden) {
@@ -55,8 +69,18 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
                 for &heads in &list(&m.heads, d.heads) {
                     for &max_seq in &list(&m.max_seq, d.max_seq) {
                         for &seed in &seeds {
-                            let spec = GptSpec { vocab_size, hidden, layers, heads, max_seq, seed };
-                            out.push(ModelCase { name: String::new(), spec });
+                            let spec = GptSpec {
+                                vocab_size,
+                                hidden,
+                                layers,
+                                heads,
+                                max_seq,
+                                seed,
+                            };
+                            out.push(ModelCase {
+                                name: String::new(),
+                                spec,
+                            });
                         }
                     }
                 }
@@ -78,7 +102,10 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
 }
 
 fn warmup(o: Option<&WarmupConfig>, b: Option<&WarmupConfig>) -> Warmup {
-    let (o, b) = (o.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+    let (o, b) = (
+        o.cloned().unwrap_or_default(),
+        b.cloned().unwrap_or_default(),
+    );
     Warmup {
         iterations: o.iterations.or(b.iterations).unwrap_or(3),
         seconds: o.seconds.or(b.seconds).unwrap_or(0.5),
@@ -86,7 +113,10 @@ fn warmup(o: Option<&WarmupConfig>, b: Option<&WarmupConfig>) -> Warmup {
 }
 
 fn measurement(o: Option<&MeasurementConfig>, b: Option<&MeasurementConfig>) -> Measurement {
-    let (o, b) = (o.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+    let (o, b) = (
+        o.cloned().unwrap_or_default(),
+        b.cloned().unwrap_or_default(),
+    );
     Measurement {
         min_iterations: o.min_iterations.or(b.min_iterations).unwrap_or(10),
         min_seconds: o.min_seconds.or(b.min_seconds).unwrap_or(3.0),
@@ -95,8 +125,14 @@ fn measurement(o: Option<&MeasurementConfig>, b: Option<&MeasurementConfig>) -> 
     }
 }
 
-fn accuracy(o: Option<&AccuracyConfig>, b: Option<&AccuracyConfig>) -> (ReferenceKind, AccuracyLimits) {
-    let (o, b) = (o.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+fn accuracy(
+    o: Option<&AccuracyConfig>,
+    b: Option<&AccuracyConfig>,
+) -> (ReferenceKind, AccuracyLimits) {
+    let (o, b) = (
+        o.cloned().unwrap_or_default(),
+        b.cloned().unwrap_or_default(),
+    );
     let limits = AccuracyLimits {
         max_abs: o.max_abs.or(b.max_abs),
         max_rel_l2: o.max_rel_l2.or(b.max_rel_l2),
@@ -104,7 +140,10 @@ fn accuracy(o: Option<&AccuracyConfig>, b: Option<&AccuracyConfig>) -> (Referenc
         min_top1: o.min_top1.or(b.min_top1),
         min_cosine: o.min_cosine.or(b.min_cosine),
     };
-    (o.reference.or(b.reference).unwrap_or(ReferenceKind::F64), limits)
+    (
+        o.reference.or(b.reference).unwrap_or(ReferenceKind::F64),
+        limits,
+    )
 }
 
 fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
@@ -119,11 +158,20 @@ fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, S
         .collect()
 }
 
-fn check(group: Option<usize>, key: &str, ok: bool, message: impl FnOnce() -> String) -> Result<(), Invalid> {
+fn check(
+    group: Option<usize>,
+    key: &str,
+    ok: bool,
+    message: impl FnOnce() -> String,
+) -> Result<(), Invalid> {
     if ok {
         Ok(())
     } else {
-        Err(Invalid { key: key.to_string(), group, message: message() })
+        Err(Invalid {
+            key: key.to_string(),
+            group,
+            message: message(),
+        })
     }
 }
 
@@ -147,28 +195,51 @@ fn expand_group(
     let options = pick(&c.options, &s.options).unwrap_or_default();
     let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
 
-    check(group, "max_iterations", measurement.max_iterations >= measurement.min_iterations.max(1), || {
-        format!(
-            "`max_iterations` ({}) must be at least `min_iterations` ({}) and 1",
-            measurement.max_iterations, measurement.min_iterations
-        )
+    check(
+        group,
+        "max_iterations",
+        measurement.max_iterations >= measurement.min_iterations.max(1),
+        || {
+            format!(
+                "`max_iterations` ({}) must be at least `min_iterations` ({}) and 1",
+                measurement.max_iterations, measurement.min_iterations
+            )
+        },
+    )?;
+    check(group, "max_seconds", measurement.max_seconds > 0.0, || {
+        "`max_seconds` must be positive".into()
     })?;
-    check(group, "max_seconds", measurement.max_seconds > 0.0, || "`max_seconds` must be positive".into())?;
-    for (key, v) in [("batch", &batches), ("seq_len", &seq_lens), ("threads", &threads)] {
-        check(group, key, v.iter().all(|&x| x > 0), || format!("`{key}` must be at least 1"))?;
+    for (key, v) in [
+        ("batch", &batches),
+        ("seq_len", &seq_lens),
+        ("threads", &threads),
+    ] {
+        check(group, key, v.iter().all(|&x| x > 0), || {
+            format!("`{key}` must be at least 1")
+        })?;
     }
     for m in &models {
-        m.spec.validate().map_err(|message| Invalid { key: "model".into(), group, message })?;
+        m.spec.validate().map_err(|message| Invalid {
+            key: "model".into(),
+            group,
+            message,
+        })?;
         let longest = seq_lens.iter().max().copied().unwrap_or(0);
         check(group, "seq_len", longest <= m.spec.max_seq, || {
-            format!("`seq_len` {longest} exceeds the model's `max_seq` {}", m.spec.max_seq)
+            format!(
+                "`seq_len` {longest} exceeds the model's `max_seq` {}",
+                m.spec.max_seq
+            )
         })?;
     }
 
     let mut cases = Vec::new();
     for m in &models {
         for &backend in &backends {
-            let opts = options.get(&backend).map(option_strings).unwrap_or_default();
+            let opts = options
+                .get(&backend)
+                .map(option_strings)
+                .unwrap_or_default();
             for &device in &devices {
                 for &precision in &precisions {
                     for &batch in &batches {
@@ -203,7 +274,11 @@ fn expand_group(
 }
 
 /// Every case of the scenario, in file order; ids are unique.
-pub fn expand(s: &Scenario, scenario_name: &str, default_threads: usize) -> Result<Vec<Case>, Invalid> {
+pub fn expand(
+    s: &Scenario,
+    scenario_name: &str,
+    default_threads: usize,
+) -> Result<Vec<Case>, Invalid> {
     let top = CaseSettings::default();
     let mut cases = Vec::new();
     match &s.cases {
@@ -242,7 +317,9 @@ mod tests {
 
     #[test]
     fn lists_multiply() {
-        let s = scenario("backends = ['candle', 'ort']\nbatch = [1, 4]\nseq_len = [8, 16, 32]\nthreads = 2");
+        let s = scenario(
+            "backends = ['candle', 'ort']\nbatch = [1, 4]\nseq_len = [8, 16, 32]\nthreads = 2",
+        );
         let cases = expand(&s, "t", 8).unwrap();
         assert_eq!(cases.len(), 2 * 2 * 3);
         assert_eq!(cases[0].id, "gpt-v1024-h128-l2/candle/cpu/f32/b1/t8/th2");
@@ -255,7 +332,10 @@ mod tests {
         let cases = expand(&scenario(""), "t", 8).unwrap();
         assert_eq!(cases.len(), 1);
         let c = &cases[0];
-        assert_eq!((c.backend, c.batch, c.seq_len, c.threads), (BackendKind::Candle, 1, 32, 8));
+        assert_eq!(
+            (c.backend, c.batch, c.seq_len, c.threads),
+            (BackendKind::Candle, 1, 32, 8)
+        );
         assert_eq!(c.model.spec, DEFAULT_SPEC);
         assert_eq!(c.measurement.min_iterations, 10);
         assert_eq!(c.reference, ReferenceKind::F64);
@@ -270,7 +350,10 @@ mod tests {
         );
         let cases = expand(&s, "t", 1).unwrap();
         assert_eq!(cases.len(), 2);
-        assert_eq!((cases[0].model.spec.hidden, cases[0].model.spec.layers), (64, 1));
+        assert_eq!(
+            (cases[0].model.spec.hidden, cases[0].model.spec.layers),
+            (64, 1)
+        );
         assert_eq!(cases[0].measurement.min_iterations, 5);
         assert_eq!((cases[1].seq_len, cases[1].batch), (64, 2));
         assert_eq!(cases[1].measurement.min_iterations, 7);
@@ -282,14 +365,26 @@ mod tests {
         let s = scenario("[model]\nlayers = [1, 2]\nhidden = [32, 64]");
         let cases = expand(&s, "t", 1).unwrap();
         let names: Vec<_> = cases.iter().map(|c| c.model.name.as_str()).collect();
-        assert_eq!(names, ["gpt-v1024-h32-l1", "gpt-v1024-h32-l2", "gpt-v1024-h64-l1", "gpt-v1024-h64-l2"]);
+        assert_eq!(
+            names,
+            [
+                "gpt-v1024-h32-l1",
+                "gpt-v1024-h32-l2",
+                "gpt-v1024-h64-l1",
+                "gpt-v1024-h64-l2"
+            ]
+        );
     }
 
     #[test]
     fn invalid_settings_name_their_key() {
         let e = expand(&scenario("seq_len = 300"), "t", 1).unwrap_err();
         assert_eq!(e.key, "seq_len");
-        assert!(e.message.contains("exceeds the model's `max_seq` 256"), "{}", e.message);
+        assert!(
+            e.message.contains("exceeds the model's `max_seq` 256"),
+            "{}",
+            e.message
+        );
         let e = expand(&scenario("[model]\nhidden = 30\nheads = 4"), "t", 1).unwrap_err();
         assert!(e.message.contains("multiple of `heads`"));
         let e = expand(&scenario("[[cases]]\n[[cases]]\n"), "t", 1).unwrap_err();

@@ -51,7 +51,10 @@ pub fn load_file(path: &Path, default_threads: usize) -> Result<LoadedScenario, 
         path: path.to_path_buf(),
         source,
     })?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("scenario");
     parse_str(&source, path, stem, default_threads)
 }
 
@@ -65,7 +68,10 @@ pub fn parse_str(
         let offset = e.span().map_or(0, |s| s.start);
         located(source, path, offset, explain(e.message()))
     })?;
-    let name = scenario.name.clone().unwrap_or_else(|| default_name.to_string());
+    let name = scenario
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name.to_string());
     let cases = expand(&scenario, &name, default_threads).map_err(|invalid| {
         let offset = locate_key(source, &invalid);
         located(source, path, offset, invalid.message)
@@ -97,19 +103,29 @@ fn explain(message: &str) -> String {
     match closest(given, valid.iter().copied()) {
         Some(best) => format!("unknown {kind} `{given}`, did you mean `{best}`?"),
         None if valid.is_empty() => format!("unknown {kind} `{given}`"),
-        None => format!("unknown {kind} `{given}`; expected one of {}", quoted(valid)),
+        None => format!(
+            "unknown {kind} `{given}`; expected one of {}",
+            quoted(valid)
+        ),
     }
 }
 
 fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Byte offset of the key an expansion error is about: the first
 /// `key =` after the start of its `[[cases]]` entry (or of the file).
 fn locate_key(source: &str, invalid: &Invalid) -> usize {
     let start = match invalid.group {
-        Some(g) => source.match_indices("[[cases]]").nth(g).map_or(0, |(i, _)| i),
+        Some(g) => source
+            .match_indices("[[cases]]")
+            .nth(g)
+            .map_or(0, |(i, _)| i),
         None => 0,
     };
     let rest = &source[start..];
@@ -154,7 +170,13 @@ mod tests {
 
     fn error(text: &str) -> (usize, usize, String, String) {
         match parse_str(text, Path::new("s.toml"), "s", 1).unwrap_err() {
-            ScenarioError::Invalid { line, column, message, rendered, .. } => (line, column, message, rendered),
+            ScenarioError::Invalid {
+                line,
+                column,
+                message,
+                rendered,
+                ..
+            } => (line, column, message, rendered),
             other => panic!("{other}"),
         }
     }
@@ -172,7 +194,10 @@ mod tests {
         let (line, column, message, rendered) = error("name = 'x'\n\nbakends = ['candle']\n");
         assert_eq!((line, column), (3, 1));
         assert_eq!(message, "unknown key `bakends`, did you mean `backends`?");
-        assert!(rendered.starts_with("s.toml:3:1: unknown key `bakends`"), "{rendered}");
+        assert!(
+            rendered.starts_with("s.toml:3:1: unknown key `bakends`"),
+            "{rendered}"
+        );
         assert!(rendered.contains("3 | bakends = ['candle']"), "{rendered}");
     }
 
@@ -191,13 +216,19 @@ mod tests {
         let (_, _, message, _) = error("precisions = 'int4'\n");
         assert!(message.starts_with("unknown value `int4`"), "{message}");
         let (_, _, message, _) = error("backends = 'onnx'\n");
-        assert_eq!(message, "unknown value `onnx`; expected one of `candle`, `ort`, `tch`");
+        assert_eq!(
+            message,
+            "unknown value `onnx`; expected one of `candle`, `ort`, `tch`"
+        );
     }
 
     #[test]
     fn far_off_key_lists_the_valid_ones() {
         let (_, _, message, _) = error("[warmup]\ncolour = 1\n");
-        assert_eq!(message, "unknown key `colour`; expected one of `iterations`, `seconds`");
+        assert_eq!(
+            message,
+            "unknown key `colour`; expected one of `iterations`, `seconds`"
+        );
     }
 
     #[test]
@@ -209,7 +240,8 @@ mod tests {
 
     #[test]
     fn expansion_errors_point_at_their_key() {
-        let (line, column, message, _) = error("[model]\nmax_seq = 16\n\n[[cases]]\nseq_len = 8\n[[cases]]\nseq_len = 32\n");
+        let (line, column, message, _) =
+            error("[model]\nmax_seq = 16\n\n[[cases]]\nseq_len = 8\n[[cases]]\nseq_len = 32\n");
         assert_eq!((line, column), (7, 1), "{message}");
         assert!(message.contains("exceeds the model's `max_seq` 16"));
     }
