@@ -18,6 +18,10 @@ pub struct AccuracyDeltas {
     pub top1: f64,
     /// Mean over positions of KL(P_ref ‖ P_candidate) of the softmax, nats.
     pub kl: f64,
+    /// Perplexity of the candidate over the reference's on the input token
+    /// stream itself (each position predicting the next token); 1 = same.
+    #[serde(default)]
+    pub ppl_ratio: Option<f64>,
 }
 
 /// Softmax of one row in f64, subtracting the max for stability.
@@ -81,7 +85,45 @@ pub fn compare(reference: &[f64], candidate: &[f32], vocab: usize) -> Option<Acc
         cosine: dot / (ref2.sqrt() * cand2.sqrt()),
         top1: same_top as f64 / rows as f64,
         kl: kl_total / rows as f64,
+        ppl_ratio: None,
     })
+}
+
+/// −log softmax(row)[target], computed stably as logsumexp(row) − row[target].
+fn nll(row: impl Iterator<Item = f64> + Clone, target: usize) -> f64 {
+    let max = row.clone().fold(f64::NEG_INFINITY, f64::max);
+    let lse = max + row.clone().map(|x| (x - max).exp()).sum::<f64>().ln();
+    lse - row.clone().nth(target).unwrap_or(f64::NAN)
+}
+
+/// PPL(candidate) / PPL(reference) on the fixed token stream `ids`
+/// (`rows` sequences of `seq_len`), where PPL = exp(mean −log P(next
+/// token)) over every position that has a next token, as in llama.cpp's
+/// `perplexity`. `None` when no position has a next token.
+pub fn perplexity_ratio(
+    reference: &[f64],
+    candidate: &[f32],
+    vocab: usize,
+    ids: &[i64],
+    seq_len: usize,
+) -> Option<f64> {
+    if seq_len < 2 || reference.len() != ids.len() * vocab || candidate.len() != reference.len() {
+        return None;
+    }
+    let (mut ref_nll, mut cand_nll, mut n) = (0.0, 0.0, 0usize);
+    for (pos, _) in ids
+        .iter()
+        .enumerate()
+        .filter(|(p, _)| (p + 1) % seq_len != 0)
+    {
+        let target = ids[pos + 1] as usize;
+        let r = &reference[pos * vocab..(pos + 1) * vocab];
+        let c = &candidate[pos * vocab..(pos + 1) * vocab];
+        ref_nll += nll(r.iter().copied(), target);
+        cand_nll += nll(c.iter().map(|&x| x as f64), target);
+        n += 1;
+    }
+    Some(((cand_nll - ref_nll) / n as f64).exp())
 }
 
 #[cfg(test)]
@@ -122,6 +164,25 @@ mod tests {
             d.kl,
             (kl1 + kl2) / 2.0
         );
+    }
+
+    #[test]
+    fn perplexity_ratio_by_hand() {
+        // One sequence of 3 tokens [0, 1, 1], vocab 2: positions 0 and 1
+        // predict tokens 1 and 1. Reference uniform: P = ½ each → PPL 2.
+        // Candidate row 0 gives token 1 the logit ln 3 (P = ¾), row 1
+        // uniform: mean NLL = (ln 4/3 + ln 2)/2 → PPL = sqrt(8/3).
+        let ids = [0, 1, 1];
+        let r = [0.0; 6];
+        let c = [0.0, 3f32.ln(), 0.0, 0.0, 5.0, -5.0];
+        let ratio = perplexity_ratio(&r, &c, 2, &ids, 3).unwrap();
+        assert!(
+            (ratio - (8.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-7,
+            "{ratio}"
+        );
+        assert_eq!(perplexity_ratio(&r, &c, 2, &ids, 1), None);
+        let same: Vec<f32> = r.iter().map(|&x| x as f32).collect();
+        assert_eq!(perplexity_ratio(&r, &same, 2, &ids, 3), Some(1.0));
     }
 
     #[test]

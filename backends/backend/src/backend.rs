@@ -83,4 +83,10 @@ pub trait Session {
     fn weight_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// Size of the model file this session was loaded from (the converted
+    /// form, e.g. a quantized GGUF or an ONNX graph), if known.
+    fn model_file_bytes(&self) -> Option<u64> {
+        None
+    }
 }

@@ -3,16 +3,18 @@
 use std::path::Path;
 
 use candle_core::{D, DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use inferbench_backend::{BackendError, GptSpec};
+
+use crate::weights::{Projection, WeightSource};
 
 struct Block {
     ln_1: LayerNorm,
-    c_attn: Linear,
-    c_proj: Linear,
+    c_attn: Projection,
+    c_proj: Projection,
     ln_2: LayerNorm,
-    c_fc: Linear,
-    mlp_proj: Linear,
+    c_fc: Projection,
+    mlp_proj: Projection,
 }
 
 pub struct CandleGpt {
@@ -22,24 +24,14 @@ pub struct CandleGpt {
     wpe: Tensor,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
-    lm_head: Linear,
+    lm_head: Projection,
     weight_bytes: u64,
 }
 
-fn linear(vb: &VarBuilder, name: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
-    let w = vb.get((out, inp), &format!("{name}.weight"))?;
-    let b = if bias {
-        Some(vb.get(out, &format!("{name}.bias"))?)
-    } else {
-        None
-    };
-    Ok(Linear::new(w, b))
-}
-
-fn layer_norm(vb: &VarBuilder, name: &str, width: usize) -> Result<LayerNorm> {
+fn layer_norm(w: &WeightSource, name: &str, width: usize) -> Result<LayerNorm> {
     Ok(LayerNorm::new(
-        vb.get(width, &format!("{name}.weight"))?,
-        vb.get(width, &format!("{name}.bias"))?,
+        w.tensor(width, &format!("{name}.weight"))?,
+        w.tensor(width, &format!("{name}.bias"))?,
         GptSpec::LN_EPS,
     ))
 }
@@ -59,32 +51,47 @@ impl CandleGpt {
         // cache files through a rename, so it is never modified while mapped.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], dtype, device) }
             .map_err(file_err)?;
-        Self::from_var_builder(spec, &vb, dtype).map_err(file_err)
+        Self::from_weights(spec, &WeightSource::Float(vb), dtype).map_err(file_err)
     }
 
-    fn from_var_builder(spec: &GptSpec, vb: &VarBuilder, dtype: DType) -> Result<Self> {
+    /// Loads a GGUF file written by [`crate::quantize::ensure_gguf`]; the
+    /// activations stay f32.
+    pub fn load_gguf(
+        spec: &GptSpec,
+        path: &Path,
+        device: &Device,
+    ) -> std::result::Result<Self, BackendError> {
+        let file_err = |e: candle_core::Error| BackendError::ModelFile {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let source = WeightSource::read_gguf(path, device).map_err(file_err)?;
+        Self::from_weights(spec, &source, DType::F32).map_err(file_err)
+    }
+
+    fn from_weights(spec: &GptSpec, w: &WeightSource, dtype: DType) -> Result<Self> {
         let (h, v, f) = (spec.hidden, spec.vocab_size, spec.mlp_hidden());
         let mut blocks = Vec::with_capacity(spec.layers);
         for l in 0..spec.layers {
             let p = |s: &str| format!("h.{l}.{s}");
             blocks.push(Block {
-                ln_1: layer_norm(vb, &p("ln_1"), h)?,
-                c_attn: linear(vb, &p("attn.c_attn"), 3 * h, h, true)?,
-                c_proj: linear(vb, &p("attn.c_proj"), h, h, true)?,
-                ln_2: layer_norm(vb, &p("ln_2"), h)?,
-                c_fc: linear(vb, &p("mlp.c_fc"), f, h, true)?,
-                mlp_proj: linear(vb, &p("mlp.c_proj"), h, f, true)?,
+                ln_1: layer_norm(w, &p("ln_1"), h)?,
+                c_attn: w.projection(&p("attn.c_attn"), 3 * h, h, true)?,
+                c_proj: w.projection(&p("attn.c_proj"), h, h, true)?,
+                ln_2: layer_norm(w, &p("ln_2"), h)?,
+                c_fc: w.projection(&p("mlp.c_fc"), f, h, true)?,
+                mlp_proj: w.projection(&p("mlp.c_proj"), h, f, true)?,
             });
         }
-        let weight_bytes = spec.parameter_count() * dtype.size_in_bytes() as u64;
+        let weight_bytes = w.loaded_bytes(spec.parameter_count(), dtype);
         Ok(Self {
             spec: *spec,
             dtype,
-            wte: Embedding::new(vb.get((v, h), "wte")?, h),
-            wpe: vb.get((spec.max_seq, h), "wpe")?,
+            wte: Embedding::new(w.tensor((v, h), "wte")?, h),
+            wpe: w.tensor((spec.max_seq, h), "wpe")?,
             blocks,
-            ln_f: layer_norm(vb, "ln_f", h)?,
-            lm_head: linear(vb, "lm_head", v, h, false)?,
+            ln_f: layer_norm(w, "ln_f", h)?,
+            lm_head: w.projection("lm_head", v, h, false)?,
             weight_bytes,
         })
     }

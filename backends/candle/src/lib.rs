@@ -2,6 +2,8 @@
 //! `candle_core` tensors and `candle_nn` layers, on CPU in f32, f16 and bf16.
 
 mod gpt;
+mod quantize;
+mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
@@ -47,9 +49,12 @@ impl Backend for CandleBackend {
                 "candle was built without its `cuda` feature, so it runs on cpu only, not {device}"
             ));
         }
-        match dtype(precision) {
-            Some(_) => Support::Yes,
-            None => Support::No(format!("candle does not run precision {precision}")),
+        if dtype(precision).is_some() || quantize::ggml_dtype(precision).is_some() {
+            Support::Yes
+        } else {
+            Support::No(format!(
+                "candle has no {precision} kernels; its 8-bit level is q8_0 (GGUF blocks)"
+            ))
         }
     }
 
@@ -64,13 +69,32 @@ impl Backend for CandleBackend {
         if let Some((key, _)) = options.options.iter().next() {
             return Err(BackendError::Load(format!("candle has no option `{key}`")));
         }
-        let dtype = dtype(options.precision).expect("checked by supports");
-        let ModelSource::SyntheticGpt { spec, weights, .. } = model;
-        let model = CandleGpt::load(spec, weights, dtype, &CandleDevice::Cpu)?;
+        let ModelSource::SyntheticGpt {
+            spec,
+            weights,
+            cache_dir,
+        } = model;
+        let mut model_file = weights.clone();
+        let model = match quantize::ggml_dtype(options.precision) {
+            Some(ggml) => {
+                quantize::check_block_size(spec, ggml).map_err(BackendError::Unsupported)?;
+                let gguf = quantize::ensure_gguf(spec, weights, cache_dir, ggml).map_err(|e| {
+                    BackendError::Load(format!("quantizing to {}: {e}", options.precision))
+                })?;
+                let model = CandleGpt::load_gguf(spec, &gguf, &CandleDevice::Cpu)?;
+                model_file = gguf;
+                model
+            }
+            None => {
+                let dtype = dtype(options.precision).expect("checked by supports");
+                CandleGpt::load(spec, weights, dtype, &CandleDevice::Cpu)?
+            }
+        };
         Ok(Box::new(CandleSession {
             model,
             input: None,
             logits: None,
+            model_file_bytes: std::fs::metadata(&model_file).ok().map(|m| m.len()),
         }))
     }
 }
@@ -84,6 +108,7 @@ struct CandleSession {
     model: CandleGpt,
     input: Option<Tensor>,
     logits: Option<Tensor>,
+    model_file_bytes: Option<u64>,
 }
 
 impl Session for CandleSession {
@@ -125,5 +150,9 @@ impl Session for CandleSession {
 
     fn weight_bytes(&self) -> Option<u64> {
         Some(self.model.weight_bytes())
+    }
+
+    fn model_file_bytes(&self) -> Option<u64> {
+        self.model_file_bytes
     }
 }

@@ -49,6 +49,8 @@ pub struct CaseResult {
     pub gflop_per_s: Option<f64>,
     pub peak_rss_bytes: Option<u64>,
     pub weight_bytes: Option<u64>,
+    /// Size on disk of the model file the backend loaded.
+    pub model_file_bytes: Option<u64>,
     pub load_ms: Option<f64>,
     pub warmup_ms: f64,
     pub measure_ms: f64,
@@ -104,6 +106,7 @@ impl CaseResult {
             gflop_per_s: per_second(flops as f64 * 1e-9),
             peak_rss_bytes: report.peak_rss_bytes,
             weight_bytes: report.weight_bytes,
+            model_file_bytes: report.model_file_bytes,
             load_ms: report.load_ms,
             warmup_ms: report.warmup_ms,
             measure_ms: report.measure_ms,

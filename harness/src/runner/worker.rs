@@ -42,6 +42,7 @@ pub struct WorkerReport {
     pub samples_ns: Vec<u64>,
     pub peak_rss_bytes: Option<u64>,
     pub weight_bytes: Option<u64>,
+    pub model_file_bytes: Option<u64>,
     pub accuracy: Option<AccuracyDeltas>,
     pub accuracy_ms: f64,
 }
@@ -58,6 +59,7 @@ impl WorkerReport {
             samples_ns: Vec::new(),
             peak_rss_bytes: None,
             weight_bytes: None,
+            model_file_bytes: None,
             accuracy: None,
             accuracy_ms: 0.0,
         }
@@ -116,6 +118,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     let mut session = backend.load(&source, &options)?;
     report.load_ms = Some(ms_since(t));
     report.weight_bytes = session.weight_bytes();
+    report.model_file_bytes = session.model_file_bytes();
     session.prepare(&input)?;
 
     let t = Instant::now();
@@ -182,12 +185,21 @@ fn check_accuracy(
         case.input_seed,
     )
     .map_err(|e| BackendError::Run(format!("reference: {e}")))?;
-    accuracy::compare(&reference.data, &logits.data, reference.vocab_size).ok_or_else(|| {
-        BackendError::Run(format!(
-            "logits have shape {:?}, expected [{}, {}, {}]",
-            logits.shape, case.batch, case.seq_len, reference.vocab_size
-        ))
-    })
+    let mut deltas = accuracy::compare(&reference.data, &logits.data, reference.vocab_size)
+        .ok_or_else(|| {
+            BackendError::Run(format!(
+                "logits have shape {:?}, expected [{}, {}, {}]",
+                logits.shape, case.batch, case.seq_len, reference.vocab_size
+            ))
+        })?;
+    deltas.ppl_ratio = accuracy::perplexity_ratio(
+        &reference.data,
+        &logits.data,
+        reference.vocab_size,
+        &input.ids,
+        input.seq_len,
+    );
+    Ok(deltas)
 }
 
 #[cfg(test)]
@@ -273,6 +285,53 @@ mod tests {
                 acc.rel_l2
             );
         }
+    }
+
+    #[test]
+    fn candle_quantized_levels_stay_within_their_tolerance() {
+        // Tolerances from GGUF's formats on this model: Q8_0 keeps ~8 bits
+        // per weight, Q4_0 ~4; errors grow accordingly and stay ordered.
+        let cache = tempfile::tempdir().unwrap();
+        let mut errors = Vec::new();
+        for (precision, max_rel_l2) in [(Precision::Q8_0, 0.02), (Precision::Q4_0, 0.2)] {
+            let report = execute(&job(BackendKind::Candle, precision, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-5,
+                "{precision}: rel L2 {}",
+                acc.rel_l2
+            );
+            assert!(
+                acc.ppl_ratio.unwrap() > 0.5 && acc.ppl_ratio.unwrap() < 2.0,
+                "{precision}: {acc:?}"
+            );
+            // The quantized model is read back from its GGUF file.
+            let gguf = job(BackendKind::Candle, precision, cache.path())
+                .spec_dir
+                .join(format!("model-{precision}.gguf"));
+            assert_eq!(
+                report.model_file_bytes,
+                Some(std::fs::metadata(&gguf).unwrap().len()),
+                "{precision}"
+            );
+            errors.push((acc.rel_l2, report.weight_bytes.unwrap()));
+        }
+        assert!(
+            errors[0].0 < errors[1].0,
+            "q8_0 must be more accurate than q4_0: {errors:?}"
+        );
+        assert!(
+            errors[0].1 > errors[1].1,
+            "q4_0 weights must be smaller: {errors:?}"
+        );
+        // Q4_K packs 256 inputs per block; this model is 32 wide.
+        let report = execute(&job(BackendKind::Candle, Precision::Q4K, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("256")),
+            "{:?}",
+            report.outcome
+        );
     }
 
     #[test]

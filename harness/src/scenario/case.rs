@@ -118,6 +118,7 @@ mod tests {
             cosine: 0.99,
             top1: 0.95,
             kl: 0.02,
+            ppl_ratio: None,
         };
         let b = limits.breaches(&d);
         assert_eq!(b.len(), 2, "{b:?}");
