@@ -84,9 +84,29 @@ pub trait Session {
         None
     }
 
+    /// An incremental decoder with a KV cache over this session's model, for
+    /// generation workloads. Backends without one say so (a skipped case).
+    fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
+        Err(BackendError::Unsupported(
+            "this backend does not implement incremental (KV-cache) decoding".into(),
+        ))
+    }
+
     /// Size of the model file this session was loaded from (the converted
     /// form, e.g. a quantized GGUF or an ONNX graph), if known.
     fn model_file_bytes(&self) -> Option<u64> {
         None
     }
+}
+
+/// Incremental (KV-cache) decoding of a causal language model: the prompt
+/// once, then one token per sequence per step. Logits come back on the host
+/// because choosing the next token needs them, as in a real server.
+pub trait Decoder {
+    /// Runs the prompt `[batch, prompt_len]`, filling the cache; returns the
+    /// logits of each sequence's last position, `[batch, vocab]`.
+    fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError>;
+
+    /// Appends one token per sequence; returns the next logits `[batch, vocab]`.
+    fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError>;
 }

@@ -13,7 +13,7 @@ pub mod gpt;
 mod precision;
 mod tensor;
 
-pub use backend::{Backend, BackendStatus, LoadOptions, ModelSource, Session, Support};
+pub use backend::{Backend, BackendStatus, Decoder, LoadOptions, ModelSource, Session, Support};
 pub use device::Device;
 pub use error::BackendError;
 pub use gpt::GptSpec;

@@ -96,26 +96,45 @@ impl CandleGpt {
         })
     }
 
+    pub fn spec(&self) -> &GptSpec {
+        &self.spec
+    }
+
     pub fn weight_bytes(&self) -> u64 {
         self.weight_bytes
     }
 
     /// Logits `[batch, seq, vocab]` for token ids `[batch, seq]` (u32).
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.forward_cached(ids, &mut KvCache::new(self.spec.layers))
+    }
+
+    /// Logits `[batch, new, vocab]` for `new` tokens that follow the
+    /// `cache.len` tokens already in `cache`, whose keys and values are
+    /// appended to it (incremental decoding). With an empty cache this is
+    /// the plain forward pass, and appending costs no copy.
+    pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        if t > self.spec.max_seq {
+        let past = cache.len;
+        if past + t > self.spec.max_seq {
             candle_core::bail!(
-                "sequence length {t} exceeds the model's max_seq {}",
+                "sequence length {} exceeds the model's max_seq {}",
+                past + t,
                 self.spec.max_seq
             )
         }
         let mut x = self
             .wte
             .forward(ids)?
-            .broadcast_add(&self.wpe.narrow(0, 0, t)?)?;
-        let mask = causal_mask(t, self.dtype, ids.device())?;
-        for block in &self.blocks {
-            let a = self.attention(block, &block.ln_1.forward(&x)?, b, t, &mask)?;
+            .broadcast_add(&self.wpe.narrow(0, past, t)?)?;
+        // A single new token attends to everything before it: no mask.
+        let mask = if t > 1 {
+            Some(causal_mask(t, past, self.dtype, ids.device())?)
+        } else {
+            None
+        };
+        for (block, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
+            let a = self.attention(block, &block.ln_1.forward(&x)?, b, t, mask.as_ref(), kv)?;
             x = (x + a)?;
             let m = block.ln_2.forward(&x)?;
             let m = block
@@ -123,6 +142,7 @@ impl CandleGpt {
                 .forward(&block.c_fc.forward(&m)?.gelu_erf()?)?;
             x = (x + m)?;
         }
+        cache.len += t;
         self.lm_head.forward(&self.ln_f.forward(&x)?)
     }
 
@@ -132,7 +152,8 @@ impl CandleGpt {
         x: &Tensor,
         b: usize,
         t: usize,
-        mask: &Tensor,
+        mask: Option<&Tensor>,
+        kv: &mut Option<(Tensor, Tensor)>,
     ) -> Result<Tensor> {
         let (h, nh, d) = (self.spec.hidden, self.spec.heads, self.spec.head_dim());
         let qkv = block.c_attn.forward(x)?; // [b, t, 3h]
@@ -142,18 +163,50 @@ impl CandleGpt {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-        let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?.broadcast_add(mask)?;
+        let (q, mut k, mut v) = (split(0)?, split(1)?, split(2)?);
+        if let Some((k_past, v_past)) = kv.as_ref() {
+            k = Tensor::cat(&[k_past, &k], 2)?;
+            v = Tensor::cat(&[v_past, &v], 2)?;
+        }
+        *kv = Some((k.clone(), v.clone()));
+        let mut scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?;
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let y = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
         block.c_proj.forward(&y)
     }
 }
 
-/// `[t, t]` with 0 on and below the diagonal and -inf above it.
-fn causal_mask(t: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+/// Keys and values of the tokens seen so far, per layer, `[b, heads, len, d]`.
+pub struct KvCache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    pub len: usize,
+}
+
+impl KvCache {
+    pub fn new(layers: usize) -> Self {
+        Self {
+            layers: vec![None; layers],
+            len: 0,
+        }
+    }
+}
+
+/// `[t, past + t]`: new token `i` sees cached tokens and new tokens `≤ i`;
+/// 0 where it may attend, -inf where it may not.
+fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let mask: Vec<f32> = (0..t)
-        .flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+        .flat_map(|i| {
+            (0..past + t).map(move |j| {
+                if j <= past + i {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+        })
         .collect();
-    Tensor::from_vec(mask, (t, t), device)?.to_dtype(dtype)
+    Tensor::from_vec(mask, (t, past + t), device)?.to_dtype(dtype)
 }

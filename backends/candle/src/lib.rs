@@ -1,5 +1,7 @@
 //! inferbench backend adapter for candle: the synthetic GPT written with
-//! `candle_core` tensors and `candle_nn` layers, on CPU in f32, f16 and bf16.
+//! `candle_core` tensors and `candle_nn` layers, on CPU in f32, f16 and bf16,
+//! with its linear layers quantized to GGUF's Q8_0, Q4_0 and Q4_K, and with
+//! a KV-cache decoder for generation.
 
 mod gpt;
 mod quantize;
@@ -7,11 +9,11 @@ mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, HostTensor, LoadOptions, ModelSource, Precision,
-    Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Decoder, Device, HostTensor, LoadOptions, ModelSource,
+    Precision, Session, Support, TokenBatch,
 };
 
-pub use gpt::CandleGpt;
+pub use gpt::{CandleGpt, KvCache};
 
 /// The candle adapter. Thread count comes from `RAYON_NUM_THREADS`, which
 /// candle reads once per process: the harness sets it in each case's worker
@@ -154,5 +156,59 @@ impl Session for CandleSession {
 
     fn model_file_bytes(&self) -> Option<u64> {
         self.model_file_bytes
+    }
+
+    fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
+        let layers = self.model.spec().layers;
+        Ok(Box::new(CandleDecoder {
+            model: &self.model,
+            cache: KvCache::new(layers),
+        }))
+    }
+}
+
+struct CandleDecoder<'a> {
+    model: &'a CandleGpt,
+    cache: KvCache,
+}
+
+impl CandleDecoder<'_> {
+    /// Runs `ids` `[batch, new]` and returns the last position's logits.
+    fn advance(&mut self, ids: Vec<u32>, batch: usize) -> Result<HostTensor, BackendError> {
+        let new = ids.len() / batch.max(1);
+        let ids = Tensor::from_vec(ids, (batch, new), &CandleDevice::Cpu).map_err(candle_err)?;
+        let logits = self
+            .model
+            .forward_cached(&ids, &mut self.cache)
+            .map_err(candle_err)?;
+        let last = logits
+            .narrow(1, new - 1, 1)
+            .and_then(|t| t.squeeze(1))
+            .and_then(|t| t.to_dtype(DType::F32))
+            .map_err(candle_err)?;
+        let shape = last.dims().to_vec();
+        let data = last
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(candle_err)?;
+        Ok(HostTensor {
+            name: "logits".into(),
+            shape,
+            data,
+        })
+    }
+}
+
+impl Decoder for CandleDecoder<'_> {
+    fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.cache = KvCache::new(self.model.spec().layers);
+        self.advance(prompt.ids.iter().map(|&t| t as u32).collect(), prompt.batch)
+    }
+
+    fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
+        if self.cache.len == 0 {
+            return Err(BackendError::Run("step called before prefill".into()));
+        }
+        self.advance(tokens.iter().map(|&t| t as u32).collect(), tokens.len())
     }
 }

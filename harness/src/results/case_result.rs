@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::AccuracyDeltas;
+use crate::generation::GenerationSummary;
 use crate::runner::worker::{Outcome, WorkerReport};
 use crate::scenario::Case;
 use crate::stats::Summary;
@@ -56,8 +57,12 @@ pub struct CaseResult {
     pub measure_ms: f64,
     pub accuracy_ms: f64,
     pub accuracy: Option<AccuracyDeltas>,
-    /// Every measured iteration, nanoseconds, in order.
+    /// Every measured iteration, nanoseconds, in order (for generation
+    /// workloads: each request's end-to-end latency).
     pub samples_ns: Vec<u64>,
+    /// TTFT, TPOT, rates… of a generation workload.
+    #[serde(default)]
+    pub generation: Option<GenerationSummary>,
 }
 
 impl CaseResult {
@@ -92,6 +97,34 @@ impl CaseResult {
                 message = Some(format!("accuracy outside limits: {}", breaches.join("; ")));
             }
         }
+        if status == Status::Measured
+            && let Some(g) = &report.generation
+            && g.target_met == Some(false)
+        {
+            status = Status::Failed;
+            message = Some(match g.max_rate_meeting_target {
+                Some(_) => format!(
+                    "no arrival rate tried met p99 TTFT ≤ {} ms",
+                    g.target_p99_ttft_ms.unwrap_or(f64::NAN)
+                ),
+                None => format!(
+                    "p99 TTFT {:.1} ms misses the target {} ms ({} errors)",
+                    g.ttft_ms.map_or(f64::NAN, |s| s.p99),
+                    g.target_p99_ttft_ms.unwrap_or(f64::NAN),
+                    g.errors
+                ),
+            });
+        }
+        // A generation case's work is its output tokens over the wall time,
+        // not one forward pass per sample.
+        let (seq_per_s, tokens_per_s, gflop_per_s) = match &report.generation {
+            Some(g) => (Some(g.achieved_rate), Some(g.output_tokens_per_s), None),
+            None => (
+                per_second(case.batch as f64),
+                per_second(case.tokens_per_forward() as f64),
+                per_second(flops as f64 * 1e-9),
+            ),
+        };
         Self {
             case: case.clone(),
             status,
@@ -100,10 +133,10 @@ impl CaseResult {
             iterations: report.samples_ns.len(),
             warmup_iterations: report.warmup_iterations,
             latency_ms,
-            throughput_seq_per_s: per_second(case.batch as f64),
-            throughput_tokens_per_s: per_second(case.tokens_per_forward() as f64),
+            throughput_seq_per_s: seq_per_s,
+            throughput_tokens_per_s: tokens_per_s,
             flops_per_forward: flops,
-            gflop_per_s: per_second(flops as f64 * 1e-9),
+            gflop_per_s,
             peak_rss_bytes: report.peak_rss_bytes,
             weight_bytes: report.weight_bytes,
             model_file_bytes: report.model_file_bytes,
@@ -113,6 +146,7 @@ impl CaseResult {
             accuracy_ms: report.accuracy_ms,
             accuracy: report.accuracy,
             samples_ns: report.samples_ns,
+            generation: report.generation,
         }
     }
 }

@@ -43,6 +43,17 @@ pub const COLUMNS: &[&str] = &[
     "acc_ppl_ratio",
     "runtime",
     "message",
+    "gen_pattern",
+    "ttft_p50_ms",
+    "ttft_p99_ms",
+    "tpot_p50_ms",
+    "itl_p50_ms",
+    "itl_p99_ms",
+    "e2e_p50_ms",
+    "output_tokens_per_s",
+    "error_rate",
+    "offered_rate",
+    "max_rate_meeting_target",
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -53,7 +64,7 @@ pub fn row(r: &CaseResult) -> Vec<String> {
     let c = &r.case;
     let l = r.latency_ms;
     let a = r.accuracy;
-    let row = vec![
+    let mut row = vec![
         c.scenario.clone(),
         c.id.clone(),
         c.model.name.clone(),
@@ -90,6 +101,23 @@ pub fn row(r: &CaseResult) -> Vec<String> {
         r.runtime_version.clone().unwrap_or_default(),
         r.message.clone().unwrap_or_default(),
     ];
+    let g = r.generation.as_ref();
+    let p =
+        |f: fn(&crate::generation::GenerationSummary) -> Option<crate::stats::Summary>,
+         q: fn(&crate::stats::Summary) -> f64| { opt(g.and_then(f).map(|s| q(&s))) };
+    row.extend([
+        g.map_or_else(String::new, |g| g.pattern.as_str().to_string()),
+        p(|g| g.ttft_ms, |s| s.p50),
+        p(|g| g.ttft_ms, |s| s.p99),
+        p(|g| g.tpot_ms, |s| s.p50),
+        p(|g| g.itl_ms, |s| s.p50),
+        p(|g| g.itl_ms, |s| s.p99),
+        p(|g| g.e2e_ms, |s| s.p50),
+        opt(g.map(|g| g.output_tokens_per_s)),
+        opt(g.map(|g| g.error_rate)),
+        opt(g.and_then(|g| g.offered_rate)),
+        opt(g.and_then(|g| g.max_rate_meeting_target)),
+    ]);
     debug_assert_eq!(row.len(), COLUMNS.len());
     row
 }

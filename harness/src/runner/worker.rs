@@ -12,6 +12,7 @@ use super::measurement::{Measurement, WallTime};
 use super::memory::peak_rss_bytes;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
+use crate::generation::{GenerationSummary, run_generation};
 use crate::model::{inputs::token_batch, reference};
 use crate::scenario::{Case, ReferenceKind};
 
@@ -45,6 +46,9 @@ pub struct WorkerReport {
     pub model_file_bytes: Option<u64>,
     pub accuracy: Option<AccuracyDeltas>,
     pub accuracy_ms: f64,
+    /// Set for generation workloads.
+    #[serde(default)]
+    pub generation: Option<GenerationSummary>,
 }
 
 impl WorkerReport {
@@ -62,6 +66,7 @@ impl WorkerReport {
             model_file_bytes: None,
             accuracy: None,
             accuracy_ms: 0.0,
+            generation: None,
         }
     }
 
@@ -119,6 +124,25 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.load_ms = Some(ms_since(t));
     report.weight_bytes = session.weight_bytes();
     report.model_file_bytes = session.model_file_bytes();
+    if let Some(g) = &case.generation {
+        let t = Instant::now();
+        let weights = (case.reference == ReferenceKind::F64).then_some(job.weights.as_path());
+        let outcome = run_generation(
+            session.as_mut(),
+            backend.as_ref(),
+            &source,
+            &options,
+            case,
+            g,
+            weights,
+        )?;
+        report.measure_ms = ms_since(t);
+        report.peak_rss_bytes = outcome.peak_rss_bytes;
+        report.samples_ns = outcome.e2e_ns;
+        report.accuracy = outcome.accuracy;
+        report.generation = Some(outcome.summary);
+        return Ok(());
+    }
     session.prepare(&input)?;
 
     let t = Instant::now();
@@ -206,7 +230,9 @@ fn check_accuracy(
 mod tests {
     use super::*;
     use crate::model::synthetic::{ensure_weights, spec_dir};
-    use crate::scenario::{AccuracyLimits, BackendKind, Measurement, ModelCase, Warmup};
+    use crate::scenario::{
+        AccuracyLimits, BackendKind, GenerationCase, LoadPattern, Measurement, ModelCase, Warmup,
+    };
     use inferbench_backend::{Device, GptSpec, Precision};
 
     pub(crate) fn job(
@@ -250,6 +276,7 @@ mod tests {
             reference: ReferenceKind::F64,
             limits: AccuracyLimits::default(),
             options: Default::default(),
+            generation: None,
         };
         WorkerJob {
             weights: ensure_weights(cache, &spec).unwrap(),
@@ -332,6 +359,73 @@ mod tests {
             "{:?}",
             report.outcome
         );
+    }
+
+    fn generation_job(pattern: LoadPattern, cache: &std::path::Path) -> WorkerJob {
+        let mut j = job(BackendKind::Candle, Precision::F32, cache);
+        j.case.batch = 2;
+        j.case.generation = Some(GenerationCase {
+            prompt_len: 6,
+            gen_len: 8,
+            requests: 4,
+            pattern,
+            rate: Some(50.0),
+            target_p99_ttft_ms: None,
+            search_rate: false,
+            concurrency: 2,
+            seed: 1,
+            timeout_ms: None,
+        });
+        j
+    }
+
+    #[test]
+    fn kv_cache_decoding_matches_full_recomputation() {
+        // Every token's logits from the KV-cache decoder against the f64
+        // model recomputed over the whole prefix.
+        let cache = tempfile::tempdir().unwrap();
+        for pattern in [LoadPattern::SingleStream, LoadPattern::Offline] {
+            let report = execute(&generation_job(pattern, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{pattern:?}");
+            let acc = report.accuracy.unwrap();
+            assert!(acc.rel_l2 < 1e-5, "{pattern:?}: rel L2 {}", acc.rel_l2);
+            assert_eq!(acc.top1, 1.0);
+            let g = report.generation.unwrap();
+            assert_eq!(
+                (g.requests, g.errors, g.output_tokens),
+                (4, 0, 32),
+                "{pattern:?}"
+            );
+            assert_eq!(g.first_request_tokens.len(), 8);
+            let (ttft, tpot) = (g.ttft_ms.unwrap(), g.tpot_ms.unwrap());
+            assert!(ttft.p50 > 0.0 && tpot.p50 > 0.0 && g.output_tokens_per_s > 0.0);
+            assert_eq!(report.samples_ns.len(), 4);
+        }
+    }
+
+    #[test]
+    fn server_and_concurrency_patterns_report_their_figures() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&generation_job(LoadPattern::Server, cache.path()));
+        let g = report.generation.unwrap();
+        assert_eq!((g.offered_rate, g.requests), (Some(50.0), 4));
+        assert!(g.queue_ms.is_some() && g.ttft_ms.unwrap().min >= g.prefill_ms.unwrap().min);
+
+        let report = execute(&generation_job(LoadPattern::Concurrency, cache.path()));
+        let g = report.generation.unwrap();
+        assert_eq!((g.streams, g.requests, g.output_tokens), (2, 8, 64));
+        assert_eq!(g.per_stream_tokens_per_s.unwrap().n, 2);
+
+        let mut search = generation_job(LoadPattern::Server, cache.path());
+        if let Some(g) = search.case.generation.as_mut() {
+            (g.search_rate, g.target_p99_ttft_ms) = (true, Some(10_000.0));
+        }
+        let g = execute(&search).generation.unwrap();
+        assert!(
+            g.max_rate_meeting_target.unwrap() > 0.0 && g.target_met == Some(true),
+            "{g:?}"
+        );
+        assert!(g.rate_trials.len() >= 2 && g.rate_trials.iter().all(|t| t.met));
     }
 
     #[test]

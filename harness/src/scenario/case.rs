@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use inferbench_backend::{Device, GptSpec, Precision};
 use serde::{Deserialize, Serialize};
 
-use super::{BackendKind, ReferenceKind};
+use super::{BackendKind, LoadPattern, ReferenceKind};
 use crate::accuracy::AccuracyDeltas;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +67,21 @@ impl AccuracyLimits {
     }
 }
 
+/// A resolved generation workload (see `GenerationConfig` for meanings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationCase {
+    pub prompt_len: usize,
+    pub gen_len: usize,
+    pub requests: usize,
+    pub pattern: LoadPattern,
+    pub rate: Option<f64>,
+    pub target_p99_ttft_ms: Option<f64>,
+    pub search_rate: bool,
+    pub concurrency: usize,
+    pub seed: u64,
+    pub timeout_ms: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     pub scenario: String,
@@ -89,6 +104,9 @@ pub struct Case {
     pub limits: AccuracyLimits,
     /// Backend-specific options as strings; the backend parses them.
     pub options: BTreeMap<String, String>,
+    /// Set for generation workloads; `seq_len` is then the prompt length.
+    #[serde(default)]
+    pub generation: Option<GenerationCase>,
 }
 
 impl Case {

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use inferbench_backend::{Device, GptSpec, Precision};
 
 use super::{
-    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, Measurement,
-    MeasurementConfig, ModelCase, ModelConfig, ReferenceKind, Scenario, Warmup, WarmupConfig,
+    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, GenerationCase,
+    GenerationConfig, LoadPattern, Measurement, MeasurementConfig, ModelCase, ModelConfig,
+    ReferenceKind, Scenario, Warmup, WarmupConfig,
 };
 
 /// A setting that is wrong, with the key to point at.
@@ -158,6 +159,141 @@ fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, S
         .collect()
 }
 
+/// What one case computes: a forward pass over `seq_len` tokens, or a
+/// generation workload.
+struct Workload {
+    /// Tokens one sequence reaches (checked against `max_seq`).
+    tokens: usize,
+    seq_len: usize,
+    /// Id part after the batch (`t64`, `p32g16`).
+    tag: String,
+    /// Id part after the threads (`/server@5rps`, `/concurrencyx4`).
+    suffix: String,
+    generation: Option<GenerationCase>,
+}
+
+fn workloads(
+    g: Option<&GenerationConfig>,
+    seq_lens: &[usize],
+    group: Option<usize>,
+) -> Result<Vec<Workload>, Invalid> {
+    let Some(g) = g else {
+        return Ok(seq_lens
+            .iter()
+            .map(|&s| Workload {
+                tokens: s,
+                seq_len: s,
+                tag: format!("t{s}"),
+                suffix: String::new(),
+                generation: None,
+            })
+            .collect());
+    };
+    let (prompt_len, gen_len) = (g.prompt_len.unwrap_or(32), g.gen_len.unwrap_or(16));
+    let requests = g.requests.unwrap_or(16);
+    let search_rate = g.search_rate.unwrap_or(false);
+    check(
+        group,
+        "prompt_len",
+        prompt_len > 0 && gen_len > 0 && requests > 0,
+        || "`prompt_len`, `gen_len` and `requests` must be at least 1".into(),
+    )?;
+    check(
+        group,
+        "target_p99_ttft_ms",
+        !search_rate || g.target_p99_ttft_ms.is_some(),
+        || "`search_rate` needs a `target_p99_ttft_ms` to search against".into(),
+    )?;
+    let patterns = g
+        .pattern
+        .as_ref()
+        .map_or_else(|| vec![LoadPattern::SingleStream], |a| a.0.clone());
+    let base = GenerationCase {
+        prompt_len,
+        gen_len,
+        requests,
+        pattern: LoadPattern::SingleStream,
+        rate: None,
+        target_p99_ttft_ms: g.target_p99_ttft_ms,
+        search_rate,
+        concurrency: 1,
+        seed: g.seed.unwrap_or(0),
+        timeout_ms: g.timeout_ms,
+    };
+    let mut out = Vec::new();
+    let mut push = |generation: GenerationCase, suffix: String| {
+        out.push(Workload {
+            tokens: prompt_len + gen_len,
+            seq_len: prompt_len,
+            tag: format!("p{prompt_len}g{gen_len}"),
+            suffix,
+            generation: Some(generation),
+        })
+    };
+    for pattern in patterns {
+        let name = pattern.as_str();
+        match pattern {
+            LoadPattern::Server if search_rate => {
+                push(
+                    GenerationCase {
+                        pattern,
+                        ..base.clone()
+                    },
+                    format!("/{name}@max"),
+                );
+            }
+            LoadPattern::Server => {
+                let rates = g.rate.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+                check(
+                    group,
+                    "rate",
+                    !rates.is_empty() && rates.iter().all(|&r| r > 0.0),
+                    || {
+                        "the `server` pattern needs a positive `rate` (requests/s) or `search_rate = true`".into()
+                    },
+                )?;
+                for rate in rates {
+                    push(
+                        GenerationCase {
+                            pattern,
+                            rate: Some(rate),
+                            ..base.clone()
+                        },
+                        format!("/{name}@{rate}rps"),
+                    );
+                }
+            }
+            LoadPattern::Concurrency => {
+                let ns = g
+                    .concurrency
+                    .as_ref()
+                    .map_or_else(|| vec![1], |a| a.0.clone());
+                check(group, "concurrency", ns.iter().all(|&n| n > 0), || {
+                    "`concurrency` must be at least 1".into()
+                })?;
+                for n in ns {
+                    push(
+                        GenerationCase {
+                            pattern,
+                            concurrency: n,
+                            ..base.clone()
+                        },
+                        format!("/{name}x{n}"),
+                    );
+                }
+            }
+            _ => push(
+                GenerationCase {
+                    pattern,
+                    ..base.clone()
+                },
+                format!("/{name}"),
+            ),
+        }
+    }
+    Ok(out)
+}
+
 fn check(
     group: Option<usize>,
     key: &str,
@@ -224,13 +360,27 @@ fn expand_group(
             group,
             message,
         })?;
-        let longest = seq_lens.iter().max().copied().unwrap_or(0);
-        check(group, "seq_len", longest <= m.spec.max_seq, || {
-            format!(
-                "`seq_len` {longest} exceeds the model's `max_seq` {}",
-                m.spec.max_seq
-            )
-        })?;
+    }
+
+    let generation = pick(&c.generation, &s.generation);
+    let workloads = workloads(generation.as_ref(), &seq_lens, group)?;
+    for m in &models {
+        let longest = workloads.iter().map(|w| w.tokens).max().unwrap_or(0);
+        check(
+            group,
+            if generation.is_some() {
+                "gen_len"
+            } else {
+                "seq_len"
+            },
+            longest <= m.spec.max_seq,
+            || {
+                format!(
+                    "{longest} tokens per sequence exceed the model's `max_seq` {}",
+                    m.spec.max_seq
+                )
+            },
+        )?;
     }
 
     let mut cases = Vec::new();
@@ -243,17 +393,20 @@ fn expand_group(
             for &device in &devices {
                 for &precision in &precisions {
                     for &batch in &batches {
-                        for &seq_len in &seq_lens {
+                        for w in &workloads {
                             for &th in &threads {
                                 cases.push(Case {
                                     scenario: scenario_name.to_string(),
                                     group: c.name.clone(),
-                                    id: format!("{}/{backend}/{device}/{precision}/b{batch}/t{seq_len}/th{th}", m.name),
+                                    id: format!(
+                                        "{}/{backend}/{device}/{precision}/b{batch}/{}/th{th}{}",
+                                        m.name, w.tag, w.suffix
+                                    ),
                                     backend,
                                     device,
                                     precision,
                                     batch,
-                                    seq_len,
+                                    seq_len: w.seq_len,
                                     threads: th,
                                     model: m.clone(),
                                     warmup,
@@ -262,6 +415,7 @@ fn expand_group(
                                     reference,
                                     limits,
                                     options: opts.clone(),
+                                    generation: w.generation.clone(),
                                 });
                             }
                         }
@@ -377,11 +531,52 @@ mod tests {
     }
 
     #[test]
+    fn generation_patterns_expand() {
+        let s = scenario(
+            "[model]\nmax_seq = 64\n[generation]\nprompt_len = 16\ngen_len = 8\n\
+             pattern = ['single_stream', 'server', 'concurrency']\nrate = [2.0, 4.5]\nconcurrency = [1, 2]\n",
+        );
+        let ids: Vec<String> = expand(&s, "t", 1)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let tail: Vec<&str> = ids
+            .iter()
+            .map(|id| id.split_once("/b1/").unwrap().1)
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "p16g8/th1/single_stream",
+                "p16g8/th1/server@2rps",
+                "p16g8/th1/server@4.5rps",
+                "p16g8/th1/concurrencyx1",
+                "p16g8/th1/concurrencyx2"
+            ]
+        );
+        let e = expand(&scenario("[generation]\npattern = 'server'"), "t", 1).unwrap_err();
+        assert_eq!(e.key, "rate");
+        let e = expand(
+            &scenario("[model]\nmax_seq = 20\n[generation]\nprompt_len = 16\ngen_len = 8"),
+            "t",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("24 tokens per sequence exceed"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn invalid_settings_name_their_key() {
         let e = expand(&scenario("seq_len = 300"), "t", 1).unwrap_err();
         assert_eq!(e.key, "seq_len");
         assert!(
-            e.message.contains("exceeds the model's `max_seq` 256"),
+            e.message
+                .contains("300 tokens per sequence exceed the model's `max_seq` 256"),
             "{}",
             e.message
         );

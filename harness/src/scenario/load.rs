@@ -243,7 +243,10 @@ mod tests {
         let (line, column, message, _) =
             error("[model]\nmax_seq = 16\n\n[[cases]]\nseq_len = 8\n[[cases]]\nseq_len = 32\n");
         assert_eq!((line, column), (7, 1), "{message}");
-        assert!(message.contains("exceeds the model's `max_seq` 16"));
+        assert!(
+            message.contains("exceed the model's `max_seq` 16"),
+            "{message}"
+        );
     }
 
     #[test]

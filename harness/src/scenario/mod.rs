@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use axis::Axis;
-pub use case::{AccuracyLimits, Case, Measurement, ModelCase, Warmup};
+pub use case::{AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, Warmup};
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
 
 /// The backends inferbench knows, compiled in or not.
@@ -121,6 +121,58 @@ pub enum ReferenceKind {
     None,
 }
 
+/// MLPerf LoadGen's scenarios, plus N parallel sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadPattern {
+    /// One request at a time, back to back.
+    SingleStream,
+    /// All requests at once, processed in batches of `batch`.
+    Offline,
+    /// Poisson arrivals at `rate`; latency includes queueing.
+    Server,
+    /// `concurrency` parallel sessions, each single-stream.
+    Concurrency,
+}
+
+impl LoadPattern {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LoadPattern::SingleStream => "single_stream",
+            LoadPattern::Offline => "offline",
+            LoadPattern::Server => "server",
+            LoadPattern::Concurrency => "concurrency",
+        }
+    }
+}
+
+/// A generation workload: greedy decoding with a KV cache instead of a
+/// single forward pass.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationConfig {
+    /// Prompt tokens per request (default 32).
+    pub prompt_len: Option<usize>,
+    /// Tokens generated per request (default 16).
+    pub gen_len: Option<usize>,
+    /// Requests per case (default 16).
+    pub requests: Option<usize>,
+    /// Load pattern(s) (default single_stream).
+    pub pattern: Option<Axis<LoadPattern>>,
+    /// server: mean arrival rate, requests/s; a list sweeps it.
+    pub rate: Option<Axis<f64>>,
+    /// server: p99 TTFT target in ms; a case above it is `failed`.
+    pub target_p99_ttft_ms: Option<f64>,
+    /// server: search the highest rate meeting the target (needs the target).
+    pub search_rate: Option<bool>,
+    /// concurrency: parallel sessions; a list sweeps it (default 1).
+    pub concurrency: Option<Axis<usize>>,
+    /// Seed of the arrival schedule (default 0).
+    pub seed: Option<u64>,
+    /// A request slower than this end to end counts as an error (timeout).
+    pub timeout_ms: Option<f64>,
+}
+
 /// How the inputs are generated.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +209,8 @@ macro_rules! with_case_settings {
             pub warmup: Option<WarmupConfig>,
             pub measurement: Option<MeasurementConfig>,
             pub accuracy: Option<AccuracyConfig>,
+            /// Generation workload instead of single forward passes.
+            pub generation: Option<GenerationConfig>,
             /// Backend-specific options, e.g. `[options.ort] graph_optimization = "all"`.
             pub options: Option<BTreeMap<BackendKind, BTreeMap<String, serde_json::Value>>>,
         }

@@ -1,0 +1,441 @@
+//! Load patterns over a KV-cache decoder, after MLPerf LoadGen's scenarios:
+//! `single_stream` (one request at a time), `offline` (everything at once,
+//! in batches), `server` (Poisson arrivals at a rate, latency including
+//! queueing, with a search for the highest rate meeting a p99 TTFT target)
+//! and `concurrency` (N parallel sessions).
+
+use std::time::{Duration, Instant};
+
+use inferbench_backend::{
+    Backend, BackendError, HostTensor, LoadOptions, ModelSource, Session, TokenBatch,
+};
+use serde::{Deserialize, Serialize};
+
+use super::arrivals::poisson_arrivals_ns;
+use super::decode::generate;
+use super::timeline::RequestTimeline;
+use crate::accuracy::{self, AccuracyDeltas};
+use crate::model::inputs::token_batch;
+use crate::model::reference;
+use crate::model::synthetic::GptWeights;
+use crate::scenario::{Case, GenerationCase, LoadPattern};
+use crate::stats::Summary;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateTrial {
+    pub rate: f64,
+    pub p99_ttft_ms: f64,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationSummary {
+    pub pattern: LoadPattern,
+    pub requests: usize,
+    /// Requests that failed or exceeded `timeout_ms`.
+    pub errors: usize,
+    pub error_rate: f64,
+    pub output_tokens: u64,
+    pub wall_s: f64,
+    /// All output tokens over the wall time of the run.
+    pub output_tokens_per_s: f64,
+    /// Completed requests per second of wall time.
+    pub achieved_rate: f64,
+    pub ttft_ms: Option<Summary>,
+    pub tpot_ms: Option<Summary>,
+    pub itl_ms: Option<Summary>,
+    pub e2e_ms: Option<Summary>,
+    pub prefill_ms: Option<Summary>,
+    pub queue_ms: Option<Summary>,
+    /// server: the arrival rate asked for (requests/s).
+    pub offered_rate: Option<f64>,
+    pub target_p99_ttft_ms: Option<f64>,
+    pub target_met: Option<bool>,
+    /// server with `search_rate`: the highest rate whose p99 TTFT met the
+    /// target, and every rate tried.
+    pub max_rate_meeting_target: Option<f64>,
+    pub rate_trials: Vec<RateTrial>,
+    /// concurrency: parallel sessions, and each one's output tokens/s.
+    pub streams: usize,
+    pub per_stream_tokens_per_s: Option<Summary>,
+    /// Greedy token ids of the first measured request, for cross-backend checks.
+    pub first_request_tokens: Vec<i64>,
+}
+
+/// What a generation case produced, for the worker's report.
+pub struct GenerationOutcome {
+    pub summary: GenerationSummary,
+    /// End-to-end latency of every completed request, ns.
+    pub e2e_ns: Vec<u64>,
+    pub accuracy: Option<AccuracyDeltas>,
+    /// Peak RSS after the load run, before the reference check.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Timelines of one load run, with the first request's tokens and logits.
+#[derive(Default)]
+struct LoadRun {
+    timelines: Vec<RequestTimeline>,
+    errors: usize,
+    wall_s: f64,
+    first: Option<(Vec<i64>, Vec<i64>, Vec<HostTensor>)>,
+    stream_tokens_per_s: Vec<f64>,
+}
+
+fn prompt(case: &Case, g: &GenerationCase, batch: usize, index: u64) -> TokenBatch {
+    token_batch(
+        case.model.spec.vocab_size,
+        batch,
+        g.prompt_len,
+        case.input_seed.wrapping_add(index),
+    )
+}
+
+fn ms_summary(values: impl Iterator<Item = f64>) -> Option<Summary> {
+    Summary::of(&values.map(|ns| ns * 1e-6).collect::<Vec<_>>())
+}
+
+/// Runs requests one after another, each arriving at `arrivals_ns[i]`
+/// (0 for "now"): waits for an arrival when idle, queues when busy.
+fn serve(
+    session: &mut dyn Session,
+    case: &Case,
+    g: &GenerationCase,
+    arrivals_ns: &[u64],
+    keep_first: bool,
+) -> Result<LoadRun, BackendError> {
+    let mut decoder = session.decoder()?;
+    let mut run = LoadRun::default();
+    let origin = Instant::now();
+    for (i, &arrival) in arrivals_ns.iter().enumerate() {
+        let now = origin.elapsed().as_nanos() as u64;
+        if now < arrival {
+            std::thread::sleep(Duration::from_nanos(arrival - now));
+        }
+        let arrival = if arrival == 0 {
+            origin.elapsed().as_nanos() as u64
+        } else {
+            arrival
+        };
+        let start = origin.elapsed().as_nanos() as u64;
+        let p = prompt(case, g, 1, i as u64);
+        match generate(
+            decoder.as_mut(),
+            &p,
+            g.gen_len,
+            origin,
+            keep_first && i == 0,
+        ) {
+            Ok(out) => {
+                if keep_first && i == 0 {
+                    run.first = Some((p.ids.clone(), out.tokens[0].clone(), out.logits));
+                }
+                run.timelines.push(RequestTimeline {
+                    arrival_ns: arrival,
+                    start_ns: start,
+                    token_ns: out.token_ns,
+                });
+            }
+            Err(_) => run.errors += 1,
+        }
+    }
+    run.wall_s = origin.elapsed().as_secs_f64();
+    Ok(run)
+}
+
+/// All requests arrive at once and are processed `batch` at a time.
+fn offline(
+    session: &mut dyn Session,
+    case: &Case,
+    g: &GenerationCase,
+) -> Result<LoadRun, BackendError> {
+    let mut decoder = session.decoder()?;
+    let mut run = LoadRun::default();
+    let origin = Instant::now();
+    let batch = case.batch.max(1);
+    for (chunk, first) in (0..g.requests).step_by(batch).enumerate() {
+        let n = batch.min(g.requests - first);
+        let start = origin.elapsed().as_nanos() as u64;
+        let p = prompt(case, g, n, chunk as u64);
+        match generate(decoder.as_mut(), &p, g.gen_len, origin, chunk == 0) {
+            Ok(out) => {
+                if chunk == 0 {
+                    run.first = Some((p.row(0).to_vec(), out.tokens[0].clone(), out.logits));
+                }
+                for _ in 0..n {
+                    run.timelines.push(RequestTimeline {
+                        arrival_ns: 0,
+                        start_ns: start,
+                        token_ns: out.token_ns.clone(),
+                    });
+                }
+            }
+            Err(_) => run.errors += n,
+        }
+    }
+    run.wall_s = origin.elapsed().as_secs_f64();
+    Ok(run)
+}
+
+/// `n` sessions in parallel threads, each single-stream over all requests.
+/// The first stream reuses the loaded session; the others load their own.
+fn concurrent(
+    session: &mut dyn Session,
+    load: &(dyn Fn() -> Result<Box<dyn Session>, BackendError> + Sync),
+    case: &Case,
+    g: &GenerationCase,
+) -> Result<LoadRun, BackendError> {
+    let arrivals = vec![0; g.requests];
+    let origin = Instant::now();
+    let others: Vec<Result<LoadRun, BackendError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..g.concurrency)
+            .map(|_| scope.spawn(|| serve(load()?.as_mut(), case, g, &arrivals, false)))
+            .collect();
+        let mine = serve(session, case, g, &arrivals, true);
+        std::iter::once(mine)
+            .chain(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(BackendError::Run("a stream panicked".into())))
+            }))
+            .collect()
+    });
+    let mut run = LoadRun::default();
+    for r in others {
+        let r = r?;
+        let tokens: usize = r.timelines.iter().map(|t| t.token_ns.len()).sum();
+        run.stream_tokens_per_s.push(tokens as f64 / r.wall_s);
+        run.errors += r.errors;
+        run.timelines.extend(r.timelines);
+        run.first = run.first.or(r.first);
+    }
+    run.wall_s = origin.elapsed().as_secs_f64();
+    Ok(run)
+}
+
+fn p99_ttft_ms(run: &LoadRun) -> f64 {
+    ms_summary(
+        run.timelines
+            .iter()
+            .filter_map(|t| t.ttft_ns())
+            .map(|x| x as f64),
+    )
+    .map_or(f64::INFINITY, |s| s.p99)
+}
+
+/// Bisection on the arrival rate for the highest one whose p99 TTFT meets
+/// the target. Starts from the single-stream capacity estimate 1/e2e
+/// (beyond it the queue grows without bound), doubles the ceiling while
+/// it still passes, then halves the interval 5 times.
+fn search_rate(
+    session: &mut dyn Session,
+    case: &Case,
+    g: &GenerationCase,
+    target_ms: f64,
+) -> Result<(f64, Vec<RateTrial>), BackendError> {
+    let probe = serve(session, case, g, &vec![0; g.requests.min(4)], false)?;
+    let service_s = probe.wall_s / probe.timelines.len().max(1) as f64;
+    let mut trials = Vec::new();
+    let mut trial = |rate: f64, session: &mut dyn Session| -> Result<bool, BackendError> {
+        let run = serve(
+            session,
+            case,
+            g,
+            &poisson_arrivals_ns(g.requests, rate, g.seed),
+            false,
+        )?;
+        let p99 = p99_ttft_ms(&run);
+        let met = run.errors == 0 && p99 <= target_ms;
+        trials.push(RateTrial {
+            rate,
+            p99_ttft_ms: p99,
+            met,
+        });
+        Ok(met)
+    };
+    let (mut lo, mut hi) = (0.0, 1.0 / service_s.max(1e-6));
+    for _ in 0..4 {
+        if !trial(hi, session)? {
+            break;
+        }
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..5 {
+        if lo == hi {
+            break;
+        }
+        let mid = (lo + hi) / 2.0;
+        if trial(mid, session)? {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    Ok((lo, trials))
+}
+
+/// Reference check of the first request: the f64 model over prompt +
+/// generated tokens must give the logits each token was chosen from.
+fn check_accuracy(
+    weights: &GptWeights,
+    case: &Case,
+    prompt: &[i64],
+    generated: &[i64],
+    logits: &[HostTensor],
+) -> Option<AccuracyDeltas> {
+    let vocab = case.model.spec.vocab_size;
+    let mut ids = prompt.to_vec();
+    ids.extend_from_slice(&generated[..generated.len().saturating_sub(1)]);
+    let seq = TokenBatch {
+        batch: 1,
+        seq_len: ids.len(),
+        ids,
+    };
+    let full = reference::forward(&case.model.spec, weights, &seq);
+    let first_row = (prompt.len() - 1) * vocab;
+    let reference = &full.data[first_row..first_row + logits.len() * vocab];
+    let candidate: Vec<f32> = logits
+        .iter()
+        .flat_map(|l| l.data[..vocab].iter().copied())
+        .collect();
+    accuracy::compare(reference, &candidate, vocab)
+}
+
+pub fn run_generation(
+    session: &mut dyn Session,
+    backend: &dyn Backend,
+    source: &ModelSource,
+    options: &LoadOptions,
+    case: &Case,
+    g: &GenerationCase,
+    weights: Option<&std::path::Path>,
+) -> Result<GenerationOutcome, BackendError> {
+    // Warm-up: one request, unmeasured.
+    serve(
+        session,
+        case,
+        &GenerationCase {
+            requests: 1,
+            ..g.clone()
+        },
+        &[0],
+        false,
+    )?;
+    let immediate = vec![0; g.requests];
+    let (run, offered, searched) = match g.pattern {
+        LoadPattern::SingleStream => (serve(session, case, g, &immediate, true)?, None, None),
+        LoadPattern::Offline => (offline(session, case, g)?, None, None),
+        LoadPattern::Concurrency => {
+            let load = || backend.load(source, options);
+            (concurrent(session, &load, case, g)?, None, None)
+        }
+        LoadPattern::Server if g.search_rate => {
+            let target = g.target_p99_ttft_ms.unwrap_or(f64::INFINITY);
+            let (rate, trials) = search_rate(session, case, g, target)?;
+            // The figures reported are those of a final run at the rate found.
+            let lowest = trials.iter().map(|t| t.rate).fold(f64::INFINITY, f64::min);
+            let rate_run = if rate > 0.0 { rate } else { lowest.min(1e6) };
+            let run = serve(
+                session,
+                case,
+                g,
+                &poisson_arrivals_ns(g.requests, rate_run, g.seed),
+                true,
+            )?;
+            (run, Some(rate_run), Some((rate, trials)))
+        }
+        LoadPattern::Server => {
+            let rate = g.rate.unwrap_or(1.0);
+            (
+                serve(
+                    session,
+                    case,
+                    g,
+                    &poisson_arrivals_ns(g.requests, rate, g.seed),
+                    true,
+                )?,
+                Some(rate),
+                None,
+            )
+        }
+    };
+    let peak_rss_bytes = crate::runner::memory::peak_rss_bytes();
+    // Read the f32 weights for the reference only after the peak is taken.
+    let weights = weights.and_then(|p| GptWeights::read(p).ok());
+    let mut outcome = summarize(run, case, g, offered, searched, weights.as_ref());
+    outcome.peak_rss_bytes = peak_rss_bytes;
+    Ok(outcome)
+}
+
+fn summarize(
+    mut run: LoadRun,
+    case: &Case,
+    g: &GenerationCase,
+    offered_rate: Option<f64>,
+    searched: Option<(f64, Vec<RateTrial>)>,
+    weights: Option<&GptWeights>,
+) -> GenerationOutcome {
+    let timeout_ns = g.timeout_ms.map(|ms| (ms * 1e6) as u64);
+    let timed_out = run
+        .timelines
+        .iter()
+        .filter(|t| matches!((t.e2e_ns(), timeout_ns), (Some(e), Some(limit)) if e > limit))
+        .count();
+    let errors = run.errors + timed_out;
+    let requests = run.timelines.len() + run.errors;
+    let output_tokens: u64 = run.timelines.iter().map(|t| t.token_ns.len() as u64).sum();
+    let tl = &run.timelines;
+    let ttft_ms = ms_summary(tl.iter().filter_map(|t| t.ttft_ns()).map(|x| x as f64));
+    let target_met = g
+        .target_p99_ttft_ms
+        .map(|target| errors == 0 && ttft_ms.is_some_and(|s| s.p99 <= target));
+    let (max_rate_meeting_target, rate_trials) = match searched {
+        Some((rate, trials)) => (Some(rate), trials),
+        None => (None, Vec::new()),
+    };
+    let first = run.first.take();
+    let accuracy = match (&first, weights) {
+        (Some((prompt, tokens, logits)), Some(w)) if !logits.is_empty() => {
+            check_accuracy(w, case, prompt, tokens, logits)
+        }
+        _ => None,
+    };
+    let summary = GenerationSummary {
+        pattern: g.pattern,
+        requests,
+        errors,
+        error_rate: if requests == 0 {
+            0.0
+        } else {
+            errors as f64 / requests as f64
+        },
+        output_tokens,
+        wall_s: run.wall_s,
+        output_tokens_per_s: output_tokens as f64 / run.wall_s,
+        achieved_rate: tl.len() as f64 / run.wall_s,
+        ttft_ms,
+        tpot_ms: ms_summary(tl.iter().filter_map(|t| t.tpot_ns())),
+        itl_ms: ms_summary(tl.iter().flat_map(|t| t.itl_ns()).map(|x| x as f64)),
+        e2e_ms: ms_summary(tl.iter().filter_map(|t| t.e2e_ns()).map(|x| x as f64)),
+        prefill_ms: ms_summary(tl.iter().filter_map(|t| t.prefill_ns()).map(|x| x as f64)),
+        queue_ms: ms_summary(tl.iter().map(|t| t.queue_ns() as f64)),
+        offered_rate,
+        target_p99_ttft_ms: g.target_p99_ttft_ms,
+        target_met: if g.search_rate {
+            max_rate_meeting_target.map(|r| r > 0.0)
+        } else {
+            target_met
+        },
+        max_rate_meeting_target,
+        rate_trials,
+        streams: g.concurrency.max(1),
+        per_stream_tokens_per_s: Summary::of(&run.stream_tokens_per_s),
+        first_request_tokens: first.map(|f| f.1).unwrap_or_default(),
+    };
+    GenerationOutcome {
+        e2e_ns: tl.iter().filter_map(|t| t.e2e_ns()).collect(),
+        summary,
+        accuracy,
+        peak_rss_bytes: None,
+    }
+}

@@ -1,0 +1,10 @@
+//! Generation workloads: greedy decoding with a KV cache under MLPerf
+//! LoadGen-style load patterns, reporting TTFT, TPOT and inter-token
+//! latency (definitions in [`timeline`]).
+
+pub mod arrivals;
+pub mod decode;
+pub mod load;
+pub mod timeline;
+
+pub use load::{GenerationSummary, run_generation};
