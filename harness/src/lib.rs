@@ -3,6 +3,7 @@
 
 pub mod accuracy;
 pub mod backends;
+pub mod export;
 pub mod model;
 pub mod results;
 pub mod runner;

@@ -56,6 +56,16 @@ pub struct CaseResult {
     pub accuracy: Option<AccuracyDeltas>,
     /// Every measured iteration, nanoseconds, in order.
     pub samples_ns: Vec<u64>,
+    /// Wall-clock bounds of the case (Unix epoch, ns), from the runner;
+    /// telemetry traces place their spans with them.
+    #[serde(default)]
+    pub started_at_unix_ns: Option<u64>,
+    #[serde(default)]
+    pub finished_at_unix_ns: Option<u64>,
+    /// When the worker began loading the model (Unix epoch, ns); the phase
+    /// durations above follow it in order.
+    #[serde(default)]
+    pub load_started_at_unix_ns: Option<u64>,
 }
 
 impl CaseResult {
@@ -110,6 +120,9 @@ impl CaseResult {
             accuracy_ms: report.accuracy_ms,
             accuracy: report.accuracy,
             samples_ns: report.samples_ns,
+            started_at_unix_ns: None,
+            finished_at_unix_ns: None,
+            load_started_at_unix_ns: report.load_started_at_unix_ns,
         }
     }
 }

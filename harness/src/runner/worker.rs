@@ -44,6 +44,9 @@ pub struct WorkerReport {
     pub weight_bytes: Option<u64>,
     pub accuracy: Option<AccuracyDeltas>,
     pub accuracy_ms: f64,
+    /// Wall clock (Unix epoch, ns) when loading began.
+    #[serde(default)]
+    pub load_started_at_unix_ns: Option<u64>,
 }
 
 impl WorkerReport {
@@ -60,6 +63,7 @@ impl WorkerReport {
             weight_bytes: None,
             accuracy: None,
             accuracy_ms: 0.0,
+            load_started_at_unix_ns: None,
         }
     }
 
@@ -112,6 +116,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         case.input_seed,
     );
 
+    report.load_started_at_unix_ns = Some(crate::time::unix_nanos());
     let t = Instant::now();
     let mut session = backend.load(&source, &options)?;
     report.load_ms = Some(ms_since(t));
