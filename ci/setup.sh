@@ -74,9 +74,20 @@ if [ ! -x "$vm_bin" ]; then
 fi
 
 venv="$telemetry_dir/venv"
-if [ ! -x "$venv/lib/python3.11/site-packages/rotel/rotel-agent" ] || ! "$venv/bin/python" -c 'import tensorboard' 2>/dev/null; then
+rotel_agent() { ls "$venv"/lib/python3*/site-packages/rotel/rotel-agent 2>/dev/null | head -n 1; }
+if [ -z "$(rotel_agent)" ] || ! "$venv/bin/python" -c 'import tensorboard' 2>/dev/null; then
     echo "== installing rotel and tensorboard into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check rotel tensorboard
 fi
+# Stable paths for the tests (tests/support/receivers.rs).
+mkdir -p "$telemetry_dir/bin"
+ln -sf "$vm_bin" "$telemetry_dir/bin/victoria-metrics"
+ln -sf "$(rotel_agent)" "$telemetry_dir/bin/rotel-agent"
+# A script, not a link: Python finds its venv from the path it was run as.
+rm -f "$telemetry_dir/bin/python"
+printf '#!/bin/sh\nexec "%s/bin/python" "$@"\n' "$venv" > "$telemetry_dir/bin/python"
+chmod +x "$telemetry_dir/bin/python"
+ln -sf "$(command -v prometheus)" "$telemetry_dir/bin/prometheus"
+ln -sf "$(command -v prometheus-pushgateway)" "$telemetry_dir/bin/prometheus-pushgateway"
 # ---- telemetry receivers (issue 7): end ------------------------------------

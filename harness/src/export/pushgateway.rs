@@ -78,7 +78,7 @@ impl Exporter for PushgatewayExporter {
             .header("Content-Type", "text/plain; version=0.0.4")
             .body(exposition(run))
             .send()
-            .map_err(|e| fail(error_chain(&e)))?;
+            .map_err(|e| fail(crate::runner::error_chain(&e)))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -87,17 +87,6 @@ impl Exporter for PushgatewayExporter {
             Err(fail(format!("HTTP {status}: {}", body.trim())))
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// RFC 4648 §5 base64url without padding, as the Pushgateway's `@base64`

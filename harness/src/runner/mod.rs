@@ -68,7 +68,7 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     CaseResult::from_report(case, report)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -1,0 +1,405 @@
+//! Real telemetry receivers for the tests, each started on a free loopback
+//! port in its own temporary folder and stopped when dropped.
+//! `ci/setup.sh` installs them under `vendor/telemetry/bin/`; a missing one
+//! fails the test with that hint rather than skipping it.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+pub fn vendor_bin(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vendor/telemetry/bin")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `bash ci/setup.sh` to install the telemetry receivers",
+        path.display()
+    );
+    path
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or panics with
+/// `what` after `limit`.
+pub fn poll<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A receiver process; killed and reaped when dropped.
+pub struct Receiver {
+    pub name: &'static str,
+    pub dir: TempDir,
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Receiver {
+    fn start(name: &'static str, binary: &str, args: &[String]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("output.log");
+        let out = fs::File::create(&log).unwrap();
+        let child = Command::new(vendor_bin(binary))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Self {
+            name,
+            dir,
+            log,
+            child,
+        }
+    }
+
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_ready(&mut self, url: &str) {
+        let client = http();
+        let name = self.name;
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{name} exited with {status}: {}", self.output());
+            }
+            if client
+                .get(url)
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{name} not ready at {url} after 60 s: {}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_listening(&mut self, port: u16) {
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited with {status}: {}", self.name, self.output());
+            }
+            assert!(started.elapsed() < Duration::from_secs(60));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// VictoriaMetrics with its OTLP/HTTP receiver (`/opentelemetry/v1/metrics`)
+/// and Prometheus naming, answering PromQL at `/api/v1/query`.
+pub struct VictoriaMetrics {
+    pub receiver: Receiver,
+    pub port: u16,
+}
+
+impl VictoriaMetrics {
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut receiver = Receiver::start(
+            "VictoriaMetrics",
+            "victoria-metrics",
+            &[
+                "-storageDataPath=data".into(),
+                format!("-httpListenAddr=127.0.0.1:{port}"),
+                "-opentelemetry.usePrometheusNaming".into(),
+                // Answer queries with data up to now, not 30 s ago.
+                "-search.latencyOffset=0s".into(),
+                "-search.disableCache".into(),
+            ],
+        );
+        receiver.wait_ready(&format!("http://127.0.0.1:{port}/health"));
+        Self { receiver, port }
+    }
+
+    /// The base OTLP endpoint (`--otlp`), to which `/v1/metrics` is added.
+    pub fn otlp_base(&self) -> String {
+        format!("http://127.0.0.1:{}/opentelemetry", self.port)
+    }
+
+    pub fn query_url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/query", self.port)
+    }
+}
+
+/// Prometheus scraping a Pushgateway every second.
+pub struct PushgatewayStack {
+    pub pushgateway: Receiver,
+    pub pushgateway_port: u16,
+    pub prometheus: Receiver,
+    pub prometheus_port: u16,
+}
+
+impl PushgatewayStack {
+    pub fn start() -> Self {
+        let pushgateway_port = free_port();
+        let mut pushgateway = Receiver::start(
+            "Pushgateway",
+            "prometheus-pushgateway",
+            &[format!("--web.listen-address=127.0.0.1:{pushgateway_port}")],
+        );
+        pushgateway.wait_ready(&format!("http://127.0.0.1:{pushgateway_port}/-/ready"));
+        let prometheus_port = free_port();
+        let config = tempfile::tempdir().unwrap();
+        let config_path = config.path().join("prometheus.yml");
+        // honor_labels keeps the pushed job/instance labels, as the
+        // Pushgateway's documentation asks.
+        fs::write(
+            &config_path,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{pushgateway_port}']\n"
+            ),
+        )
+        .unwrap();
+        let mut prometheus = Receiver::start(
+            "Prometheus",
+            "prometheus",
+            &[
+                format!("--config.file={}", config_path.display()),
+                "--storage.tsdb.path=data".into(),
+                format!("--web.listen-address=127.0.0.1:{prometheus_port}"),
+            ],
+        );
+        prometheus.wait_ready(&format!("http://127.0.0.1:{prometheus_port}/-/ready"));
+        // The config folder lives as long as Prometheus runs.
+        std::mem::forget(config);
+        Self {
+            pushgateway,
+            pushgateway_port,
+            prometheus,
+            prometheus_port,
+        }
+    }
+
+    pub fn pushgateway_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.pushgateway_port)
+    }
+
+    pub fn query_url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/query", self.prometheus_port)
+    }
+}
+
+/// The rotel OTLP collector, printing every span it receives in detail.
+pub struct Rotel {
+    pub receiver: Receiver,
+    pub grpc_port: u16,
+    pub http_port: u16,
+}
+
+impl Rotel {
+    pub fn start() -> Self {
+        let (grpc_port, http_port) = (free_port(), free_port());
+        let dir = tempfile::tempdir().unwrap();
+        let mut receiver = Receiver::start(
+            "rotel",
+            "rotel-agent",
+            &[
+                "start".into(),
+                format!("--otlp-grpc-endpoint=127.0.0.1:{grpc_port}"),
+                format!("--otlp-http-endpoint=127.0.0.1:{http_port}"),
+                "--exporter=blackhole".into(),
+                "--debug-log=traces".into(),
+                "--debug-log-verbosity=detailed".into(),
+                format!("--pid-file={}", dir.path().join("rotel.pid").display()),
+                format!("--log-file={}", dir.path().join("rotel.log").display()),
+            ],
+        );
+        receiver.wait_listening(grpc_port);
+        receiver.wait_listening(http_port);
+        std::mem::forget(dir);
+        Self {
+            receiver,
+            grpc_port,
+            http_port,
+        }
+    }
+
+    /// Every span printed so far.
+    pub fn spans(&self) -> Vec<PrintedSpan> {
+        parse_spans(&self.receiver.output())
+    }
+}
+
+/// PromQL instant query → (labels, value) of each series.
+pub fn promql(url: &str, query: &str) -> Vec<(std::collections::BTreeMap<String, String>, f64)> {
+    let url = reqwest::Url::parse_with_params(url, &[("query", query)]).unwrap();
+    // A store that is still starting answers nothing: callers poll.
+    let body: serde_json::Value = match http().get(url).send().and_then(|r| r.bytes()) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => return Vec::new(),
+    };
+    let Some(result) = body["data"]["result"].as_array() else {
+        return Vec::new();
+    };
+    result
+        .iter()
+        .map(|series| {
+            let labels = series["metric"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            let value = series["value"][1].as_str().unwrap().parse().unwrap();
+            (labels, value)
+        })
+        .collect()
+}
+
+/// One span as rotel's detailed debug log prints it.
+#[derive(Debug, Clone, Default)]
+pub struct PrintedSpan {
+    pub trace_id: String,
+    pub parent_id: String,
+    pub id: String,
+    pub name: String,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub status: String,
+    pub status_message: String,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    pub events: Vec<String>,
+    /// Attributes of the events, `key: value`.
+    pub event_attributes: Vec<String>,
+}
+
+impl PrintedSpan {
+    pub fn number(&self, key: &str) -> f64 {
+        self.attributes
+            .get(key)
+            .unwrap_or_else(|| panic!("{} has no attribute {key}", self.name))
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} = {:?}", self.attributes[key]))
+    }
+}
+
+/// `Str(x)` / `Int(3)` / `Double(0.5)` → `x` / `3` / `0.5`.
+fn unwrap_value(v: &str) -> String {
+    match (v.find('('), v.ends_with(')')) {
+        (Some(i), true) => v[i + 1..v.len() - 1].to_string(),
+        _ => v.to_string(),
+    }
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses rotel's `--debug-log-verbosity detailed` span dump (the
+/// OpenTelemetry Collector debug exporter's layout).
+pub fn parse_spans(output: &str) -> Vec<PrintedSpan> {
+    let mut spans: Vec<PrintedSpan> = Vec::new();
+    let mut in_events = false;
+    for line in strip_ansi(output).lines() {
+        let t = line.trim();
+        if t.starts_with("Span #") {
+            spans.push(PrintedSpan::default());
+            in_events = false;
+            continue;
+        }
+        if t.starts_with("ResourceSpans #") || t.starts_with("ScopeSpans #") {
+            in_events = false;
+        }
+        let Some(span) = spans.last_mut() else {
+            continue;
+        };
+        let field = |prefix: &str| {
+            t.strip_prefix(prefix)
+                .map(|rest| rest.trim_start().trim_start_matches(':').trim().to_string())
+        };
+        if t == "Events:" {
+            in_events = true;
+        } else if let Some(v) = field("Trace ID") {
+            span.trace_id = v;
+        } else if let Some(v) = field("Parent ID") {
+            span.parent_id = v;
+        } else if let Some(v) = field("ID") {
+            span.id = v;
+        } else if let Some(v) = field("Name") {
+            span.name = v;
+        } else if let Some(v) = field("Start time") {
+            span.start_ns = v.parse().unwrap_or(0);
+        } else if let Some(v) = field("End time") {
+            span.end_ns = v.parse().unwrap_or(0);
+        } else if let Some(v) = field("Status code") {
+            span.status = v;
+        } else if let Some(v) = field("Status message") {
+            span.status_message = v;
+        } else if let Some(rest) = t.strip_prefix("-> ") {
+            let Some((k, v)) = rest.split_once(": ") else {
+                continue;
+            };
+            if in_events {
+                if k == "Name" {
+                    span.events.push(v.to_string());
+                } else if k != "Timestamp" && k != "DroppedAttributesCount" {
+                    span.event_attributes
+                        .push(format!("{k}: {}", unwrap_value(v)));
+                }
+            } else {
+                span.attributes.insert(k.to_string(), unwrap_value(v));
+            }
+        }
+    }
+    spans
+}
