@@ -246,6 +246,29 @@ fn assert_store_matches_run(query_url: &str, dir: &Path, run_id: &str) {
     );
 }
 
+/// Every query of the Grafana dashboard (ci/grafana/inferbench.json), its
+/// variables set to "all", answers with data from the store.
+fn assert_dashboard_queries_answer(query_url: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/grafana/inferbench.json");
+    let dashboard: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 8);
+    for panel in panels {
+        for target in panel["targets"].as_array().unwrap() {
+            let mut expr = target["expr"].as_str().unwrap().to_string();
+            for var in ["$scenario", "$backend", "$precision", "$model"] {
+                expr = expr.replace(var, ".*");
+            }
+            let series = promql(query_url, &expr);
+            assert!(
+                !series.is_empty(),
+                "panel {:?} finds nothing: {expr}",
+                panel["title"]
+            );
+        }
+    }
+}
+
 fn run_id(dir: &Path) -> String {
     dir.file_name().unwrap().to_str().unwrap().to_string()
 }
@@ -264,6 +287,7 @@ fn otlp_http_metrics_land_in_victoria_metrics_with_the_csv_figures() {
     assert!(!err.contains("warning: telemetry"), "{err}");
     assert!(err.contains("telemetry: sent to OTLP (HTTP)"), "{err}");
     assert_store_matches_run(&vm.query_url(), &dir, &run_id(&dir));
+    assert_dashboard_queries_answer(&vm.query_url());
 }
 
 /// The spans of one trace as printed by rotel.
@@ -442,6 +466,7 @@ fn pushgateway_figures_are_scraped_by_prometheus() {
     assert!(err.contains("telemetry: sent to Pushgateway"), "{err}");
     // Prometheus scrapes every second; the pushed group carries the job.
     assert_store_matches_run(&stack.query_url(), &dir, &run_id(&dir));
+    assert_dashboard_queries_answer(&stack.query_url());
     let job = promql(&stack.query_url(), "inferbench_latency_p50_seconds");
     assert!(
         job.iter()
