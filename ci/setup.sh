@@ -30,11 +30,13 @@ apt_update_once() {
     fi
 }
 
-if ! command -v prometheus >/dev/null || ! command -v prometheus-pushgateway >/dev/null; then
-    echo "== installing prometheus and prometheus-pushgateway (Debian)"
+if ! command -v prometheus >/dev/null || ! command -v prometheus-pushgateway >/dev/null \
+    || ! command -v openssl >/dev/null; then
+    echo "== installing prometheus, prometheus-pushgateway and openssl (Debian)"
     apt_update_once
+    # openssl makes the test certificates of the TLS test.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        prometheus prometheus-pushgateway >/dev/null
+        prometheus prometheus-pushgateway openssl >/dev/null
     # The packages start system services; the tests start their own.
     systemctl stop prometheus prometheus-pushgateway 2>/dev/null || true
 fi

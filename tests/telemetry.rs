@@ -290,6 +290,48 @@ fn otlp_http_metrics_land_in_victoria_metrics_with_the_csv_figures() {
     assert_dashboard_queries_answer(&vm.query_url());
 }
 
+#[test]
+fn otlp_over_tls_trusts_the_ca_named_by_ssl_cert_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = support::receivers::test_certificates(tmp.path());
+    let (vm, tls_port) = VictoriaMetrics::start_with_tls(&cert, &key);
+    let endpoint = format!("https://127.0.0.1:{tls_port}/opentelemetry");
+    // Without the CA the server is not trusted: one warning, results kept.
+    let (dir, output) = run_tiny(
+        tmp.path(),
+        &["--otlp", &endpoint],
+        &[("OTEL_TRACES_EXPORTER", "none".into())],
+    );
+    let err = stderr(&output);
+    assert_eq!(
+        err.matches("warning: telemetry not sent").count(),
+        1,
+        "{err}"
+    );
+    // With it, the stored run goes through.
+    inferbench(tmp.path())
+        .args(["export", dir.to_str().unwrap(), "--otlp", &endpoint])
+        .env("OTEL_TRACES_EXPORTER", "none")
+        .env("SSL_CERT_FILE", &ca)
+        .assert()
+        .success();
+    let query = format!(
+        "inferbench_latency_p99_seconds{{inferbench_run_id=\"{}\"}}",
+        run_id(&dir)
+    );
+    let series = poll("metrics sent over TLS", Duration::from_secs(60), || {
+        let s = promql(&vm.query_url(), &query);
+        (s.len() == 2).then_some(s)
+    });
+    for row in measured(&read_csv(&dir)) {
+        let (_, value) = series
+            .iter()
+            .find(|(l, _)| l["inferbench_case"] == row["case"])
+            .unwrap();
+        assert!(same(*value, num(row, "latency_p99_ms") * 1e-3));
+    }
+}
+
 /// The spans of one trace as printed by rotel.
 fn trace_of<'a>(spans: &'a [PrintedSpan], trace_id: &str) -> Vec<&'a PrintedSpan> {
     spans.iter().filter(|s| s.trace_id == trace_id).collect()

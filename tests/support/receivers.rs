@@ -141,20 +141,46 @@ pub struct VictoriaMetrics {
 
 impl VictoriaMetrics {
     pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// Also listens with TLS (certificate and key in PEM) on the returned
+    /// port; queries stay on the plain one.
+    pub fn start_with_tls(cert: &Path, key: &Path) -> (Self, u16) {
+        let tls_port = free_port();
+        let vm = Self::start_with(&[tls_port], &[(cert, key)]);
+        (vm, tls_port)
+    }
+
+    fn start_with(tls_ports: &[u16], tls_files: &[(&Path, &Path)]) -> Self {
         let port = free_port();
-        let mut receiver = Receiver::start(
-            "VictoriaMetrics",
-            "victoria-metrics",
-            &[
-                "-storageDataPath=data".into(),
-                format!("-httpListenAddr=127.0.0.1:{port}"),
-                "-opentelemetry.usePrometheusNaming".into(),
-                // Answer queries with data up to now, not 30 s ago.
-                "-search.latencyOffset=0s".into(),
-                "-search.disableCache".into(),
-            ],
-        );
+        let mut addresses = vec![format!("127.0.0.1:{port}")];
+        let mut tls = vec!["false".to_string()];
+        let (mut certs, mut keys) = (vec![String::new()], vec![String::new()]);
+        for (p, (cert, key)) in tls_ports.iter().zip(tls_files) {
+            addresses.push(format!("127.0.0.1:{p}"));
+            tls.push("true".into());
+            certs.push(cert.display().to_string());
+            keys.push(key.display().to_string());
+        }
+        let mut args = vec![
+            "-storageDataPath=data".to_string(),
+            format!("-httpListenAddr={}", addresses.join(",")),
+            "-opentelemetry.usePrometheusNaming".into(),
+            // Answer queries with data up to now, not 30 s ago.
+            "-search.latencyOffset=0s".into(),
+            "-search.disableCache".into(),
+        ];
+        if !tls_ports.is_empty() {
+            args.push(format!("-tls={}", tls.join(",")));
+            args.push(format!("-tlsCertFile={}", certs.join(",")));
+            args.push(format!("-tlsKeyFile={}", keys.join(",")));
+        }
+        let mut receiver = Receiver::start("VictoriaMetrics", "victoria-metrics", &args);
         receiver.wait_ready(&format!("http://127.0.0.1:{port}/health"));
+        for p in tls_ports {
+            receiver.wait_listening(*p);
+        }
         Self { receiver, port }
     }
 
@@ -166,6 +192,80 @@ impl VictoriaMetrics {
     pub fn query_url(&self) -> String {
         format!("http://127.0.0.1:{}/api/v1/query", self.port)
     }
+}
+
+/// A test CA and a server certificate it signed for 127.0.0.1, made with
+/// the openssl command: (CA certificate, server certificate, server key).
+pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is missing: run `bash ci/setup.sh`");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let days = ["-days", "2"];
+    openssl(
+        &[
+            &[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+            ][..],
+            &["-out", "ca.pem", "-subj", "/CN=inferbench test CA"],
+            &days,
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    // A leaf certificate: webpki refuses a CA certificate as a server's.
+    fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+            ][..],
+            &[
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-extfile",
+                "server.ext",
+            ],
+            &days,
+        ]
+        .concat(),
+    );
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// Prometheus scraping a Pushgateway every second.
