@@ -44,10 +44,9 @@ fn inferbench(cache: &Path) -> Command {
     cmd
 }
 
-/// Runs the tiny scenario (2 measured candle cases, 4 skipped) with `args`
-/// and `env`; returns the run folder and the command's output.
-fn run_tiny(tmp: &Path, args: &[&str], env: &[(&str, String)]) -> (PathBuf, Output) {
-    let out = tmp.join("runs");
+/// `inferbench run` of the tiny scenario (2 measured candle cases, 4
+/// skipped) into `out`, with `args` and `env`.
+fn tiny_command(tmp: &Path, out: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
     let mut cmd = inferbench(tmp);
     cmd.args([
         "run",
@@ -59,7 +58,14 @@ fn run_tiny(tmp: &Path, args: &[&str], env: &[(&str, String)]) -> (PathBuf, Outp
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let output = cmd.output().unwrap();
+    cmd
+}
+
+/// Runs the tiny scenario into `tmp/runs`; returns the run folder and the
+/// command's output.
+fn run_tiny(tmp: &Path, args: &[&str], env: &[(&str, String)]) -> (PathBuf, Output) {
+    let out = tmp.join("runs");
+    let output = tiny_command(tmp, &out, args, env).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "run failed: {stderr}");
     let dirs: Vec<PathBuf> = fs::read_dir(&out)
@@ -523,16 +529,14 @@ fn tensorboard_reads_back_one_step_per_run() {
     // Two runs into one folder: distinct run ids even within one second.
     let out = tmp.path().join("runs");
     for _ in 0..2 {
-        inferbench(tmp.path())
-            .args([
-                "run",
-                tiny().to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .args(["--tensorboard", board.to_str().unwrap()])
-            .assert()
-            .success();
+        tiny_command(
+            tmp.path(),
+            &out,
+            &["--tensorboard", board.to_str().unwrap()],
+            &[],
+        )
+        .assert()
+        .success();
     }
     let mut dirs: Vec<PathBuf> = fs::read_dir(&out)
         .unwrap()
@@ -664,4 +668,48 @@ fn receivers_down_or_hung_cost_bounded_time_and_one_warning_each() {
     let err = stderr(&output);
     assert_eq!(err.matches("warning: telemetry").count(), 1, "{err}");
     assert!(elapsed < Duration::from_secs(15), "{elapsed:?}");
+}
+
+#[test]
+fn telemetry_settings_that_cannot_work_stop_the_run_before_measuring() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let run = |args: &[&str], env: &[(&str, String)]| {
+        tiny_command(tmp.path(), &out, args, env).output().unwrap()
+    };
+    let no_scheme = run(
+        &["--otlp", "localhost:4317", "--otlp-protocol", "grpc"],
+        &[],
+    );
+    assert_eq!(no_scheme.status.code(), Some(2));
+    assert!(
+        stderr(&no_scheme).contains("http://localhost:4317"),
+        "{}",
+        stderr(&no_scheme)
+    );
+    let json = run(
+        &[],
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://localhost:4318".into(),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json".into()),
+        ],
+    );
+    assert_eq!(json.status.code(), Some(2));
+    assert!(
+        stderr(&json).contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
+        "{}",
+        stderr(&json)
+    );
+    // Nothing was measured or written.
+    assert!(!out.exists());
+    // `export` without any sink says what to give it.
+    let nothing = inferbench(tmp.path())
+        .args(["export", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(stderr(&nothing).contains("--otlp, --pushgateway or --tensorboard"));
 }

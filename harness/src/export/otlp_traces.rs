@@ -82,6 +82,18 @@ fn parse_utc(text: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
+/// What differs between spans; the rest of `SpanData` is the same for all.
+struct Span {
+    id: SpanId,
+    parent: SpanId,
+    name: String,
+    start: SystemTime,
+    end: SystemTime,
+    attributes: Vec<KeyValue>,
+    events: Vec<opentelemetry::trace::Event>,
+    status: Status,
+}
+
 struct Builder<'a> {
     run: &'a RunDocument,
     trace: TraceId,
@@ -90,18 +102,17 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        id: SpanId,
-        parent: SpanId,
-        name: String,
-        start: SystemTime,
-        end: SystemTime,
-        attributes: Vec<KeyValue>,
-        events: Vec<opentelemetry::trace::Event>,
-        status: Status,
-    ) {
+    fn push(&mut self, span: Span) {
+        let Span {
+            id,
+            parent,
+            name,
+            start,
+            end,
+            attributes,
+            events,
+            status,
+        } = span;
         self.spans.push(SpanData {
             span_context: SpanContext::new(
                 self.trace,
@@ -158,16 +169,16 @@ impl Builder<'_> {
             }
         };
         self.phases(id, r, end);
-        self.push(
+        self.push(Span {
             id,
-            run_span,
-            format!("{CASE_SPAN} {}", r.case.id),
+            parent: run_span,
+            name: format!("{CASE_SPAN} {}", r.case.id),
             start,
             end,
             attributes,
             events,
             status,
-        );
+        });
     }
 
     /// The phases back to back from the moment loading began, each as long
@@ -212,16 +223,16 @@ impl Builder<'_> {
                 _ => {}
             }
             let id = span_id(self.run, &[&r.case.id, name]);
-            self.push(
+            self.push(Span {
                 id,
-                case_span,
-                name.to_string(),
-                cursor,
+                parent: case_span,
+                name: name.to_string(),
+                start: cursor,
                 end,
                 attributes,
-                Vec::new(),
-                Status::Unset,
-            );
+                events: Vec::new(),
+                status: Status::Unset,
+            });
             cursor = end;
         }
     }
@@ -284,16 +295,16 @@ pub fn spans(run: &RunDocument) -> Vec<SpanData> {
         Status::Ok
     };
     let name = format!("{RUN_SPAN} {}", run.scenario);
-    b.push(
-        run_span,
-        SpanId::INVALID,
+    b.push(Span {
+        id: run_span,
+        parent: SpanId::INVALID,
         name,
-        first.min(started),
-        last,
+        start: first.min(started),
+        end: last,
         attributes,
-        Vec::new(),
+        events: Vec::new(),
         status,
-    );
+    });
     let mut spans = b.spans;
     spans.rotate_right(1);
     spans
