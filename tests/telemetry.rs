@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use support::receivers::{
-    PrintedSpan, PushgatewayStack, Rotel, VictoriaMetrics, free_port, poll, promql, vendor_bin,
+    PrintedSpan, PushgatewayStack, Rotel, VictoriaMetrics, VictoriaMetricsOptions, free_port, poll,
+    promql, vendor_bin,
 };
 
 const OTEL_VARIABLES: &[&str] = &[
@@ -300,7 +301,11 @@ fn otlp_http_metrics_land_in_victoria_metrics_with_the_csv_figures() {
 fn otlp_over_tls_trusts_the_ca_named_by_ssl_cert_file() {
     let tmp = tempfile::tempdir().unwrap();
     let (ca, cert, key) = support::receivers::test_certificates(tmp.path());
-    let (vm, tls_port) = VictoriaMetrics::start_with_tls(&cert, &key);
+    let tls_port = free_port();
+    let vm = VictoriaMetrics::start_with(VictoriaMetricsOptions {
+        tls: Some((tls_port, &cert, &key)),
+        ..Default::default()
+    });
     let endpoint = format!("https://127.0.0.1:{tls_port}/opentelemetry");
     // Without the CA the server is not trusted: one warning, results kept.
     let (dir, output) = run_tiny(
@@ -336,6 +341,49 @@ fn otlp_over_tls_trusts_the_ca_named_by_ssl_cert_file() {
             .unwrap();
         assert!(same(*value, num(row, "latency_p99_ms") * 1e-3));
     }
+}
+
+#[test]
+fn otlp_headers_from_the_environment_reach_the_receiver() {
+    let vm = VictoriaMetrics::start_with(VictoriaMetricsOptions {
+        basic_auth: Some(("bench", "s3cret")),
+        ..Default::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let metrics_only = ("OTEL_TRACES_EXPORTER", "none".to_string());
+    // Without credentials the receiver refuses: one warning naming 401.
+    let (dir, output) = run_tiny(
+        tmp.path(),
+        &["--otlp", &vm.otlp_base()],
+        &[metrics_only.clone()],
+    );
+    let err = stderr(&output);
+    assert_eq!(
+        err.matches("warning: telemetry not sent").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("401"), "{err}");
+    // The specification's header list, values percent-encoded:
+    // base64("bench:s3cret") = YmVuY2g6czNjcmV0.
+    inferbench(tmp.path())
+        .args(["export", dir.to_str().unwrap(), "--otlp", &vm.otlp_base()])
+        .env(metrics_only.0, &metrics_only.1)
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Authorization=Basic%20YmVuY2g6czNjcmV0",
+        )
+        .assert()
+        .success();
+    let query = format!(
+        "inferbench_cases_total{{inferbench_run_id=\"{}\"}}",
+        run_id(&dir)
+    );
+    poll(
+        "metrics sent with credentials",
+        Duration::from_secs(60),
+        || (promql(&vm.query_url(), &query).len() == 6).then_some(()),
+    );
 }
 
 /// The spans of one trace as printed by rotel.

@@ -137,51 +137,60 @@ impl Drop for Receiver {
 pub struct VictoriaMetrics {
     pub receiver: Receiver,
     pub port: u16,
+    /// Basic-auth credentials every request needs, if any.
+    pub auth: Option<(String, String)>,
+}
+
+/// How to start VictoriaMetrics beyond the defaults.
+#[derive(Default)]
+pub struct VictoriaMetricsOptions<'a> {
+    /// Also listen with TLS on this port, with this certificate and key
+    /// (PEM); queries stay on the plain port.
+    pub tls: Option<(u16, &'a Path, &'a Path)>,
+    /// Require HTTP basic auth (`-httpAuth.*`) on every endpoint.
+    pub basic_auth: Option<(&'a str, &'a str)>,
 }
 
 impl VictoriaMetrics {
     pub fn start() -> Self {
-        Self::start_with(&[], &[])
+        Self::start_with(VictoriaMetricsOptions::default())
     }
 
-    /// Also listens with TLS (certificate and key in PEM) on the returned
-    /// port; queries stay on the plain one.
-    pub fn start_with_tls(cert: &Path, key: &Path) -> (Self, u16) {
-        let tls_port = free_port();
-        let vm = Self::start_with(&[tls_port], &[(cert, key)]);
-        (vm, tls_port)
-    }
-
-    fn start_with(tls_ports: &[u16], tls_files: &[(&Path, &Path)]) -> Self {
+    pub fn start_with(options: VictoriaMetricsOptions) -> Self {
         let port = free_port();
-        let mut addresses = vec![format!("127.0.0.1:{port}")];
-        let mut tls = vec!["false".to_string()];
-        let (mut certs, mut keys) = (vec![String::new()], vec![String::new()]);
-        for (p, (cert, key)) in tls_ports.iter().zip(tls_files) {
-            addresses.push(format!("127.0.0.1:{p}"));
-            tls.push("true".into());
-            certs.push(cert.display().to_string());
-            keys.push(key.display().to_string());
-        }
         let mut args = vec![
             "-storageDataPath=data".to_string(),
-            format!("-httpListenAddr={}", addresses.join(",")),
             "-opentelemetry.usePrometheusNaming".into(),
             // Answer queries with data up to now, not 30 s ago.
             "-search.latencyOffset=0s".into(),
             "-search.disableCache".into(),
         ];
-        if !tls_ports.is_empty() {
-            args.push(format!("-tls={}", tls.join(",")));
-            args.push(format!("-tlsCertFile={}", certs.join(",")));
-            args.push(format!("-tlsKeyFile={}", keys.join(",")));
+        match options.tls {
+            None => args.push(format!("-httpListenAddr=127.0.0.1:{port}")),
+            Some((tls_port, cert, key)) => args.extend([
+                format!("-httpListenAddr=127.0.0.1:{port},127.0.0.1:{tls_port}"),
+                "-tls=false,true".into(),
+                format!("-tlsCertFile=,{}", cert.display()),
+                format!("-tlsKeyFile=,{}", key.display()),
+            ]),
+        }
+        if let Some((user, password)) = options.basic_auth {
+            args.push(format!("-httpAuth.username={user}"));
+            args.push(format!("-httpAuth.password={password}"));
         }
         let mut receiver = Receiver::start("VictoriaMetrics", "victoria-metrics", &args);
+        // /health answers without credentials.
         receiver.wait_ready(&format!("http://127.0.0.1:{port}/health"));
-        for p in tls_ports {
-            receiver.wait_listening(*p);
+        if let Some((tls_port, _, _)) = options.tls {
+            receiver.wait_listening(tls_port);
         }
-        Self { receiver, port }
+        Self {
+            receiver,
+            port,
+            auth: options
+                .basic_auth
+                .map(|(u, p)| (u.to_string(), p.to_string())),
+        }
     }
 
     /// The base OTLP endpoint (`--otlp`), to which `/v1/metrics` is added.
@@ -189,8 +198,14 @@ impl VictoriaMetrics {
         format!("http://127.0.0.1:{}/opentelemetry", self.port)
     }
 
+    /// With the credentials in the URL, which the HTTP client sends as
+    /// basic auth.
     pub fn query_url(&self) -> String {
-        format!("http://127.0.0.1:{}/api/v1/query", self.port)
+        let userinfo = self
+            .auth
+            .as_ref()
+            .map_or_else(String::new, |(u, p)| format!("{u}:{p}@"));
+        format!("http://{userinfo}127.0.0.1:{}/api/v1/query", self.port)
     }
 }
 
