@@ -355,7 +355,7 @@ fn otlp_headers_from_the_environment_reach_the_receiver() {
     let (dir, output) = run_tiny(
         tmp.path(),
         &["--otlp", &vm.otlp_base()],
-        &[metrics_only.clone()],
+        std::slice::from_ref(&metrics_only),
     );
     let err = stderr(&output);
     assert_eq!(
