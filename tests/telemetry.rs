@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use support::receivers::{
-    PrintedSpan, PushgatewayStack, Rotel, VictoriaMetrics, VictoriaMetricsOptions, free_port, poll,
-    promql, vendor_bin,
+    PushgatewayStack, Rotel, VictoriaMetrics, VictoriaMetricsOptions, free_port, poll, promql,
+    vendor_bin,
 };
+use support::rotel_output::PrintedSpan;
 
 const OTEL_VARIABLES: &[&str] = &[
     "OTEL_EXPORTER_OTLP_ENDPOINT",
