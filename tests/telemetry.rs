@@ -30,6 +30,7 @@ const OTEL_VARIABLES: &[&str] = &[
     "OTEL_TRACES_EXPORTER",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SDK_DISABLED",
 ];
 
 fn tiny() -> PathBuf {
@@ -754,6 +755,17 @@ fn telemetry_settings_that_cannot_work_stop_the_run_before_measuring() {
     );
     // Nothing was measured or written.
     assert!(!out.exists());
+    // The SDK-wide switch wins over an endpoint.
+    let disabled = run(
+        &["--otlp", "http://127.0.0.1:1"],
+        &[("OTEL_SDK_DISABLED", "true".into())],
+    );
+    assert!(disabled.status.success());
+    assert!(
+        !stderr(&disabled).contains("telemetry"),
+        "{}",
+        stderr(&disabled)
+    );
     // `export` without any sink says what to give it.
     let nothing = inferbench(tmp.path())
         .args(["export", tmp.path().to_str().unwrap()])

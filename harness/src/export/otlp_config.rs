@@ -3,7 +3,7 @@
 //! (<https://opentelemetry.io/docs/specs/otel/protocol/exporter/>):
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_{METRICS,TRACES}_ENDPOINT`,
 //! `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TIMEOUT`,
-//! `OTEL_{METRICS,TRACES}_EXPORTER=none`. Headers
+//! `OTEL_{METRICS,TRACES}_EXPORTER=none`, `OTEL_SDK_DISABLED=true`. Headers
 //! (`OTEL_EXPORTER_OTLP_HEADERS`) and the resource (`OTEL_SERVICE_NAME`,
 //! `OTEL_RESOURCE_ATTRIBUTES`) are read by the OpenTelemetry SDK itself.
 
@@ -67,6 +67,11 @@ impl OtlpConfig {
     /// `Ok(None)` when OTLP is not asked for: no `--otlp` and no endpoint
     /// variable.
     pub fn resolve(options: &OtlpOptions) -> Result<Option<Self>, ExportError> {
+        // The SDK-wide switch of the specification turns OTLP off whatever
+        // else is set.
+        if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            return Ok(None);
+        }
         let env_endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
         let metrics_env = var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
         let traces_env = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
