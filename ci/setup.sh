@@ -8,3 +8,88 @@ if ! command -v cargo >/dev/null; then
     echo "error: cargo not found; install a Rust toolchain (rustup) first" >&2
     exit 1
 fi
+
+# ---- telemetry receivers (issue 7): begin ----------------------------------
+# Real receivers for the telemetry tests, all under vendor/ (git-ignored):
+#   vendor/telemetry/victoria-metrics/  VictoriaMetrics >= 1.112 from Debian
+#       trixie (bookworm's 1.79 has no OTLP receiver), unpacked with dpkg -x
+#       through a private apt configuration so the system's sources stay as
+#       they are;
+#   prometheus + prometheus-pushgateway  Debian bookworm packages;
+#   vendor/telemetry/venv/               Python venv with rotel (an OTLP
+#       collector that prints what it receives) and tensorboard (reads
+#       tfevents files back).
+telemetry_dir="$PWD/vendor/telemetry"
+mkdir -p "$telemetry_dir"
+
+apt_updated=""
+apt_update_once() {
+    if [ -z "$apt_updated" ]; then
+        apt-get update -qq
+        apt_updated=1
+    fi
+}
+
+if ! command -v prometheus >/dev/null || ! command -v prometheus-pushgateway >/dev/null \
+    || ! command -v openssl >/dev/null; then
+    echo "== installing prometheus, prometheus-pushgateway and openssl (Debian)"
+    apt_update_once
+    # openssl makes the test certificates of the TLS test.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        prometheus prometheus-pushgateway openssl >/dev/null
+    # The packages start system services; the tests start their own.
+    systemctl stop prometheus prometheus-pushgateway 2>/dev/null || true
+fi
+
+vm_bin="$telemetry_dir/victoria-metrics/usr/bin/victoria-metrics"
+if [ ! -x "$vm_bin" ]; then
+    echo "== unpacking victoria-metrics from Debian trixie"
+    apt_update_once
+    # The mirror this machine already uses for Debian, read from its own apt
+    # sources (deb822 `URIs:` or one-line `deb URI suite ...`).
+    mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
+        | awk '/^URIs:/ { print $2 }' | grep -v -- '-security' | head -n 1 || true)"
+    if [ -z "$mirror" ]; then
+        mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+            | awk '$1 == "deb" && $2 !~ /^\[/ { print $2 } $1 == "deb" && $2 ~ /^\[/ { print $3 }' \
+            | grep -v -- '-security' | grep '/debian' | head -n 1 || true)"
+    fi
+    if [ -z "$mirror" ]; then
+        echo "error: no Debian mirror found in /etc/apt to fetch victoria-metrics from trixie" >&2
+        exit 1
+    fi
+    apt_root="$telemetry_dir/apt-trixie"
+    mkdir -p "$apt_root/lists/partial" "$apt_root/cache/archives/partial"
+    echo "deb $mirror trixie main" > "$apt_root/sources.list"
+    apt_opts=(
+        -o "Dir::Etc::SourceList=$apt_root/sources.list"
+        -o "Dir::Etc::SourceParts=/dev/null"
+        -o "Dir::State::Lists=$apt_root/lists"
+        -o "Dir::Cache=$apt_root/cache"
+        -o "Dir::State::status=/dev/null"
+        -o "APT::Sandbox::User=root"
+    )
+    apt-get "${apt_opts[@]}" update -qq
+    (cd "$apt_root" && apt-get "${apt_opts[@]}" download victoria-metrics >/dev/null)
+    rm -rf "$telemetry_dir/victoria-metrics"
+    dpkg -x "$apt_root"/victoria-metrics_*.deb "$telemetry_dir/victoria-metrics"
+fi
+
+venv="$telemetry_dir/venv"
+rotel_agent() { ls "$venv"/lib/python3*/site-packages/rotel/rotel-agent 2>/dev/null | head -n 1; }
+if [ -z "$(rotel_agent)" ] || ! "$venv/bin/python" -c 'import tensorboard' 2>/dev/null; then
+    echo "== installing rotel and tensorboard into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check rotel tensorboard
+fi
+# Stable paths for the tests (tests/support/receivers.rs).
+mkdir -p "$telemetry_dir/bin"
+ln -sf "$vm_bin" "$telemetry_dir/bin/victoria-metrics"
+ln -sf "$(rotel_agent)" "$telemetry_dir/bin/rotel-agent"
+# A script, not a link: Python finds its venv from the path it was run as.
+rm -f "$telemetry_dir/bin/python"
+printf '#!/bin/sh\nexec "%s/bin/python" "$@"\n' "$venv" > "$telemetry_dir/bin/python"
+chmod +x "$telemetry_dir/bin/python"
+ln -sf "$(command -v prometheus)" "$telemetry_dir/bin/prometheus"
+ln -sf "$(command -v prometheus-pushgateway)" "$telemetry_dir/bin/prometheus-pushgateway"
+# ---- telemetry receivers (issue 7): end ------------------------------------

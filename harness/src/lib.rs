@@ -3,6 +3,7 @@
 
 pub mod accuracy;
 pub mod backends;
+pub mod export;
 pub mod generation;
 pub mod model;
 pub mod results;

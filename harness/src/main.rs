@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use inferbench::backends::backend_for;
+use inferbench::export::{self, TelemetryOptions};
 use inferbench::results::environment::Environment;
 use inferbench::results::{RunFolder, Status, table};
 use inferbench::runner::worker::{WorkerJob, execute};
@@ -48,6 +49,15 @@ enum Command {
         /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        telemetry: TelemetryOptions,
+    },
+    /// Send a stored run (results/runs/<run-id>/) to telemetry sinks.
+    Export {
+        /// The run folder (holds results.json).
+        run_dir: PathBuf,
+        #[command(flatten)]
+        telemetry: TelemetryOptions,
     },
     /// Check a scenario file; exit 0 when valid, 2 with a located error otherwise.
     Validate { scenario: PathBuf },
@@ -99,9 +109,40 @@ struct RunArgs {
     isolation: Isolation,
     filter: Option<String>,
     cache_dir: Option<PathBuf>,
+    telemetry: TelemetryOptions,
+}
+
+/// Prints what telemetry did; `true` when every sink took the run.
+fn report_telemetry(report: &export::ExportReport) -> bool {
+    for sent in &report.sent {
+        eprintln!("telemetry: sent to {sent}");
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    report.warnings.is_empty()
+}
+
+fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCode> {
+    let exporters = telemetry.exporters()?;
+    if exporters.is_empty() {
+        eprintln!(
+            "error: nothing to export to; give --otlp, --pushgateway or --tensorboard \
+             (or set OTEL_EXPORTER_OTLP_ENDPOINT)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let report = export::export_run_dir(exporters, run_dir)?;
+    Ok(if report_telemetry(&report) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
+    // A telemetry setting that cannot work is found before measuring.
+    let exporters = args.telemetry.exporters()?;
     let loaded = match scenario::load_file(&args.scenario, cores()) {
         Ok(l) => l,
         Err(e) => {
@@ -147,6 +188,15 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     folder.finish()?;
+    if !exporters.is_empty() {
+        // Never fails the run: results are on disk, problems are warnings.
+        match export::export_run_dir(exporters, &folder.dir) {
+            Ok(report) => {
+                report_telemetry(&report);
+            }
+            Err(e) => eprintln!("warning: telemetry not sent: {e}"),
+        }
+    }
 
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
@@ -207,6 +257,7 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
+            telemetry,
         } => run(RunArgs {
             scenario,
             quick,
@@ -214,7 +265,9 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
+            telemetry,
         }),
+        Command::Export { run_dir, telemetry } => export_stored(&run_dir, &telemetry),
         Command::Validate { scenario } => Ok(validate(&scenario)),
         Command::Schema => {
             println!(

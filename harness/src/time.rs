@@ -35,6 +35,13 @@ pub fn utc_timestamp() -> String {
     format_unix(secs)
 }
 
+/// Nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

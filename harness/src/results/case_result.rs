@@ -63,6 +63,16 @@ pub struct CaseResult {
     /// TTFT, TPOT, rates… of a generation workload.
     #[serde(default)]
     pub generation: Option<GenerationSummary>,
+    /// Wall-clock bounds of the case (Unix epoch, ns), from the runner;
+    /// telemetry traces place their spans with them.
+    #[serde(default)]
+    pub started_at_unix_ns: Option<u64>,
+    #[serde(default)]
+    pub finished_at_unix_ns: Option<u64>,
+    /// When the worker began loading the model (Unix epoch, ns); the phase
+    /// durations above follow it in order.
+    #[serde(default)]
+    pub load_started_at_unix_ns: Option<u64>,
 }
 
 impl CaseResult {
@@ -147,6 +157,9 @@ impl CaseResult {
             accuracy: report.accuracy,
             samples_ns: report.samples_ns,
             generation: report.generation,
+            started_at_unix_ns: None,
+            finished_at_unix_ns: None,
+            load_started_at_unix_ns: report.load_started_at_unix_ns,
         }
     }
 }

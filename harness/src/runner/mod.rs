@@ -34,6 +34,14 @@ pub struct RunnerOptions {
 /// Runs one case to a result: skipped (with the reason) when the backend is
 /// missing or does not run the combination, otherwise measured or errored.
 pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
+    let started_at = crate::time::unix_nanos();
+    let mut result = run_case_untimed(case, options);
+    result.started_at_unix_ns = Some(started_at);
+    result.finished_at_unix_ns = Some(crate::time::unix_nanos());
+    result
+}
+
+fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     let backend = backend_for(case.backend);
     if let BackendStatus::Unavailable { reason, hint } = backend.status() {
         return CaseResult::skipped(case, format!("{reason} (hint: {hint})"));
@@ -60,7 +68,7 @@ pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
     CaseResult::from_report(case, report)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

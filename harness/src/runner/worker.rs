@@ -49,6 +49,9 @@ pub struct WorkerReport {
     /// Set for generation workloads.
     #[serde(default)]
     pub generation: Option<GenerationSummary>,
+    /// Wall clock (Unix epoch, ns) when loading began.
+    #[serde(default)]
+    pub load_started_at_unix_ns: Option<u64>,
 }
 
 impl WorkerReport {
@@ -67,6 +70,7 @@ impl WorkerReport {
             accuracy: None,
             accuracy_ms: 0.0,
             generation: None,
+            load_started_at_unix_ns: None,
         }
     }
 
@@ -119,6 +123,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         case.input_seed,
     );
 
+    report.load_started_at_unix_ns = Some(crate::time::unix_nanos());
     let t = Instant::now();
     let mut session = backend.load(&source, &options)?;
     report.load_ms = Some(ms_since(t));

@@ -1,0 +1,194 @@
+//! Where OTLP goes, from `--otlp`/`--otlp-protocol` or the standard
+//! variables of the OpenTelemetry exporter specification
+//! (<https://opentelemetry.io/docs/specs/otel/protocol/exporter/>):
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_{METRICS,TRACES}_ENDPOINT`,
+//! `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TIMEOUT`,
+//! `OTEL_{METRICS,TRACES}_EXPORTER=none`, `OTEL_SDK_DISABLED=true`. Headers
+//! (`OTEL_EXPORTER_OTLP_HEADERS`) and the resource (`OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`) are read by the OpenTelemetry SDK itself.
+
+use std::time::Duration;
+
+use super::ExportError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+impl Protocol {
+    fn parse(text: &str, from: &str) -> Result<Self, ExportError> {
+        match text.trim() {
+            "grpc" => Ok(Protocol::Grpc),
+            "http/protobuf" | "http" => Ok(Protocol::HttpProtobuf),
+            other => Err(ExportError::Config(format!(
+                "{from} is {other:?}; use `grpc` or `http/protobuf` (http/json is not built in)"
+            ))),
+        }
+    }
+}
+
+/// The OTLP part of a command line; `None` fields fall back to the
+/// environment.
+#[derive(Debug, Default, Clone)]
+pub struct OtlpOptions {
+    pub endpoint: Option<String>,
+    pub protocol: Option<String>,
+}
+
+/// Resolved OTLP settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    pub protocol: Protocol,
+    /// Full URL per signal when given on the command line; `None` lets the
+    /// exporter read the `OTEL_EXPORTER_OTLP_*ENDPOINT` variables.
+    pub metrics_endpoint: Option<String>,
+    pub traces_endpoint: Option<String>,
+    pub metrics: bool,
+    pub traces: bool,
+    /// Per-request timeout of each export.
+    pub timeout: Duration,
+    /// How the target is named in messages.
+    pub target: String,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn disabled(name: &str) -> bool {
+    var(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("none"))
+}
+
+impl OtlpConfig {
+    /// `Ok(None)` when OTLP is not asked for: no `--otlp` and no endpoint
+    /// variable.
+    pub fn resolve(options: &OtlpOptions) -> Result<Option<Self>, ExportError> {
+        // The SDK-wide switch of the specification turns OTLP off whatever
+        // else is set.
+        if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            return Ok(None);
+        }
+        let env_endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let metrics_env = var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        let traces_env = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        if options.endpoint.is_none()
+            && env_endpoint.is_none()
+            && metrics_env.is_none()
+            && traces_env.is_none()
+        {
+            return Ok(None);
+        }
+        let protocol = match (&options.protocol, var("OTEL_EXPORTER_OTLP_PROTOCOL")) {
+            (Some(p), _) => Protocol::parse(p, "--otlp-protocol")?,
+            (None, Some(p)) => Protocol::parse(&p, "OTEL_EXPORTER_OTLP_PROTOCOL")?,
+            // The specification's default.
+            (None, None) => Protocol::HttpProtobuf,
+        };
+        let timeout = match var("OTEL_EXPORTER_OTLP_TIMEOUT") {
+            Some(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
+                ExportError::Config(format!(
+                    "OTEL_EXPORTER_OTLP_TIMEOUT is {ms:?}; it takes milliseconds, e.g. 5000"
+                ))
+            })?),
+            None => DEFAULT_TIMEOUT,
+        };
+        let (metrics_endpoint, traces_endpoint) = match &options.endpoint {
+            Some(base) => (
+                Some(signal_url(base, protocol, "metrics")?),
+                Some(signal_url(base, protocol, "traces")?),
+            ),
+            None => (None, None),
+        };
+        let mut targets: Vec<String> = Vec::new();
+        for t in [
+            options.endpoint.clone(),
+            metrics_endpoint
+                .is_none()
+                .then(|| metrics_env.clone())
+                .flatten(),
+            traces_endpoint
+                .is_none()
+                .then(|| traces_env.clone())
+                .flatten(),
+            options
+                .endpoint
+                .is_none()
+                .then(|| env_endpoint.clone())
+                .flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+        }
+        if protocol == Protocol::Grpc {
+            for t in &targets {
+                if !(t.starts_with("http://") || t.starts_with("https://")) {
+                    return Err(ExportError::Config(format!(
+                        "the gRPC endpoint {t:?} has no scheme; write http://{t} (plain) or https://{t} (TLS)"
+                    )));
+                }
+            }
+        }
+        // With only signal-specific variables, a signal without one is off.
+        let generic = options.endpoint.is_some() || env_endpoint.is_some();
+        Ok(Some(Self {
+            protocol,
+            metrics_endpoint,
+            traces_endpoint,
+            metrics: !disabled("OTEL_METRICS_EXPORTER") && (generic || metrics_env.is_some()),
+            traces: !disabled("OTEL_TRACES_EXPORTER") && (generic || traces_env.is_some()),
+            timeout,
+            target: format!(
+                "OTLP ({}) {}",
+                match protocol {
+                    Protocol::Grpc => "gRPC",
+                    Protocol::HttpProtobuf => "HTTP",
+                },
+                targets.join(", ")
+            ),
+        }))
+    }
+}
+
+/// The URL of one signal for a base endpoint given on the command line:
+/// OTLP/HTTP appends `/v1/<signal>` as the specification does for
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`; gRPC uses the base as it is.
+fn signal_url(base: &str, protocol: Protocol, signal: &str) -> Result<String, ExportError> {
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(ExportError::Config(format!(
+            "the OTLP endpoint {base:?} needs a scheme, e.g. http://{base}"
+        )));
+    }
+    Ok(match protocol {
+        Protocol::Grpc => base.to_string(),
+        Protocol::HttpProtobuf => format!("{}/v1/{signal}", base.trim_end_matches('/')),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_endpoints_get_the_signal_path_and_grpc_needs_a_scheme() {
+        assert_eq!(
+            signal_url("http://h:4318/", Protocol::HttpProtobuf, "metrics").unwrap(),
+            "http://h:4318/v1/metrics"
+        );
+        assert_eq!(
+            signal_url("http://h:4317", Protocol::Grpc, "traces").unwrap(),
+            "http://h:4317"
+        );
+        let e = signal_url("h:4317", Protocol::Grpc, "traces").unwrap_err();
+        assert!(e.to_string().contains("http://h:4317"), "{e}");
+        let e = Protocol::parse("http/json", "--otlp-protocol").unwrap_err();
+        assert!(e.to_string().contains("grpc"), "{e}");
+    }
+}
