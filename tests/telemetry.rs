@@ -774,3 +774,67 @@ fn telemetry_settings_that_cannot_work_stop_the_run_before_measuring() {
     assert_eq!(nothing.status.code(), Some(2));
     assert!(stderr(&nothing).contains("--otlp, --pushgateway or --tensorboard"));
 }
+
+#[test]
+fn generation_ttft_and_tpot_histograms_land_in_victoria_metrics() {
+    let vm = VictoriaMetrics::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("gen.toml");
+    fs::write(
+        &scenario,
+        "backends = 'candle'\nthreads = 1\n[model]\nvocab_size = 64\nhidden = 32\nlayers = 1\nheads = 2\nmax_seq = 16\n\
+         [generation]\nprompt_len = 4\ngen_len = 4\nrequests = 3\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("runs");
+    let output = inferbench(tmp.path())
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--otlp",
+            &vm.otlp_base(),
+        ])
+        .env("OTEL_TRACES_EXPORTER", "none")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let dir = fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let json = read_json(&dir);
+    let g = &json["cases"][0]["generation"];
+    let run = run_id(&dir);
+    for (metric, samples) in [
+        (
+            "gen_ai_server_time_to_first_token_seconds",
+            &g["ttft_samples_ns"],
+        ),
+        (
+            "gen_ai_server_time_per_output_token_seconds",
+            &g["tpot_samples_ns"],
+        ),
+    ] {
+        let samples: Vec<f64> = samples
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() * 1e-9)
+            .collect();
+        assert_eq!(samples.len(), 3, "{metric}");
+        let query = format!(
+            "{metric}_count{{inferbench_run_id=\"{run}\",gen_ai_operation_name=\"text_completion\"}}"
+        );
+        let count = poll(&query, Duration::from_secs(30), || {
+            promql(&vm.query_url(), &query).first().map(|s| s.1)
+        });
+        assert_eq!(count, 3.0, "{metric}");
+        let query = format!("{metric}_sum{{inferbench_run_id=\"{run}\"}}");
+        let sum = poll(&query, Duration::from_secs(30), || {
+            promql(&vm.query_url(), &query).first().map(|s| s.1)
+        });
+        assert!(
+            same(sum, samples.iter().sum()),
+            "{metric}: {sum} vs {samples:?}"
+        );
+    }
+}

@@ -15,6 +15,10 @@ use crate::results::json::RunDocument;
 /// (chat, text_completion, embeddings…), which allows a custom value.
 pub const OPERATION: &str = "forward";
 
+/// `gen_ai.operation.name` of a generation case: the convention's
+/// predefined name for completing a prompt.
+pub const GENERATION_OPERATION: &str = "text_completion";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum LabelValue {
     Text(String),
@@ -62,7 +66,17 @@ pub fn case_labels(run: &RunDocument, r: &CaseResult) -> Labels {
             "gen_ai.request.model",
             LabelValue::Text(c.model.name.clone()),
         ),
-        ("gen_ai.operation.name", LabelValue::Text(OPERATION.into())),
+        (
+            "gen_ai.operation.name",
+            LabelValue::Text(
+                if c.generation.is_some() {
+                    GENERATION_OPERATION
+                } else {
+                    OPERATION
+                }
+                .into(),
+            ),
+        ),
         ("inferbench.device", LabelValue::Text(c.device.to_string())),
         (
             "inferbench.precision",

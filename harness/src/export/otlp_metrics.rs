@@ -118,6 +118,17 @@ fn record(run: &RunDocument, provider: &SdkMeterProvider) {
         .with_description("Latency of one measured forward pass.")
         .with_boundaries(LATENCY_BOUNDS.to_vec())
         .build();
+    // GenAI semantic conventions' server-side generation histograms.
+    let ttft = meter
+        .f64_histogram("gen_ai.server.time_to_first_token")
+        .with_unit("s")
+        .with_description("Time to generate the first token of a request, queueing included.")
+        .build();
+    let tpot = meter
+        .f64_histogram("gen_ai.server.time_per_output_token")
+        .with_unit("s")
+        .with_description("Time per output token after the first of a request.")
+        .build();
     let cases = meter
         .u64_counter(CASES_COUNTER)
         .with_unit("{case}")
@@ -128,6 +139,14 @@ fn record(run: &RunDocument, provider: &SdkMeterProvider) {
         let attributes = key_values(&case_labels(run, r));
         for &ns in &r.samples_ns {
             histogram.record(ns as f64 * 1e-9, &attributes);
+        }
+        if let Some(g) = &r.generation {
+            for &ns in &g.ttft_samples_ns {
+                ttft.record(ns as f64 * 1e-9, &attributes);
+            }
+            for &ns in &g.tpot_samples_ns {
+                tpot.record(ns as f64 * 1e-9, &attributes);
+            }
         }
         for f in figures::of(r) {
             let gauge = gauges.entry(f.name).or_insert_with(|| {

@@ -60,6 +60,11 @@ pub struct GenerationSummary {
     pub per_stream_tokens_per_s: Option<Summary>,
     /// Greedy token ids of the first measured request, for cross-backend checks.
     pub first_request_tokens: Vec<i64>,
+    /// Every request's TTFT and TPOT in ns (the telemetry histograms).
+    #[serde(default)]
+    pub ttft_samples_ns: Vec<u64>,
+    #[serde(default)]
+    pub tpot_samples_ns: Vec<u64>,
 }
 
 /// What a generation case produced, for the worker's report.
@@ -431,6 +436,12 @@ fn summarize(
         streams: g.concurrency.max(1),
         per_stream_tokens_per_s: Summary::of(&run.stream_tokens_per_s),
         first_request_tokens: first.map(|f| f.1).unwrap_or_default(),
+        ttft_samples_ns: tl.iter().filter_map(|t| t.ttft_ns()).collect(),
+        tpot_samples_ns: tl
+            .iter()
+            .filter_map(|t| t.tpot_ns())
+            .map(|ns| ns as u64)
+            .collect(),
     };
     GenerationOutcome {
         e2e_ns: tl.iter().filter_map(|t| t.e2e_ns()).collect(),
