@@ -48,6 +48,10 @@ enum Command {
         /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+        /// The ONNX Runtime library (libonnxruntime.so) to load
+        /// [default: $ORT_DYLIB_PATH, else vendor/onnxruntime/ from `ci/setup.sh`].
+        #[arg(long, value_name = "PATH")]
+        ort_lib: Option<PathBuf>,
     },
     /// Check a scenario file; exit 0 when valid, 2 with a located error otherwise.
     Validate { scenario: PathBuf },
@@ -199,6 +203,13 @@ fn worker(job: &Path, report: &Path) -> Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Run {
+        ort_lib: Some(path),
+        ..
+    } = &cli.command
+    {
+        inferbench::backends::use_ort_library(path);
+    }
     let outcome = match cli.command {
         Command::Run {
             scenario,
@@ -207,6 +218,7 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
+            ort_lib,
         } => run(RunArgs {
             scenario,
             quick,

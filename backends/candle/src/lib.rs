@@ -65,7 +65,15 @@ impl Backend for CandleBackend {
             return Err(BackendError::Load(format!("candle has no option `{key}`")));
         }
         let dtype = dtype(options.precision).expect("checked by supports");
-        let ModelSource::SyntheticGpt { spec, weights, .. } = model;
+        let (spec, weights) = match model {
+            ModelSource::SyntheticGpt { spec, weights, .. } => (spec, weights),
+            ModelSource::File { format, .. } => {
+                return Err(BackendError::Unsupported(format!(
+                    "candle runs the synthetic GPT only, not {} model files",
+                    format.as_str()
+                )));
+            }
+        };
         let model = CandleGpt::load(spec, weights, dtype, &CandleDevice::Cpu)?;
         Ok(Box::new(CandleSession {
             model,

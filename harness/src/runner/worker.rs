@@ -259,6 +259,25 @@ mod tests {
     }
 
     #[test]
+    fn ort_f32_matches_the_f64_reference() {
+        // Needs the library from `ci/setup.sh`; `ci/test.sh` runs it first.
+        let cache = tempfile::tempdir().unwrap();
+        let job = job(BackendKind::Ort, Precision::F32, cache.path());
+        let report = execute(&job);
+        assert_eq!(report.outcome, Outcome::Measured, "run `bash ci/setup.sh`");
+        assert!(report.runtime_version.unwrap().contains("1.32.0"));
+        assert_eq!(report.samples_ns.len(), 3);
+        let acc = report.accuracy.unwrap();
+        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
+        assert_eq!(acc.top1, 1.0);
+        // The exported graph is cached beside the weights, keyed by the spec.
+        let onnx = job
+            .spec_dir
+            .join(inferbench_ort::onnx::gpt_file_name(&job.case.model.spec));
+        assert!(onnx.is_file(), "{}", onnx.display());
+    }
+
+    #[test]
     fn candle_half_precisions_stay_within_their_tolerance() {
         // f16 has an 11-bit significand, bf16 8 bits: relative errors of a
         // few 1e-3 and 1e-2 through two blocks are what those formats give.
