@@ -218,7 +218,7 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
-            ort_lib,
+            ort_lib: _,
         } => run(RunArgs {
             scenario,
             quick,

@@ -101,7 +101,8 @@ impl CaseResult {
             throughput_seq_per_s: per_second(case.batch as f64),
             throughput_tokens_per_s: per_second(case.tokens_per_forward() as f64),
             flops_per_forward: flops,
-            gflop_per_s: per_second(flops as f64 * 1e-9),
+            // A model file's FLOPs are unknown (0): no rate rather than 0 GFLOP/s.
+            gflop_per_s: per_second(flops as f64 * 1e-9).filter(|_| flops > 0),
             peak_rss_bytes: report.peak_rss_bytes,
             weight_bytes: report.weight_bytes,
             load_ms: report.load_ms,

@@ -5,6 +5,7 @@
 mod gpt;
 mod graph;
 pub mod proto;
+pub mod samples;
 pub mod test_data;
 
 use std::collections::HashMap;
