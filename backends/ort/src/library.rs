@@ -64,18 +64,21 @@ fn load() -> Result<Runtime, Unavailable> {
             hint: HINT.into(),
         })?;
     Ok(Runtime {
-        version: runtime_version(),
+        version: runtime_version(&path),
         path,
         environment,
     })
 }
 
-/// The release from ORT's build info (`git-branch=rel-1.32.0, ...`).
-fn runtime_version() -> String {
-    let info = ort::info();
-    info.split([',', ' '])
-        .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
-        .map_or_else(|| info.to_string(), str::to_string)
+/// The release, from the versioned file name the library is (or links to),
+/// `libonnxruntime.so.1.32.0`; ORT's build info names a git commit only.
+fn runtime_version(path: &Path) -> String {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    real.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once(".so."))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_else(|| ort::info().to_string())
 }
 
 /// The library file to load, following the lookup order above.
@@ -97,6 +100,7 @@ pub fn locate() -> Result<PathBuf, Unavailable> {
     project_local_candidates()
         .into_iter()
         .find(|p| p.is_file())
+        .map(tidy)
         .ok_or_else(|| Unavailable {
             reason: format!(
                 "ONNX Runtime library not found ({LIBRARY_ENV} is not set and there is no {PROJECT_DIR}/)"
@@ -107,6 +111,14 @@ pub fn locate() -> Result<PathBuf, Unavailable> {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Without `..` steps, for readable messages (links are kept).
+fn tidy(path: PathBuf) -> PathBuf {
+    path.parent()
+        .and_then(|dir| std::fs::canonicalize(dir).ok())
+        .zip(path.file_name())
+        .map_or(path.clone(), |(dir, name)| dir.join(name))
 }
 
 /// `vendor/onnxruntime/libonnxruntime.so.1.32.0` (then the unversioned

@@ -1,8 +1,8 @@
 //! ONNX Runtime session options from a scenario's `[options.ort]` table.
 //!
 //! Keys (values are strings, numbers or booleans in TOML):
-//! - `intra_threads`: threads inside one operator (default: the case's `threads`);
-//! - `inter_threads`: threads across independent operators, used only in
+//! - `intra_op_threads`: threads inside one operator (default: the case's `threads`);
+//! - `inter_op_threads`: threads across independent operators, used only in
 //!   the parallel execution mode (default 1);
 //! - `execution_mode`: `sequential` (default) or `parallel`;
 //! - `graph_optimization`: `disable`, `basic`, `extended`, `layout` or
@@ -18,8 +18,8 @@ use inferbench_backend::{BackendError, Device};
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
 pub const KEYS: [&str; 6] = [
-    "intra_threads",
-    "inter_threads",
+    "intra_op_threads",
+    "inter_op_threads",
     "execution_mode",
     "graph_optimization",
     "spinning",
@@ -75,8 +75,8 @@ impl SessionConfig {
         };
         for (key, value) in options {
             match key.as_str() {
-                "intra_threads" => config.intra_threads = count(key, value)?,
-                "inter_threads" => config.inter_threads = count(key, value)?,
+                "intra_op_threads" => config.intra_threads = count(key, value)?,
+                "inter_op_threads" => config.inter_threads = count(key, value)?,
                 "execution_mode" => {
                     config.parallel = match value.as_str() {
                         "sequential" => false,
@@ -205,8 +205,8 @@ mod tests {
     #[test]
     fn options_override() {
         let c = parse(&[
-            ("intra_threads", "2"),
-            ("inter_threads", "4"),
+            ("intra_op_threads", "2"),
+            ("inter_op_threads", "4"),
             ("execution_mode", "parallel"),
             ("graph_optimization", "basic"),
             ("spinning", "true"),
@@ -223,7 +223,7 @@ mod tests {
         assert!(e.contains("no option `graph_optimisation`") && e.contains("`graph_optimization`"), "{e}");
         let e = parse(&[("execution_provider", "tpu")]).unwrap_err().to_string();
         assert!(e.contains("`ort.execution_provider` = `tpu`") && e.contains("`cpu` or `cuda`"), "{e}");
-        let e = parse(&[("intra_threads", "0")]).unwrap_err().to_string();
+        let e = parse(&[("intra_op_threads", "0")]).unwrap_err().to_string();
         assert!(e.contains("at least 1"), "{e}");
     }
 }

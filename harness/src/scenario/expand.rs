@@ -252,6 +252,29 @@ fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, S
         .collect()
 }
 
+/// ONNX Runtime's option names are known up front: a typo is a located
+/// error at validation, not an error row after the run started.
+fn check_ort_options(
+    options: &BTreeMap<String, serde_json::Value>,
+    group: Option<usize>,
+) -> Result<(), Invalid> {
+    let keys = inferbench_ort::OPTION_KEYS;
+    match options.keys().find(|k| !keys.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(key) => Err(Invalid {
+            key: key.clone(),
+            group,
+            message: match super::suggest::closest(key, keys) {
+                Some(best) => format!("unknown ort option `{key}`, did you mean `{best}`?"),
+                None => format!(
+                    "unknown ort option `{key}`; expected one of {}",
+                    keys.map(|k| format!("`{k}`")).join(", ")
+                ),
+            },
+        }),
+    }
+}
+
 fn check(
     group: Option<usize>,
     key: &str,
@@ -289,6 +312,9 @@ fn expand_group(
     let measurement = measurement(c.measurement.as_ref(), s.measurement.as_ref());
     let (reference_settings, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
     let options = pick(&c.options, &s.options).unwrap_or_default();
+    if let Some(ort) = options.get(&BackendKind::Ort) {
+        check_ort_options(ort, group)?;
+    }
     let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
 
     check(
@@ -479,6 +505,14 @@ mod tests {
                 "gpt-v1024-h64-l2"
             ]
         );
+    }
+
+    #[test]
+    fn ort_option_typos_are_caught_up_front() {
+        let e = expand(&scenario("[options.ort]\nintra_op_thread = 2"), "t", 1).unwrap_err();
+        assert_eq!(e.key, "intra_op_thread");
+        assert_eq!(e.message, "unknown ort option `intra_op_thread`, did you mean `intra_op_threads`?");
+        assert!(expand(&scenario("[options.ort]\nspinning = true"), "t", 1).is_ok());
     }
 
     #[test]
