@@ -157,7 +157,11 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
         .stderr(contains("errored"));
     let rows = read_csv(&run_dir(&out).join("results.csv"));
     let errors: Vec<_> = rows.iter().filter(|r| r["status"] == "error").collect();
-    assert_eq!(errors.len(), 4, "candle and ort, 2 batch sizes each: {rows:?}");
+    assert_eq!(
+        errors.len(),
+        4,
+        "candle and ort, 2 batch sizes each: {rows:?}"
+    );
     for error in errors {
         assert!(error["message"].contains("model.safetensors"), "{error:?}");
     }
@@ -312,10 +316,15 @@ fn missing_ort_library_gives_skipped_rows_with_the_hint() {
             Some(v) => cmd.env("ORT_DYLIB_PATH", v),
             None => cmd.env_remove("ORT_DYLIB_PATH"),
         };
-        cmd.args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
-            .args(extra)
-            .assert()
-            .success();
+        cmd.args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .assert()
+        .success();
         read_csv(&run_dir(out).join("results.csv"))
     };
     // An explicit library path is authoritative: the project's own
@@ -340,7 +349,10 @@ fn missing_ort_library_gives_skipped_rows_with_the_hint() {
         for row in ort {
             assert_eq!(row["status"], "skipped", "{row:?}");
             assert!(row["message"].contains(path), "{row:?}");
-            assert!(row["message"].contains("hint: run `bash ci/setup.sh`"), "{row:?}");
+            assert!(
+                row["message"].contains("hint: run `bash ci/setup.sh`"),
+                "{row:?}"
+            );
         }
         assert!(
             rows.iter()
@@ -392,7 +404,12 @@ model = { vocab_size = 64, hidden = 32, layers = 1, heads = 2, max_seq = 16 }
     .unwrap();
     let out = tmp.path().join("runs");
     inferbench(tmp.path())
-        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .assert()
         .code(1)
         .stderr(contains("errored"));

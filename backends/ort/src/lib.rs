@@ -11,8 +11,8 @@ mod options;
 mod session;
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelFormat, ModelSource,
-    Precision, Session, Support,
+    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelFormat, ModelSource, Precision,
+    Session, Support,
 };
 use ort::session::Session as OrtSessionHandle;
 

@@ -169,8 +169,11 @@ mod tests {
     fn candidates_cover_cwd_and_source_tree() {
         let c = project_local_candidates();
         let cwd = std::env::current_dir().unwrap();
-        assert!(c[0].starts_with(&cwd) && c[0].ends_with("vendor/onnxruntime/libonnxruntime.so.1.32.0"));
-        let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vendor/onnxruntime/libonnxruntime.so");
+        assert!(
+            c[0].starts_with(&cwd) && c[0].ends_with("vendor/onnxruntime/libonnxruntime.so.1.32.0")
+        );
+        let tree = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../vendor/onnxruntime/libonnxruntime.so");
         assert!(c.contains(&tree), "{c:?}");
     }
 }

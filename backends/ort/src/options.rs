@@ -219,10 +219,20 @@ mod tests {
 
     #[test]
     fn bad_options_say_what_is_expected() {
-        let e = parse(&[("graph_optimisation", "all")]).unwrap_err().to_string();
-        assert!(e.contains("no option `graph_optimisation`") && e.contains("`graph_optimization`"), "{e}");
-        let e = parse(&[("execution_provider", "tpu")]).unwrap_err().to_string();
-        assert!(e.contains("`ort.execution_provider` = `tpu`") && e.contains("`cpu` or `cuda`"), "{e}");
+        let e = parse(&[("graph_optimisation", "all")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no option `graph_optimisation`") && e.contains("`graph_optimization`"),
+            "{e}"
+        );
+        let e = parse(&[("execution_provider", "tpu")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`ort.execution_provider` = `tpu`") && e.contains("`cpu` or `cuda`"),
+            "{e}"
+        );
         let e = parse(&[("intra_op_threads", "0")]).unwrap_err().to_string();
         assert!(e.contains("at least 1"), "{e}");
     }

@@ -54,16 +54,16 @@ fn to_value(t: &NamedTensor, declared: ElementType) -> Result<DynValue, BackendE
     let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
     let err = |e: ort::Error| BackendError::Run(format!("input `{}`: {e}", t.name));
     let value = match (&t.data, declared) {
-        (TensorData::Float(v), ElementType::F32) => {
-            Tensor::from_array((shape, v.clone())).map_err(err)?.into_dyn()
-        }
+        (TensorData::Float(v), ElementType::F32) => Tensor::from_array((shape, v.clone()))
+            .map_err(err)?
+            .into_dyn(),
         (TensorData::Float(v), ElementType::F16) => {
             let v: Vec<f16> = v.iter().map(|&x| f16::from_f32(x)).collect();
             Tensor::from_array((shape, v)).map_err(err)?.into_dyn()
         }
-        (TensorData::Int(v), ElementType::I64) => {
-            Tensor::from_array((shape, v.clone())).map_err(err)?.into_dyn()
-        }
+        (TensorData::Int(v), ElementType::I64) => Tensor::from_array((shape, v.clone()))
+            .map_err(err)?
+            .into_dyn(),
         _ => {
             return Err(BackendError::Run(format!(
                 "input `{}` holds {} values but the model declares {declared}",

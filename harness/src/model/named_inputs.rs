@@ -159,18 +159,35 @@ mod tests {
         let dims = BTreeMap::from([("features".to_string(), 3)]);
         let sym = |s: &str| InputDim::Symbolic(s.into());
         let specs = [
-            spec("input_ids", ElementType::I64, vec![sym("batch_size"), sym("sequence")]),
-            spec("attention_mask", ElementType::I64, vec![InputDim::Unnamed, InputDim::Unnamed]),
-            spec("position_ids", ElementType::I64, vec![InputDim::Fixed(1), sym("seq_len")]),
+            spec(
+                "input_ids",
+                ElementType::I64,
+                vec![sym("batch_size"), sym("sequence")],
+            ),
+            spec(
+                "attention_mask",
+                ElementType::I64,
+                vec![InputDim::Unnamed, InputDim::Unnamed],
+            ),
+            spec(
+                "position_ids",
+                ElementType::I64,
+                vec![InputDim::Fixed(1), sym("seq_len")],
+            ),
             spec("x", ElementType::F16, vec![sym("batch"), sym("features")]),
         ];
         let t = generate(&specs, &binding(&dims)).unwrap();
         assert_eq!(t[0].shape, [2, 5]);
-        let TensorData::Int(ids) = &t[0].data else { panic!() };
+        let TensorData::Int(ids) = &t[0].data else {
+            panic!()
+        };
         assert!(ids.iter().all(|&i| (0..7).contains(&i)) && ids.iter().any(|&i| i != ids[0]));
         assert_eq!(t[1].data, TensorData::Int(vec![1; 10]));
         assert_eq!(t[2].data, TensorData::Int(vec![0, 1, 2, 3, 4]));
-        assert_eq!((t[3].shape.as_slice(), t[3].element_type), ([2, 3].as_slice(), ElementType::F16));
+        assert_eq!(
+            (t[3].shape.as_slice(), t[3].element_type),
+            ([2, 3].as_slice(), ElementType::F16)
+        );
         // Same seed, same values.
         assert_eq!(t, generate(&specs, &binding(&dims)).unwrap());
     }
@@ -178,17 +195,35 @@ mod tests {
     #[test]
     fn unsizable_inputs_say_how_to_fix_them() {
         let none = BTreeMap::new();
-        let specs = [spec("img", ElementType::F32, vec![InputDim::Symbolic("height".into())])];
+        let specs = [spec(
+            "img",
+            ElementType::F32,
+            vec![InputDim::Symbolic("height".into())],
+        )];
         let e = generate(&specs, &binding(&none)).unwrap_err();
-        assert!(e.contains("`height`") && e.contains("dims = { height = N }"), "{e}");
+        assert!(
+            e.contains("`height`") && e.contains("dims = { height = N }"),
+            "{e}"
+        );
         let ids = [spec("ids", ElementType::I64, vec![InputDim::Fixed(3)])];
-        let e = generate(&ids, &InputBinding { vocab_size: None, ..binding(&none) }).unwrap_err();
+        let e = generate(
+            &ids,
+            &InputBinding {
+                vocab_size: None,
+                ..binding(&none)
+            },
+        )
+        .unwrap_err();
         assert!(e.contains("vocab_size"), "{e}");
         let odd = [InputSpec {
             name: "flag".into(),
             element_type: Err("bool".into()),
             dims: vec![],
         }];
-        assert!(generate(&odd, &binding(&none)).unwrap_err().contains("element type bool"));
+        assert!(
+            generate(&odd, &binding(&none))
+                .unwrap_err()
+                .contains("element type bool")
+        );
     }
 }

@@ -5,14 +5,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use inferbench_backend::{BackendError, LoadOptions, ModelSource, NamedTensor, Session, TokenBatch};
+use inferbench_backend::{
+    BackendError, LoadOptions, ModelSource, NamedTensor, Session, TokenBatch,
+};
 use serde::{Deserialize, Serialize};
 
 use super::measurement::{Measurement, WallTime};
 use super::memory::peak_rss_bytes;
+use super::references;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
-use super::references;
 use crate::model::named_inputs::{self, InputBinding};
 use crate::model::{inputs::token_batch, reference};
 use crate::scenario::{Case, ReferenceKind};
@@ -126,9 +128,8 @@ fn prepare(session: &mut dyn Session, case: &Case) -> Result<PreparedInputs, Bac
         vocab_size: file.vocab_size,
         seed: case.input_seed,
     };
-    let inputs = named_inputs::generate(&session.inputs(), &binding).map_err(|m| {
-        BackendError::Load(format!("inputs of {}: {m}", file.path.display()))
-    })?;
+    let inputs = named_inputs::generate(&session.inputs(), &binding)
+        .map_err(|m| BackendError::Load(format!("inputs of {}: {m}", file.path.display())))?;
     session.prepare_named(&inputs)?;
     Ok(PreparedInputs::Named(inputs))
 }
@@ -385,9 +386,18 @@ mod tests {
             })
             .collect();
         let files = [
-            ("input_0.pb", tensor("input_ids", &[2, 3], TensorData::Int(ids.to_vec()))),
-            ("input_1.pb", tensor("attention_mask", &[2, 3], TensorData::Int(mask.to_vec()))),
-            ("output_0.pb", tensor("embeddings", &[2, 3, 4], TensorData::Float(expected))),
+            (
+                "input_0.pb",
+                tensor("input_ids", &[2, 3], TensorData::Int(ids.to_vec())),
+            ),
+            (
+                "input_1.pb",
+                tensor("attention_mask", &[2, 3], TensorData::Int(mask.to_vec())),
+            ),
+            (
+                "output_0.pb",
+                tensor("embeddings", &[2, 3, 4], TensorData::Float(expected)),
+            ),
         ];
         for (name, t) in &files {
             write_tensor(&golden.join(name), t).unwrap();

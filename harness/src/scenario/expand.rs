@@ -81,8 +81,9 @@ fn check_model_file(m: &ModelConfig, group: Option<usize>) -> Result<(), Invalid
         (None, _) if m.dims.is_some() => Err(Invalid {
             key: "dims".into(),
             group,
-            message: "`dims` sizes the free dimensions of a model `file`; the synthetic GPT has none"
-                .into(),
+            message:
+                "`dims` sizes the free dimensions of a model `file`; the synthetic GPT has none"
+                    .into(),
         }),
         _ => Ok(()),
     }
@@ -186,7 +187,14 @@ impl ReferenceSettings {
         &self,
         model: &ModelCase,
         group: Option<usize>,
-    ) -> Result<(ReferenceKind, Option<std::path::PathBuf>, Option<ReferenceCaseConfig>), Invalid> {
+    ) -> Result<
+        (
+            ReferenceKind,
+            Option<std::path::PathBuf>,
+            Option<ReferenceCaseConfig>,
+        ),
+        Invalid,
+    > {
         let file = model.file.is_some();
         let kind = self.kind.unwrap_or(if file {
             ReferenceKind::None
@@ -511,7 +519,10 @@ mod tests {
     fn ort_option_typos_are_caught_up_front() {
         let e = expand(&scenario("[options.ort]\nintra_op_thread = 2"), "t", 1).unwrap_err();
         assert_eq!(e.key, "intra_op_thread");
-        assert_eq!(e.message, "unknown ort option `intra_op_thread`, did you mean `intra_op_threads`?");
+        assert_eq!(
+            e.message,
+            "unknown ort option `intra_op_thread`, did you mean `intra_op_threads`?"
+        );
         assert!(expand(&scenario("[options.ort]\nspinning = true"), "t", 1).is_ok());
     }
 

@@ -8,12 +8,17 @@ use super::Case;
 use super::expand::Invalid;
 
 fn resolve(base: &Path, path: &Path, key: &str, is_dir: bool) -> Result<PathBuf, Invalid> {
-    let full = if path.is_absolute() {
+    let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
         base.join(path)
     };
-    let found = if is_dir { full.is_dir() } else { full.is_file() };
+    let full = std::path::absolute(&joined).unwrap_or(joined);
+    let found = if is_dir {
+        full.is_dir()
+    } else {
+        full.is_file()
+    };
     if !found {
         return Err(Invalid {
             key: key.into(),
@@ -76,13 +81,20 @@ mod tests {
     fn model_files_resolve_against_the_scenario_folder() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.onnx"), b"").unwrap();
-        let s = load(dir.path(), "backends = 'ort'\n[model]\nfile = 'm.onnx'\nvocab_size = 9\n")
-            .unwrap();
+        let s = load(
+            dir.path(),
+            "backends = 'ort'\n[model]\nfile = 'm.onnx'\nvocab_size = 9\n",
+        )
+        .unwrap();
         let c = &s.cases[0];
         let file = c.model.file.as_ref().unwrap();
         assert_eq!(file.path, dir.path().join("m.onnx"));
         assert_eq!((file.vocab_size, c.model.name.as_str()), (Some(9), "m"));
-        assert_eq!(c.reference, ReferenceKind::None, "no f64 reference for files");
+        assert_eq!(
+            c.reference,
+            ReferenceKind::None,
+            "no f64 reference for files"
+        );
         assert!(c.id.starts_with("m/ort/cpu/f32/"), "{}", c.id);
     }
 
@@ -95,13 +107,27 @@ mod tests {
         assert!(m.starts_with("file `gone.onnx` does not exist"), "{m}");
         let (line, m) =
             message(load(dir.path(), "[model]\nfile = 'm.onnx'\nhidden = 64\n").unwrap_err());
-        assert_eq!((line, m.as_str()), (3, "`hidden` is a knob of the synthetic GPT; a model `file` has its own"));
+        assert_eq!(
+            (line, m.as_str()),
+            (
+                3,
+                "`hidden` is a knob of the synthetic GPT; a model `file` has its own"
+            )
+        );
         let (_, m) = message(
-            load(dir.path(), "[model]\nfile = 'm.onnx'\n[accuracy]\nreference = 'f64'\n").unwrap_err(),
+            load(
+                dir.path(),
+                "[model]\nfile = 'm.onnx'\n[accuracy]\nreference = 'f64'\n",
+            )
+            .unwrap_err(),
         );
         assert!(m.contains("synthetic GPT only"), "{m}");
         let (_, m) = message(
-            load(dir.path(), "[model]\nfile = 'm.onnx'\n[accuracy]\nreference = 'golden'\n").unwrap_err(),
+            load(
+                dir.path(),
+                "[model]\nfile = 'm.onnx'\n[accuracy]\nreference = 'golden'\n",
+            )
+            .unwrap_err(),
         );
         assert!(m.contains("needs `golden ="), "{m}");
         let (_, m) = message(load(dir.path(), "[accuracy]\nreference = 'case'\n").unwrap_err());

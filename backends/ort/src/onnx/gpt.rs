@@ -25,7 +25,11 @@ pub const OUTPUT: &str = "logits";
 pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String> {
     let mut w = WeightTable { spec, weights };
     let mut g = GraphBuilder::new();
-    let (h, nh, d) = (spec.hidden as i64, spec.heads as i64, spec.head_dim() as i64);
+    let (h, nh, d) = (
+        spec.hidden as i64,
+        spec.heads as i64,
+        spec.head_dim() as i64,
+    );
     let batch = Dim::Named("batch".into());
     let seq = Dim::Named("seq_len".into());
     g.input(INPUT, DataType::Int64, &[batch.clone(), seq.clone()]);
@@ -38,11 +42,7 @@ pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String
     let merge_shape = g.initializer(i64_tensor("const_merge_shape", &[3], &[0, 0, h]));
     let pick = [0, 1, 2].map(|i| g.initializer(i64_tensor(&format!("const_pick_{i}"), &[], &[i])));
     let scale = g.initializer(f32_tensor("const_sqrt_head_dim", &[], &[(d as f32).sqrt()]));
-    let sqrt2 = g.initializer(f32_tensor(
-        "const_sqrt2",
-        &[],
-        &[std::f32::consts::SQRT_2],
-    ));
+    let sqrt2 = g.initializer(f32_tensor("const_sqrt2", &[], &[std::f32::consts::SQRT_2]));
     let one = g.initializer(f32_tensor("const_one", &[], &[1.0]));
     let half = g.initializer(f32_tensor("const_half", &[], &[0.5]));
     // 0 on and below the diagonal, -inf above: the same mask candle adds.
@@ -65,13 +65,24 @@ pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String
     let pos = g.node("Slice", "pos", &[&wpe, &zero, &t, &zero], vec![]);
     let mut x = g.node("Add", "embed", &[&tok, &pos], vec![]);
     let tt = g.node("Concat", "mask_ends", &[&t, &t], vec![attr_int("axis", 0)]);
-    let mask = g.node("Slice", "mask", &[&mask_full, &zeros_2, &tt, &axes_01], vec![]);
+    let mask = g.node(
+        "Slice",
+        "mask",
+        &[&mask_full, &zeros_2, &tt, &axes_01],
+        vec![],
+    );
 
     for l in 0..spec.layers {
         let p = |s: &str| format!("h.{l}.{s}");
         // Attention: qkv [b,t,3h] -> [b,t,3,nh,d] -> [3,b,nh,t,d].
         let ln1 = w.layer_norm(&mut g, &p("ln_1"), &x)?;
-        let qkv = w.linear(&mut g, &p("attn.c_attn"), &ln1, [spec.hidden, 3 * spec.hidden], true)?;
+        let qkv = w.linear(
+            &mut g,
+            &p("attn.c_attn"),
+            &ln1,
+            [spec.hidden, 3 * spec.hidden],
+            true,
+        )?;
         let qkv = g.node("Reshape", "qkv_heads", &[&qkv, &heads_shape], vec![]);
         let qkv = g.node(
             "Transpose",
@@ -87,30 +98,64 @@ pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String
                 vec![attr_int("axis", 0)],
             )
         });
-        let kt = g.node("Transpose", "k_t", &[&k], vec![attr_ints("perm", &[0, 1, 3, 2])]);
+        let kt = g.node(
+            "Transpose",
+            "k_t",
+            &[&k],
+            vec![attr_ints("perm", &[0, 1, 3, 2])],
+        );
         let scores = g.node("MatMul", "scores", &[&q, &kt], vec![]);
         let scores = g.node("Div", "scaled", &[&scores, &scale], vec![]);
         let scores = g.node("Add", "masked", &[&scores, &mask], vec![]);
         let probs = g.node("Softmax", "probs", &[&scores], vec![attr_int("axis", -1)]);
         let y = g.node("MatMul", "attn", &[&probs, &v], vec![]);
-        let y = g.node("Transpose", "attn_t", &[&y], vec![attr_ints("perm", &[0, 2, 1, 3])]);
+        let y = g.node(
+            "Transpose",
+            "attn_t",
+            &[&y],
+            vec![attr_ints("perm", &[0, 2, 1, 3])],
+        );
         let y = g.node("Reshape", "attn_merged", &[&y, &merge_shape], vec![]);
-        let y = w.linear(&mut g, &p("attn.c_proj"), &y, [spec.hidden, spec.hidden], true)?;
+        let y = w.linear(
+            &mut g,
+            &p("attn.c_proj"),
+            &y,
+            [spec.hidden, spec.hidden],
+            true,
+        )?;
         x = g.node("Add", "resid_attn", &[&x, &y], vec![]);
 
         // MLP with the exact GELU, x/2 * (1 + erf(x/sqrt(2))).
         let ln2 = w.layer_norm(&mut g, &p("ln_2"), &x)?;
-        let fc = w.linear(&mut g, &p("mlp.c_fc"), &ln2, [spec.hidden, spec.mlp_hidden()], true)?;
+        let fc = w.linear(
+            &mut g,
+            &p("mlp.c_fc"),
+            &ln2,
+            [spec.hidden, spec.mlp_hidden()],
+            true,
+        )?;
         let e = g.node("Div", "gelu_div", &[&fc, &sqrt2], vec![]);
         let e = g.node("Erf", "gelu_erf", &[&e], vec![]);
         let e = g.node("Add", "gelu_add", &[&e, &one], vec![]);
         let e = g.node("Mul", "gelu_mul", &[&fc, &e], vec![]);
         let act = g.node("Mul", "gelu", &[&e, &half], vec![]);
-        let m = w.linear(&mut g, &p("mlp.c_proj"), &act, [spec.mlp_hidden(), spec.hidden], true)?;
+        let m = w.linear(
+            &mut g,
+            &p("mlp.c_proj"),
+            &act,
+            [spec.mlp_hidden(), spec.hidden],
+            true,
+        )?;
         x = g.node("Add", "resid_mlp", &[&x, &m], vec![]);
     }
     let xf = w.layer_norm(&mut g, "ln_f", &x)?;
-    w.linear(&mut g, "lm_head", &xf, [spec.hidden, spec.vocab_size], false)?;
+    w.linear(
+        &mut g,
+        "lm_head",
+        &xf,
+        [spec.hidden, spec.vocab_size],
+        false,
+    )?;
     g.rename_last_output(OUTPUT);
     g.output(
         OUTPUT,
@@ -145,7 +190,12 @@ impl WeightTable<'_> {
         Ok(data)
     }
 
-    fn plain(&mut self, g: &mut GraphBuilder, name: &str, shape: &[usize]) -> Result<String, String> {
+    fn plain(
+        &mut self,
+        g: &mut GraphBuilder,
+        name: &str,
+        shape: &[usize],
+    ) -> Result<String, String> {
         let data = self.get(name, shape)?;
         Ok(g.initializer(f32_tensor(name, shape, data)))
     }

@@ -47,11 +47,11 @@ pub fn masked_embedding(vocab: usize, width: usize, scale: f32) -> Vec<u8> {
     g.output(
         "embeddings",
         DataType::Float,
-        &[
-            dims[0].clone(),
-            dims[1].clone(),
-            Dim::Fixed(width as i64),
-        ],
+        &[dims[0].clone(), dims[1].clone(), Dim::Fixed(width as i64)],
     );
-    model(g.finish("masked_embedding"), "inferbench sample: masked embedding").encode_to_vec()
+    model(
+        g.finish("masked_embedding"),
+        "inferbench sample: masked embedding",
+    )
+    .encode_to_vec()
 }

@@ -170,11 +170,18 @@ mod tests {
             float_data: vec![1.0, 2.0],
             ..Default::default()
         };
-        assert_eq!(decode(&proto).unwrap().data, TensorData::Float(vec![1.0, 2.0]));
+        assert_eq!(
+            decode(&proto).unwrap().data,
+            TensorData::Float(vec![1.0, 2.0])
+        );
         let short = TensorProto {
             dims: vec![3],
             ..proto
         };
-        assert!(decode(&short).unwrap_err().contains("2 values for shape [3]"));
+        assert!(
+            decode(&short)
+                .unwrap_err()
+                .contains("2 values for shape [3]")
+        );
     }
 }
