@@ -241,3 +241,108 @@ impl WeightTable<'_> {
         Ok(g.node("Add", name, &[&y, &b], vec![]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::proto::{DimensionValue, ModelProto};
+    use prost::Message;
+
+    fn spec() -> GptSpec {
+        GptSpec {
+            vocab_size: 10,
+            hidden: 8,
+            layers: 2,
+            heads: 2,
+            max_seq: 6,
+            seed: 0,
+        }
+    }
+
+    fn weights(spec: &GptSpec) -> Weights {
+        spec.weight_shapes()
+            .into_iter()
+            .map(|(name, shape)| {
+                let n = shape.iter().product();
+                (name, (shape, vec![0.5; n]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn uses_standard_opset_17_operators_only() {
+        let bytes = gpt_model(&spec(), &weights(&spec()))
+            .unwrap()
+            .encode_to_vec();
+        let model = ModelProto::decode(bytes.as_slice()).unwrap();
+        assert_eq!((model.ir_version, model.opset_import[0].version), (8, 17));
+        assert_eq!(
+            model.opset_import[0].domain, "",
+            "the default ai.onnx domain"
+        );
+        let graph = model.graph.unwrap();
+        let standard = [
+            "Gather",
+            "Shape",
+            "Slice",
+            "Add",
+            "Concat",
+            "LayerNormalization",
+            "MatMul",
+            "Reshape",
+            "Transpose",
+            "Div",
+            "Softmax",
+            "Erf",
+            "Mul",
+        ];
+        for node in &graph.node {
+            assert!(
+                standard.contains(&node.op_type.as_str()),
+                "{}",
+                node.op_type
+            );
+            assert!(node.domain.is_empty());
+        }
+        // Two symbolic dimensions on the input, the vocabulary fixed on the output.
+        let dims = |v: &crate::onnx::proto::ValueInfoProto| -> Vec<DimensionValue> {
+            let t = v.r#type.as_ref().unwrap().tensor_type.as_ref().unwrap();
+            t.shape
+                .as_ref()
+                .unwrap()
+                .dim
+                .iter()
+                .map(|d| d.value.clone().unwrap())
+                .collect()
+        };
+        assert_eq!(
+            dims(&graph.input[0]),
+            [
+                DimensionValue::DimParam("batch".into()),
+                DimensionValue::DimParam("seq_len".into())
+            ]
+        );
+        assert_eq!(dims(&graph.output[0])[2], DimensionValue::DimValue(10));
+        assert_eq!(graph.output[0].name, OUTPUT);
+        assert_eq!(graph.node.last().unwrap().output, [OUTPUT]);
+        // Linear weights are transposed to [in, out].
+        let c_fc = graph
+            .initializer
+            .iter()
+            .find(|t| t.name == "h.1.mlp.c_fc.weight_t")
+            .unwrap();
+        assert_eq!(c_fc.dims, [8, 32]);
+    }
+
+    #[test]
+    fn a_missing_or_misshapen_weight_is_named() {
+        let mut w = weights(&spec());
+        w.remove("h.1.ln_2.bias");
+        let e = gpt_model(&spec(), &w).unwrap_err();
+        assert_eq!(e, "weight `h.1.ln_2.bias` is missing");
+        let mut w = weights(&spec());
+        w.insert("wpe".into(), (vec![5, 8], vec![0.0; 40]));
+        let e = gpt_model(&spec(), &w).unwrap_err();
+        assert!(e.contains("`wpe` has shape [5, 8], expected [6, 8]"), "{e}");
+    }
+}
