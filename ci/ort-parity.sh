@@ -66,7 +66,8 @@ for round in $(seq 1 "$ROUNDS"); do
         --seq-len "$SEQ" --vocab "$VOCAB" --warmup "$WARMUP" --iterations "$ITERS" \
         > "$WORK/python-$round.json"
     rm -rf "$WORK/runs"
-    "$BIN" run "$WORK/parity.toml" --out "$WORK/runs" --cache-dir "$WORK/cache" >/dev/null
+    "$BIN" run "$WORK/parity.toml" --out "$WORK/runs" --cache-dir "$WORK/cache" \
+        >/dev/null 2>"$WORK/inferbench-$round.log"
     cp "$(ls -d "$WORK"/runs/*/ | head -n 1)results.json" "$WORK/inferbench-$round.json"
 done
 
