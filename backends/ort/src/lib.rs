@@ -99,3 +99,83 @@ impl Backend for OrtBackend {
         Ok(Box::new(OrtSession::new(session, synthetic, weight_bytes)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use inferbench_backend::{ElementType, InputDim, NamedTensor, TensorData};
+    use prost::Message;
+
+    use super::*;
+    use crate::onnx::proto::DataType;
+    use crate::onnx::{Dim, GraphBuilder, attr_int, model};
+
+    /// `y = float(x) * 2` for `x: float16[batch, 3]`.
+    fn half_model(dir: &std::path::Path) -> std::path::PathBuf {
+        let mut g = GraphBuilder::new();
+        let dims = [Dim::Named("batch".into()), Dim::Fixed(3)];
+        g.input("x", DataType::Float16, &dims);
+        let two = g.initializer(onnx::f32_tensor("two", &[], &[2.0]));
+        let x = g.node(
+            "Cast",
+            "x32",
+            &["x"],
+            vec![attr_int("to", DataType::Float as i64)],
+        );
+        g.node("Mul", "y", &[&x, &two], vec![]);
+        g.rename_last_output("y");
+        g.output("y", DataType::Float, &dims);
+        let path = dir.join("half.onnx");
+        std::fs::write(&path, model(g.finish("half"), "test").encode_to_vec()).unwrap();
+        path
+    }
+
+    #[test]
+    fn runs_a_float16_input_model_file() {
+        // Needs the library from `ci/setup.sh` (found through the source tree).
+        let dir = tempfile::tempdir().unwrap();
+        let source = ModelSource::File {
+            path: half_model(dir.path()),
+            format: ModelFormat::Onnx,
+        };
+        let options = LoadOptions {
+            device: Device::Cpu,
+            precision: Precision::F32,
+            threads: 1,
+            options: BTreeMap::new(),
+        };
+        let mut session = OrtBackend
+            .load(&source, &options)
+            .expect("run `bash ci/setup.sh`");
+        let inputs = session.inputs();
+        assert_eq!(inputs[0].element_type, Ok(ElementType::F16));
+        assert_eq!(
+            inputs[0].dims,
+            [InputDim::Symbolic("batch".into()), InputDim::Fixed(3)]
+        );
+        session
+            .prepare_named(&[NamedTensor {
+                name: "x".into(),
+                element_type: ElementType::F16,
+                shape: vec![2, 3],
+                // 0.1 is not a float16: it arrives as 0.0999755859375.
+                data: TensorData::Float(vec![0.5, -1.0, 0.1, 3.0, 1024.0, 0.0]),
+            }])
+            .unwrap();
+        session.run().unwrap();
+        let out = session.outputs().unwrap();
+        assert_eq!(
+            (out[0].name.as_str(), out[0].shape.as_slice()),
+            ("y", [2, 3].as_slice())
+        );
+        assert_eq!(out[0].data, [1.0, -2.0, 0.199951171875, 6.0, 2048.0, 0.0]);
+        // Token batches are for the synthetic GPT only.
+        let tokens = inferbench_backend::TokenBatch {
+            batch: 1,
+            seq_len: 1,
+            ids: vec![0],
+        };
+        assert!(session.prepare(&tokens).is_err());
+    }
+}
