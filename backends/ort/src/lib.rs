@@ -159,7 +159,7 @@ mod tests {
                 name: "x".into(),
                 element_type: ElementType::F16,
                 shape: vec![2, 3],
-                // 0.1 is not a float16: it arrives as 0.0999755859375.
+                // 0.1 is not a float16: it arrives rounded to one.
                 data: TensorData::Float(vec![0.5, -1.0, 0.1, 3.0, 1024.0, 0.0]),
             }])
             .unwrap();
@@ -169,7 +169,17 @@ mod tests {
             (out[0].name.as_str(), out[0].shape.as_slice()),
             ("y", [2, 3].as_slice())
         );
-        assert_eq!(out[0].data, [1.0, -2.0, 0.199951171875, 6.0, 2048.0, 0.0]);
+        assert_eq!(
+            out[0].data,
+            [
+                1.0,
+                -2.0,
+                2.0 * half::f16::from_f32(0.1).to_f32(),
+                6.0,
+                2048.0,
+                0.0
+            ]
+        );
         // Token batches are for the synthetic GPT only.
         let tokens = inferbench_backend::TokenBatch {
             batch: 1,
