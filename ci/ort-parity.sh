@@ -7,10 +7,10 @@
 # of p50 latencies inferbench/python (target <= 1.02).
 #
 #   bash ci/ort-parity.sh            # defaults below; override by env:
-#   ROUNDS=5 ITERS=200 THREADS=1 BATCH=1 SEQ=64 bash ci/ort-parity.sh
+#   ROUNDS=9 ITERS=150 THREADS=1 BATCH=1 SEQ=64 bash ci/ort-parity.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-5} ITERS=${ITERS:-200} WARMUP=${WARMUP:-20}
+ROUNDS=${ROUNDS:-9} ITERS=${ITERS:-150} WARMUP=${WARMUP:-20}
 THREADS=${THREADS:-1} BATCH=${BATCH:-1} SEQ=${SEQ:-64}
 VOCAB=2048 WORK=vendor/parity
 
@@ -87,5 +87,6 @@ for r in range(1, rounds + 1):
     print(f"{r:>5} {p:>14.4f} {i:>18.4f} {i / p:>7.4f}")
 p, i = statistics.median(py_all), statistics.median(ib_all)
 print(f"pooled p50: python {p:.4f} ms (onnxruntime {py['version']}), inferbench {i:.4f} ms")
+print(f"load average during the run: {open('/proc/loadavg').read().split()[:3]} on {__import__('os').cpu_count()} cores")
 print(f"p50 ratio inferbench/python: {i / p:.4f} (median of per-round ratios {statistics.median(ratios):.4f}; target <= 1.02)")
 PY
