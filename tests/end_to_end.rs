@@ -71,9 +71,11 @@ fn run_writes_measured_and_skipped_rows() {
     let rows = read_csv(&dir.join("results.csv"));
     assert_eq!(rows.len(), 6, "3 backends x 2 batch sizes");
 
-    let candle: Vec<_> = rows.iter().filter(|r| r["backend"] == "candle").collect();
-    assert_eq!(candle.len(), 2);
-    for (row, batch) in candle.iter().zip([1.0, 2.0]) {
+    // candle and ONNX Runtime (installed by ci/setup.sh) both measure, on
+    // the same weights against the same reference.
+    let measured: Vec<_> = rows.iter().filter(|r| r["backend"] != "tch").collect();
+    assert_eq!(measured.len(), 4);
+    for (row, batch) in measured.iter().zip([1.0, 2.0, 1.0, 2.0]) {
         assert_eq!(row["status"], "measured", "{row:?}");
         assert_eq!(
             (
@@ -98,7 +100,7 @@ fn run_writes_measured_and_skipped_rows() {
         assert_eq!(num(row, "acc_top1"), 1.0);
         assert!(num(row, "gflop_per_s") > 0.0);
     }
-    for row in rows.iter().filter(|r| r["backend"] != "candle") {
+    for row in rows.iter().filter(|r| r["backend"] == "tch") {
         assert_eq!(row["status"], "skipped", "{row:?}");
         assert!(row["message"].contains("hint"), "{row:?}");
         assert_eq!(row["latency_p50_ms"], "");
@@ -155,12 +157,14 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
         .stderr(contains("errored"));
     let rows = read_csv(&run_dir(&out).join("results.csv"));
     let errors: Vec<_> = rows.iter().filter(|r| r["status"] == "error").collect();
-    assert_eq!(errors.len(), 2, "{rows:?}");
-    assert!(
-        errors[0]["message"].contains("model.safetensors"),
-        "{:?}",
-        errors[0]
+    assert_eq!(
+        errors.len(),
+        4,
+        "candle and ort, 2 batch sizes each: {rows:?}"
     );
+    for error in errors {
+        assert!(error["message"].contains("model.safetensors"), "{error:?}");
+    }
     assert_eq!(rows.len(), 6, "every case still has its row");
 }
 
@@ -300,4 +304,142 @@ fn backends_lists_every_adapter() {
         .stdout(contains("candle   ready"))
         .stdout(contains("ort"))
         .stdout(contains("tch"));
+}
+
+#[test]
+fn missing_ort_library_gives_skipped_rows_with_the_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = scenario("tiny.toml");
+    let run = |out: &Path, extra: &[&str], env: Option<&str>| {
+        let mut cmd = inferbench(tmp.path());
+        match env {
+            Some(v) => cmd.env("ORT_DYLIB_PATH", v),
+            None => cmd.env_remove("ORT_DYLIB_PATH"),
+        };
+        cmd.args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .assert()
+        .success();
+        read_csv(&run_dir(out).join("results.csv"))
+    };
+    // An explicit library path is authoritative: the project's own
+    // vendor/onnxruntime/ is not used behind its back.
+    let rows = run(
+        &tmp.path().join("env"),
+        &[],
+        Some("/nowhere/libonnxruntime.so.1.32.0"),
+    );
+    let missing = tmp.path().join("missing.so");
+    let flag_rows = run(
+        &tmp.path().join("flag"),
+        &["--ort-lib", missing.to_str().unwrap()],
+        Some(""),
+    );
+    for (rows, path) in [
+        (&rows, "/nowhere/libonnxruntime.so.1.32.0"),
+        (&flag_rows, missing.to_str().unwrap()),
+    ] {
+        let ort: Vec<_> = rows.iter().filter(|r| r["backend"] == "ort").collect();
+        assert_eq!(ort.len(), 2);
+        for row in ort {
+            assert_eq!(row["status"], "skipped", "{row:?}");
+            assert!(row["message"].contains(path), "{row:?}");
+            assert!(
+                row["message"].contains("hint: run `bash ci/setup.sh`"),
+                "{row:?}"
+            );
+        }
+        assert!(
+            rows.iter()
+                .filter(|r| r["backend"] == "candle")
+                .all(|r| r["status"] == "measured")
+        );
+    }
+}
+
+#[test]
+fn user_onnx_models_run_and_a_truncated_one_is_an_error_row() {
+    use inferbench_ort::onnx::samples::masked_embedding;
+    let tmp = tempfile::tempdir().unwrap();
+    let model = masked_embedding(11, 4, 1.0);
+    fs::write(tmp.path().join("good.onnx"), &model).unwrap();
+    fs::write(tmp.path().join("truncated.onnx"), &model[..model.len() / 2]).unwrap();
+    let file = tmp.path().join("files.toml");
+    fs::write(
+        &file,
+        r#"
+backends = "ort"
+batch = [1, 3]
+seq_len = 5
+threads = 1
+[warmup]
+iterations = 1
+seconds = 0.0
+[measurement]
+min_iterations = 4
+max_iterations = 4
+min_seconds = 0.0
+
+[[cases]]
+name = "good"
+model = { file = "good.onnx", vocab_size = 11 }
+accuracy = { reference = "case", reference_case = { file = "good.onnx" } }
+
+[[cases]]
+name = "truncated"
+model = { file = "truncated.onnx", vocab_size = 11 }
+
+[[cases]]
+name = "synthetic"
+backends = "candle"
+batch = 1
+model = { vocab_size = 64, hidden = 32, layers = 1, heads = 2, max_seq = 16 }
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("runs");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("errored"));
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    let status: Vec<_> = rows
+        .iter()
+        .map(|r| (r["case"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("good/ort/cpu/f32/b1/t5/th1", "measured"),
+            ("good/ort/cpu/f32/b3/t5/th1", "measured"),
+            ("truncated/ort/cpu/f32/b1/t5/th1", "error"),
+            ("truncated/ort/cpu/f32/b3/t5/th1", "error"),
+            ("gpt-v64-h32-l1/candle/cpu/f32/b1/t5/th1", "measured"),
+        ]
+    );
+    for row in &rows[..2] {
+        assert_eq!(num(row, "iterations"), 4.0);
+        assert!(num(row, "latency_p50_ms") > 0.0, "{row:?}");
+        // The same file as its own reference: identical outputs.
+        assert_eq!(num(row, "acc_max_abs"), 0.0, "{row:?}");
+        assert_eq!(row["gflop_per_s"], "", "a model file's FLOPs are unknown");
+    }
+    for row in &rows[2..4] {
+        assert!(
+            row["message"].contains("truncated.onnx")
+                && row["message"].contains("ONNX Runtime cannot load it"),
+            "{row:?}"
+        );
+    }
 }

@@ -13,15 +13,25 @@ use crate::scenario::BackendKind;
 pub fn backend_for(kind: BackendKind) -> Box<dyn Backend> {
     match kind {
         BackendKind::Candle => Box::new(inferbench_candle::CandleBackend),
-        BackendKind::Ort => Box::new(NotCompiled {
-            name: "ort",
-            hint: "the ONNX Runtime adapter is not part of this build yet",
-        }),
+        BackendKind::Ort => Box::new(inferbench_ort::OrtBackend),
         BackendKind::Tch => Box::new(NotCompiled {
             name: "tch",
             hint: "the libtorch adapter is not part of this build yet",
         }),
     }
+}
+
+/// Makes `path` the ONNX Runtime library of this process and of the worker
+/// processes it starts (they inherit the environment variable the ort
+/// adapter reads first). A relative path is made absolute first, since
+/// workers may resolve it differently.
+///
+/// Call it at start-up, before any other thread exists.
+pub fn use_ort_library(path: &std::path::Path) {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // SAFETY: called from `main` before any thread is spawned, so no other
+    // thread can read the environment concurrently.
+    unsafe { std::env::set_var(inferbench_ort::library::LIBRARY_ENV, path) };
 }
 
 /// Stand-in for an adapter left out of the build.

@@ -49,6 +49,10 @@ enum Command {
         /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+        /// The ONNX Runtime library (libonnxruntime.so) to load
+        /// [default: $ORT_DYLIB_PATH, else vendor/onnxruntime/ from `ci/setup.sh`].
+        #[arg(long, value_name = "PATH")]
+        ort_lib: Option<PathBuf>,
         #[command(flatten)]
         telemetry: TelemetryOptions,
     },
@@ -249,6 +253,13 @@ fn worker(job: &Path, report: &Path) -> Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Run {
+        ort_lib: Some(path),
+        ..
+    } = &cli.command
+    {
+        inferbench::backends::use_ort_library(path);
+    }
     let outcome = match cli.command {
         Command::Run {
             scenario,
@@ -257,6 +268,7 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
+            ort_lib: _,
             telemetry,
         } => run(RunArgs {
             scenario,

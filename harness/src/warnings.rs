@@ -16,6 +16,9 @@ pub enum Warning {
     FewIterations { case: String, iterations: usize },
     /// Spread so wide that percentiles say little (noisy machine).
     Noisy { case: String, cv_percent: f64 },
+    /// ONNX Runtime's pool threads spin while idle and the case uses every
+    /// core: spinning threads then compete with the work being measured.
+    Spinning { case: String, cores: usize },
 }
 
 impl fmt::Display for Warning {
@@ -37,6 +40,10 @@ impl fmt::Display for Warning {
                 f,
                 "{case}: latency varies by {cv_percent:.0}% (stddev/mean); the machine may be busy. Close other work, pin `threads` below the core count, or raise `measurement.min_seconds`."
             ),
+            Warning::Spinning { case, cores } => write!(
+                f,
+                "{case}: ONNX Runtime threads spin while idle and the case uses all {cores} cores; spinning competes with the measured work. Set `[options.ort] spinning = false` (the default) or use fewer `threads`."
+            ),
         }
     }
 }
@@ -51,6 +58,13 @@ pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
         out.push(Warning::Oversubscribed {
             case: case.clone(),
             threads: r.case.threads,
+            cores,
+        });
+    }
+    if r.case.options.get("spinning").map(String::as_str) == Some("true") && r.case.threads >= cores
+    {
+        out.push(Warning::Spinning {
+            case: case.clone(),
             cores,
         });
     }
@@ -73,4 +87,26 @@ pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_str;
+
+    fn result(text: &str) -> CaseResult {
+        let s = parse_str(text, std::path::Path::new("s.toml"), "s", 2).unwrap();
+        CaseResult::skipped(&s.cases[0], "not run".into())
+    }
+
+    #[test]
+    fn ort_spinning_on_every_core_is_flagged_with_its_fix() {
+        let spinning = "backends = 'ort'\nthreads = 2\n[options.ort]\nspinning = true\n";
+        let w = for_result(&result(spinning), 2);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].to_string().contains("spinning = false"), "{}", w[0]);
+        // Spare cores, or spinning off (the default): nothing to say.
+        assert!(for_result(&result(spinning), 4).is_empty());
+        assert!(for_result(&result("backends = 'ort'\nthreads = 2\n"), 2).is_empty());
+    }
 }

@@ -1,7 +1,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::{BackendError, Device, GptSpec, HostTensor, Precision, TokenBatch};
+use crate::{
+    BackendError, Device, GptSpec, HostTensor, InputSpec, NamedTensor, Precision, TokenBatch,
+};
 
 /// Whether a backend can run at all on this machine.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,35 @@ pub enum ModelSource {
         weights: PathBuf,
         cache_dir: PathBuf,
     },
+    /// A model file the user names (an `.onnx` file; later TorchScript).
+    /// Its inputs come from [`Session::inputs`], filled by the harness and
+    /// handed over with [`Session::prepare_named`].
+    File { path: PathBuf, format: ModelFormat },
+}
+
+/// What a model file holds, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelFormat {
+    Onnx,
+    TorchScript,
+}
+
+impl ModelFormat {
+    /// `.onnx` is ONNX; `.pt`, `.ts`, `.torchscript` are TorchScript.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "onnx" => Some(ModelFormat::Onnx),
+            "pt" | "ts" | "torchscript" => Some(ModelFormat::TorchScript),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ModelFormat::Onnx => "onnx",
+            ModelFormat::TorchScript => "torchscript",
+        }
+    }
 }
 
 /// How to load: where, at what precision, with how many threads, plus
@@ -71,12 +102,26 @@ pub trait Session {
     /// Builds the runtime's own input tensors from host token ids.
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError>;
 
+    /// The inputs a model file declares (names, element types, shapes with
+    /// free dimensions); empty for backends that only run the synthetic GPT.
+    fn inputs(&self) -> Vec<InputSpec> {
+        Vec::new()
+    }
+
+    /// Like [`Session::prepare`], for a model file's named inputs.
+    fn prepare_named(&mut self, _inputs: &[NamedTensor]) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported(
+            "this backend does not run model files".into(),
+        ))
+    }
+
     /// One forward pass on the prepared inputs. Must not return before the
     /// result is computed (synchronize asynchronous devices).
     fn run(&mut self) -> Result<(), BackendError>;
 
     /// The last run's outputs, copied to host as f32. For the synthetic GPT
-    /// the first output is the logits, `[batch, seq_len, vocab_size]`.
+    /// the first output is the logits, `[batch, seq_len, vocab_size]`; for a
+    /// model file, every output in the order the file declares them.
     fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError>;
 
     /// Bytes the loaded weights occupy in the runtime's memory, if known.

@@ -10,12 +10,16 @@ mod backend;
 mod device;
 mod error;
 pub mod gpt;
+mod named;
 mod precision;
 mod tensor;
 
-pub use backend::{Backend, BackendStatus, Decoder, LoadOptions, ModelSource, Session, Support};
+pub use backend::{
+    Backend, BackendStatus, Decoder, LoadOptions, ModelFormat, ModelSource, Session, Support,
+};
 pub use device::Device;
 pub use error::BackendError;
 pub use gpt::GptSpec;
+pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
 pub use precision::Precision;
 pub use tensor::{HostTensor, TokenBatch};

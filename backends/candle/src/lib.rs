@@ -71,11 +71,19 @@ impl Backend for CandleBackend {
         if let Some((key, _)) = options.options.iter().next() {
             return Err(BackendError::Load(format!("candle has no option `{key}`")));
         }
-        let ModelSource::SyntheticGpt {
-            spec,
-            weights,
-            cache_dir,
-        } = model;
+        let (spec, weights, cache_dir) = match model {
+            ModelSource::SyntheticGpt {
+                spec,
+                weights,
+                cache_dir,
+            } => (spec, weights, cache_dir),
+            ModelSource::File { format, .. } => {
+                return Err(BackendError::Unsupported(format!(
+                    "candle runs the synthetic GPT only, not {} model files",
+                    format.as_str()
+                )));
+            }
+        };
         let mut model_file = weights.clone();
         let model = match quantize::ggml_dtype(options.precision) {
             Some(ggml) => {

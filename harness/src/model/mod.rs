@@ -2,6 +2,7 @@
 //! harness needs to know what the right answer is, with no backend library.
 
 pub mod inputs;
+pub mod named_inputs;
 pub mod reference;
 pub mod rng;
 pub mod synthetic;

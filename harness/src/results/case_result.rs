@@ -132,7 +132,8 @@ impl CaseResult {
             None => (
                 per_second(case.batch as f64),
                 per_second(case.tokens_per_forward() as f64),
-                per_second(flops as f64 * 1e-9),
+                // A model file's FLOPs are unknown (0): no rate rather than 0 GFLOP/s.
+                per_second(flops as f64 * 1e-9).filter(|_| flops > 0),
             ),
         };
         Self {

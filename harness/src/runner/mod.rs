@@ -4,6 +4,7 @@
 pub mod measurement;
 pub mod memory;
 mod process;
+mod references;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -49,9 +50,13 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     if let Support::No(reason) = backend.supports(case.device, case.precision) {
         return CaseResult::skipped(case, reason);
     }
-    let weights = match ensure_weights(&options.cache_dir, &case.model.spec) {
-        Ok(path) => path,
-        Err(e) => return CaseResult::from_report(case, WorkerReport::failed(error_chain(&e))),
+    // A model file needs no generated weights.
+    let weights = match &case.model.file {
+        Some(file) => file.path.clone(),
+        None => match ensure_weights(&options.cache_dir, &case.model.spec) {
+            Ok(path) => path,
+            Err(e) => return CaseResult::from_report(case, WorkerReport::failed(error_chain(&e))),
+        },
     };
     let job = WorkerJob {
         case: case.clone(),

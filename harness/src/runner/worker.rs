@@ -5,14 +5,18 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use inferbench_backend::{BackendError, LoadOptions, ModelSource, Session};
+use inferbench_backend::{
+    BackendError, LoadOptions, ModelSource, NamedTensor, Session, TokenBatch,
+};
 use serde::{Deserialize, Serialize};
 
 use super::measurement::{Measurement, WallTime};
 use super::memory::peak_rss_bytes;
+use super::references;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
 use crate::generation::{GenerationSummary, run_generation};
+use crate::model::named_inputs::{self, InputBinding};
 use crate::model::{inputs::token_batch, reference};
 use crate::scenario::{Case, ReferenceKind};
 
@@ -99,29 +103,61 @@ pub fn execute(job: &WorkerJob) -> WorkerReport {
     report
 }
 
+/// The inputs a case's session was prepared with: token ids for the
+/// synthetic GPT, named tensors for a model file.
+enum PreparedInputs {
+    Tokens(TokenBatch),
+    Named(Vec<NamedTensor>),
+}
+
+fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
+    match &job.case.model.file {
+        Some(file) => references::file_source(&file.path),
+        None => Ok(ModelSource::SyntheticGpt {
+            spec: job.case.model.spec,
+            weights: job.weights.clone(),
+            cache_dir: job.spec_dir.clone(),
+        }),
+    }
+}
+
+fn prepare(session: &mut dyn Session, case: &Case) -> Result<PreparedInputs, BackendError> {
+    let Some(file) = &case.model.file else {
+        let input = token_batch(
+            case.model.spec.vocab_size,
+            case.batch,
+            case.seq_len,
+            case.input_seed,
+        );
+        session.prepare(&input)?;
+        return Ok(PreparedInputs::Tokens(input));
+    };
+    let binding = InputBinding {
+        batch: case.batch,
+        seq_len: case.seq_len,
+        dims: &file.dims,
+        vocab_size: file.vocab_size,
+        seed: case.input_seed,
+    };
+    let inputs = named_inputs::generate(&session.inputs(), &binding)
+        .map_err(|m| BackendError::Load(format!("inputs of {}: {m}", file.path.display())))?;
+    session.prepare_named(&inputs)?;
+    Ok(PreparedInputs::Named(inputs))
+}
+
 fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), BackendError> {
     let case = &job.case;
     let backend = backend_for(case.backend);
     if let inferbench_backend::BackendStatus::Ready { runtime_version } = backend.status() {
         report.runtime_version = Some(runtime_version);
     }
-    let source = ModelSource::SyntheticGpt {
-        spec: case.model.spec,
-        weights: job.weights.clone(),
-        cache_dir: job.spec_dir.clone(),
-    };
+    let source = model_source(job)?;
     let options = LoadOptions {
         device: case.device,
         precision: case.precision,
         threads: case.threads,
         options: case.options.clone(),
     };
-    let input = token_batch(
-        case.model.spec.vocab_size,
-        case.batch,
-        case.seq_len,
-        case.input_seed,
-    );
 
     report.load_started_at_unix_ns = Some(crate::time::unix_nanos());
     let t = Instant::now();
@@ -130,6 +166,11 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.weight_bytes = session.weight_bytes();
     report.model_file_bytes = session.model_file_bytes();
     if let Some(g) = &case.generation {
+        if case.model.file.is_some() {
+            return Err(BackendError::Unsupported(
+                "generation workloads run the synthetic GPT only, not model files".into(),
+            ));
+        }
         let t = Instant::now();
         let weights = (case.reference == ReferenceKind::F64).then_some(job.weights.as_path());
         let outcome = run_generation(
@@ -148,7 +189,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         report.generation = Some(outcome.summary);
         return Ok(());
     }
-    session.prepare(&input)?;
+    let input = prepare(session.as_mut(), case)?;
 
     let t = Instant::now();
     while report.warmup_iterations < case.warmup.iterations
@@ -165,11 +206,32 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.peak_rss_bytes = peak_rss_bytes();
     measured?;
 
-    if case.reference == ReferenceKind::F64 {
-        let t = Instant::now();
-        report.accuracy = Some(check_accuracy(session.as_mut(), job, &input)?);
-        report.accuracy_ms = ms_since(t);
-    }
+    let t = Instant::now();
+    let session = session.as_mut();
+    report.accuracy = match (case.reference, &input) {
+        (ReferenceKind::None, _) => None,
+        (ReferenceKind::F64, PreparedInputs::Tokens(tokens)) => {
+            Some(check_accuracy(session, job, tokens)?)
+        }
+        (ReferenceKind::Golden, _) => {
+            let folder = case.golden.as_deref().ok_or_else(|| {
+                BackendError::Run("`reference = \"golden\"` without a folder".into())
+            })?;
+            Some(references::against_golden(session, folder)?)
+        }
+        (ReferenceKind::Case, PreparedInputs::Named(inputs)) => {
+            let reference = case.reference_case.as_ref().ok_or_else(|| {
+                BackendError::Run("`reference = \"case\"` without `reference_case`".into())
+            })?;
+            Some(references::against_case(session, case, reference, inputs)?)
+        }
+        (kind, _) => {
+            return Err(BackendError::Run(format!(
+                "reference {kind:?} does not apply to this model"
+            )));
+        }
+    };
+    report.accuracy_ms = ms_since(t);
     Ok(())
 }
 
@@ -199,7 +261,7 @@ fn measure<M: Measurement>(
 fn check_accuracy(
     session: &mut dyn Session,
     job: &WorkerJob,
-    input: &inferbench_backend::TokenBatch,
+    input: &TokenBatch,
 ) -> Result<AccuracyDeltas, BackendError> {
     let case = &job.case;
     let outputs = session.outputs()?;
@@ -238,7 +300,7 @@ mod tests {
     use crate::scenario::{
         AccuracyLimits, BackendKind, GenerationCase, LoadPattern, Measurement, ModelCase, Warmup,
     };
-    use inferbench_backend::{Device, GptSpec, Precision};
+    use inferbench_backend::{Device, GptSpec, Precision, TensorData};
 
     pub(crate) fn job(
         backend: BackendKind,
@@ -266,6 +328,7 @@ mod tests {
             model: ModelCase {
                 name: "tiny".into(),
                 spec,
+                file: None,
             },
             warmup: Warmup {
                 iterations: 1,
@@ -279,6 +342,8 @@ mod tests {
             },
             input_seed: 1,
             reference: ReferenceKind::F64,
+            golden: None,
+            reference_case: None,
             limits: AccuracyLimits::default(),
             options: Default::default(),
             generation: None,
@@ -300,6 +365,136 @@ mod tests {
         assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
         assert_eq!(acc.top1, 1.0);
         assert!(report.peak_rss_bytes.unwrap() > 0 && report.load_ms.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn ort_f32_matches_the_f64_reference() {
+        // Needs the library from `ci/setup.sh`; `ci/test.sh` runs it first.
+        let cache = tempfile::tempdir().unwrap();
+        let job = job(BackendKind::Ort, Precision::F32, cache.path());
+        let report = execute(&job);
+        assert_eq!(report.outcome, Outcome::Measured, "run `bash ci/setup.sh`");
+        assert!(report.runtime_version.unwrap().contains("1.32.0"));
+        assert_eq!(report.samples_ns.len(), 3);
+        let acc = report.accuracy.unwrap();
+        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
+        assert_eq!(acc.top1, 1.0);
+        // The exported graph is cached beside the weights, keyed by the spec.
+        let onnx = job
+            .spec_dir
+            .join(inferbench_ort::onnx::gpt_file_name(&job.case.model.spec));
+        assert!(onnx.is_file(), "{}", onnx.display());
+    }
+
+    /// A job running the sample masked-embedding model (int64 `input_ids`
+    /// and `attention_mask`, symbolic `batch` and `sequence`) on ORT.
+    fn file_job(dir: &std::path::Path, reference: ReferenceKind) -> WorkerJob {
+        use inferbench_ort::onnx::samples::masked_embedding;
+        let path = dir.join("model.onnx");
+        std::fs::write(&path, masked_embedding(11, 4, 1.0)).unwrap();
+        let mut job = job(BackendKind::Ort, Precision::F32, dir);
+        job.case.model.file = Some(crate::scenario::ModelFile {
+            path: path.clone(),
+            dims: Default::default(),
+            vocab_size: Some(11),
+        });
+        job.case.reference = reference;
+        job
+    }
+
+    fn tensor(name: &str, shape: &[usize], data: TensorData) -> NamedTensor {
+        NamedTensor {
+            name: name.into(),
+            element_type: match data {
+                TensorData::Int(_) => inferbench_backend::ElementType::I64,
+                TensorData::Float(_) => inferbench_backend::ElementType::F32,
+            },
+            shape: shape.to_vec(),
+            data,
+        }
+    }
+
+    #[test]
+    fn ort_runs_a_user_model_against_golden_outputs() {
+        use inferbench_ort::onnx::samples::embedding_table;
+        use inferbench_ort::onnx::test_data::write_tensor;
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = file_job(dir.path(), ReferenceKind::Golden);
+        // Golden data of another shape than the measured [2, 12]: the
+        // reference run uses the stored inputs.
+        let golden = dir.path().join("test_data_set_0");
+        std::fs::create_dir(&golden).unwrap();
+        let (ids, mask) = ([1i64, 2, 3, 10, 0, 5], [1i64, 1, 0, 1, 1, 1]);
+        let table = embedding_table(11, 4, 1.0);
+        let expected: Vec<f32> = ids
+            .iter()
+            .zip(mask)
+            .flat_map(|(&i, m)| {
+                let row = &table[i as usize * 4..(i as usize + 1) * 4];
+                row.iter().map(move |&x| x * m as f32)
+            })
+            .collect();
+        let files = [
+            (
+                "input_0.pb",
+                tensor("input_ids", &[2, 3], TensorData::Int(ids.to_vec())),
+            ),
+            (
+                "input_1.pb",
+                tensor("attention_mask", &[2, 3], TensorData::Int(mask.to_vec())),
+            ),
+            (
+                "output_0.pb",
+                tensor("embeddings", &[2, 3, 4], TensorData::Float(expected)),
+            ),
+        ];
+        for (name, t) in &files {
+            write_tensor(&golden.join(name), t).unwrap();
+        }
+        job.case.golden = Some(golden.clone());
+        let report = execute(&job);
+        assert_eq!(report.outcome, Outcome::Measured);
+        assert_eq!(report.samples_ns.len(), 3);
+        let acc = report.accuracy.unwrap();
+        assert_eq!((acc.max_abs, acc.top1), (0.0, 1.0));
+
+        // A wrong golden value is seen.
+        let mut wrong = files[2].1.clone();
+        if let TensorData::Float(v) = &mut wrong.data {
+            v[5] += 1.0;
+        }
+        write_tensor(&golden.join("output_0.pb"), &wrong).unwrap();
+        let acc = execute(&job).accuracy.unwrap();
+        assert!((acc.max_abs - 1.0).abs() < 1e-6, "{acc:?}");
+    }
+
+    #[test]
+    fn ort_compares_a_user_model_with_a_reference_case() {
+        use inferbench_ort::onnx::samples::masked_embedding;
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = file_job(dir.path(), ReferenceKind::Case);
+        // The reference file's table is 0.1% larger: rel L2 is exactly 1e-3.
+        let other = dir.path().join("reference.onnx");
+        std::fs::write(&other, masked_embedding(11, 4, 1.001)).unwrap();
+        job.case.reference_case = Some(crate::scenario::ReferenceCase {
+            backend: BackendKind::Ort,
+            device: Device::Cpu,
+            precision: Precision::F32,
+            file: other,
+        });
+        let report = execute(&job);
+        assert_eq!(report.outcome, Outcome::Measured);
+        let acc = report.accuracy.unwrap();
+        assert!((acc.rel_l2 / (0.001 / 1.001) - 1.0).abs() < 1e-3, "{acc:?}");
+
+        // Token ids need their range.
+        job.case.model.file.as_mut().unwrap().vocab_size = None;
+        let report = execute(&job);
+        assert!(
+            matches!(report.outcome, Outcome::Error(ref m) if m.contains("`input_ids` takes token ids")),
+            "{:?}",
+            report.outcome
+        );
     }
 
     #[test]

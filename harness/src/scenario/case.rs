@@ -2,6 +2,7 @@
 //! handed to a worker process as JSON.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use inferbench_backend::{Device, GptSpec, Precision};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,31 @@ use crate::accuracy::AccuracyDeltas;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCase {
     pub name: String,
+    /// The synthetic GPT's knobs; unused when `file` is set.
     pub spec: GptSpec,
+    /// A user's model file, run instead of the synthetic GPT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<ModelFile>,
+}
+
+/// A model file and how to fill its inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// Resolved against the scenario file's folder.
+    pub path: PathBuf,
+    /// Sizes of free dimensions, by name.
+    pub dims: BTreeMap<String, usize>,
+    /// Range of token-id inputs, when the scenario sets `vocab_size`.
+    pub vocab_size: Option<usize>,
+}
+
+/// The reference run of `reference = "case"`, fully resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceCase {
+    pub backend: BackendKind,
+    pub device: Device,
+    pub precision: Precision,
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -101,6 +126,12 @@ pub struct Case {
     pub measurement: Measurement,
     pub input_seed: u64,
     pub reference: ReferenceKind,
+    /// The golden-output folder of `reference = "golden"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub golden: Option<PathBuf>,
+    /// The reference run of `reference = "case"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_case: Option<ReferenceCase>,
     pub limits: AccuracyLimits,
     /// Backend-specific options as strings; the backend parses them.
     pub options: BTreeMap<String, String>,
@@ -114,7 +145,11 @@ impl Case {
         self.batch * self.seq_len
     }
 
+    /// Matrix-product FLOPs of one forward pass; 0 (unknown) for a model file.
     pub fn flops_per_forward(&self) -> u64 {
+        if self.model.file.is_some() {
+            return 0;
+        }
         self.model.spec.flops_per_forward(self.batch, self.seq_len)
     }
 }

@@ -8,7 +8,7 @@ use inferbench_backend::{Device, GptSpec, Precision};
 use super::{
     AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, GenerationCase,
     GenerationConfig, LoadPattern, Measurement, MeasurementConfig, ModelCase, ModelConfig,
-    ReferenceKind, Scenario, Warmup, WarmupConfig,
+    ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario, Warmup, WarmupConfig,
 };
 
 /// A setting that is wrong, with the key to point at.
@@ -46,6 +46,8 @@ fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelC
     );
     ModelConfig {
         name: o.name.or(b.name),
+        file: o.file.or(b.file),
+        dims: o.dims.or(b.dims),
         vocab_size: o.vocab_size.or(b.vocab_size),
         hidden: o.hidden.or(b.hidden),
         layers: o.layers.or(b.layers),
@@ -55,7 +57,51 @@ fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelC
     }
 }
 
+/// A model file takes no synthetic-GPT knob but `vocab_size` (the token-id
+/// range), and that one as a single value.
+fn check_model_file(m: &ModelConfig, group: Option<usize>) -> Result<(), Invalid> {
+    let knobs = [
+        ("hidden", m.hidden.is_some()),
+        ("layers", m.layers.is_some()),
+        ("heads", m.heads.is_some()),
+        ("max_seq", m.max_seq.is_some()),
+        ("seed", m.seed.is_some()),
+    ];
+    match (&m.file, knobs.iter().find(|(_, set)| *set)) {
+        (Some(_), Some((key, _))) => Err(Invalid {
+            key: key.to_string(),
+            group,
+            message: format!("`{key}` is a knob of the synthetic GPT; a model `file` has its own"),
+        }),
+        (Some(_), None) if m.vocab_size.as_ref().is_some_and(|a| a.0.len() != 1) => Err(Invalid {
+            key: "vocab_size".into(),
+            group,
+            message: "a model file takes one `vocab_size` (its token-id range), not a list".into(),
+        }),
+        (None, _) if m.dims.is_some() => Err(Invalid {
+            key: "dims".into(),
+            group,
+            message:
+                "`dims` sizes the free dimensions of a model `file`; the synthetic GPT has none"
+                    .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
+    if let Some(path) = &m.file {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+        return vec![ModelCase {
+            name: m.name.clone().unwrap_or_else(|| stem.to_string()),
+            spec: DEFAULT_SPEC,
+            file: Some(ModelFile {
+                path: path.clone(),
+                dims: m.dims.clone().unwrap_or_default(),
+                vocab_size: m.vocab_size.as_ref().and_then(|a| a.0.first().copied()),
+            }),
+        }];
+    }
     let d = DEFAULT_SPEC;
     let list =
         |a: &Option<Axis<usize>>, v: usize| a.as_ref().map_or_else(|| vec![v], |a| a.0.clone());
@@ -81,6 +127,7 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
                             out.push(ModelCase {
                                 name: String::new(),
                                 spec,
+                                file: None,
                             });
                         }
                     }
@@ -126,10 +173,62 @@ fn measurement(o: Option<&MeasurementConfig>, b: Option<&MeasurementConfig>) -> 
     }
 }
 
+/// The reference settings of a group: the kind as written (if written), the
+/// golden folder and the reference-case overrides.
+struct ReferenceSettings {
+    kind: Option<ReferenceKind>,
+    golden: Option<std::path::PathBuf>,
+    case: Option<ReferenceCaseConfig>,
+}
+
+impl ReferenceSettings {
+    /// The reference of one model, checked against what that model is.
+    fn resolve(
+        &self,
+        model: &ModelCase,
+        group: Option<usize>,
+    ) -> Result<
+        (
+            ReferenceKind,
+            Option<std::path::PathBuf>,
+            Option<ReferenceCaseConfig>,
+        ),
+        Invalid,
+    > {
+        let file = model.file.is_some();
+        let kind = self.kind.unwrap_or(if file {
+            ReferenceKind::None
+        } else {
+            ReferenceKind::F64
+        });
+        let bad = |message: &str| Invalid {
+            key: "reference".into(),
+            group,
+            message: message.into(),
+        };
+        match kind {
+            ReferenceKind::F64 if file => Err(bad(
+                "the f64 reference computes the synthetic GPT only; for a model file use \
+                 `reference = \"golden\"` or `reference = \"case\"`",
+            )),
+            ReferenceKind::Golden | ReferenceKind::Case if !file => Err(bad(
+                "`golden` and `case` references are for model files; the synthetic GPT uses `f64`",
+            )),
+            ReferenceKind::Golden if self.golden.is_none() => Err(bad(
+                "`reference = \"golden\"` needs `golden = \"folder of input_N.pb / output_N.pb\"`",
+            )),
+            ReferenceKind::Case if self.case.is_none() => Err(bad(
+                "`reference = \"case\"` needs `[accuracy.reference_case]` (backend, device, precision or file)",
+            )),
+            _ => Ok((kind, self.golden.clone(), self.case.clone())),
+        }
+    }
+}
+
 fn accuracy(
     o: Option<&AccuracyConfig>,
     b: Option<&AccuracyConfig>,
-) -> (ReferenceKind, AccuracyLimits) {
+) -> (ReferenceSettings, AccuracyLimits) {
     let (o, b) = (
         o.cloned().unwrap_or_default(),
         b.cloned().unwrap_or_default(),
@@ -141,10 +240,12 @@ fn accuracy(
         min_top1: o.min_top1.or(b.min_top1),
         min_cosine: o.min_cosine.or(b.min_cosine),
     };
-    (
-        o.reference.or(b.reference).unwrap_or(ReferenceKind::F64),
-        limits,
-    )
+    let reference = ReferenceSettings {
+        kind: o.reference.or(b.reference),
+        golden: o.golden.or(b.golden),
+        case: o.reference_case.or(b.reference_case),
+    };
+    (reference, limits)
 }
 
 fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
@@ -294,6 +395,29 @@ fn workloads(
     Ok(out)
 }
 
+/// ONNX Runtime's option names are known up front: a typo is a located
+/// error at validation, not an error row after the run started.
+fn check_ort_options(
+    options: &BTreeMap<String, serde_json::Value>,
+    group: Option<usize>,
+) -> Result<(), Invalid> {
+    let keys = inferbench_ort::OPTION_KEYS;
+    match options.keys().find(|k| !keys.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(key) => Err(Invalid {
+            key: key.clone(),
+            group,
+            message: match super::suggest::closest(key, keys) {
+                Some(best) => format!("unknown ort option `{key}`, did you mean `{best}`?"),
+                None => format!(
+                    "unknown ort option `{key}`; expected one of {}",
+                    keys.map(|k| format!("`{k}`")).join(", ")
+                ),
+            },
+        }),
+    }
+}
+
 fn check(
     group: Option<usize>,
     key: &str,
@@ -318,7 +442,9 @@ fn expand_group(
     scenario_name: &str,
     default_threads: usize,
 ) -> Result<Vec<Case>, Invalid> {
-    let models = model_variants(&merge_model(c.model.as_ref(), s.model.as_ref()));
+    let model_config = merge_model(c.model.as_ref(), s.model.as_ref());
+    check_model_file(&model_config, group)?;
+    let models = model_variants(&model_config);
     let backends = axis(&c.backends, &s.backends, BackendKind::Candle);
     let devices = axis(&c.devices, &s.devices, Device::Cpu);
     let precisions = axis(&c.precisions, &s.precisions, Precision::F32);
@@ -327,8 +453,11 @@ fn expand_group(
     let threads = axis(&c.threads, &s.threads, default_threads);
     let warmup = warmup(c.warmup.as_ref(), s.warmup.as_ref());
     let measurement = measurement(c.measurement.as_ref(), s.measurement.as_ref());
-    let (reference, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
+    let (reference_settings, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
     let options = pick(&c.options, &s.options).unwrap_or_default();
+    if let Some(ort) = options.get(&BackendKind::Ort) {
+        check_ort_options(ort, group)?;
+    }
     let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
 
     check(
@@ -366,6 +495,8 @@ fn expand_group(
     let workloads = workloads(generation.as_ref(), &seq_lens, group)?;
     for m in &models {
         let longest = workloads.iter().map(|w| w.tokens).max().unwrap_or(0);
+        // A model file's sequence limit is the file's business.
+        let fits = m.file.is_some() || longest <= m.spec.max_seq;
         check(
             group,
             if generation.is_some() {
@@ -373,7 +504,7 @@ fn expand_group(
             } else {
                 "seq_len"
             },
-            longest <= m.spec.max_seq,
+            fits,
             || {
                 format!(
                     "{longest} tokens per sequence exceed the model's `max_seq` {}",
@@ -385,6 +516,7 @@ fn expand_group(
 
     let mut cases = Vec::new();
     for m in &models {
+        let (reference, golden, reference_case) = reference_settings.resolve(m, group)?;
         for &backend in &backends {
             let opts = options
                 .get(&backend)
@@ -413,6 +545,19 @@ fn expand_group(
                                     measurement,
                                     input_seed,
                                     reference,
+                                    golden: golden.clone(),
+                                    reference_case: reference_case.as_ref().map(|r| {
+                                        ReferenceCase {
+                                            backend: r.backend.unwrap_or(backend),
+                                            device: r.device.unwrap_or(device),
+                                            precision: r.precision.unwrap_or(precision),
+                                            file: r
+                                                .file
+                                                .clone()
+                                                .or_else(|| m.file.as_ref().map(|f| f.path.clone()))
+                                                .unwrap_or_default(),
+                                        }
+                                    }),
                                     limits,
                                     options: opts.clone(),
                                     generation: w.generation.clone(),
@@ -568,6 +713,17 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn ort_option_typos_are_caught_up_front() {
+        let e = expand(&scenario("[options.ort]\nintra_op_thread = 2"), "t", 1).unwrap_err();
+        assert_eq!(e.key, "intra_op_thread");
+        assert_eq!(
+            e.message,
+            "unknown ort option `intra_op_thread`, did you mean `intra_op_threads`?"
+        );
+        assert!(expand(&scenario("[options.ort]\nspinning = true"), "t", 1).is_ok());
     }
 
     #[test]

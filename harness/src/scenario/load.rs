@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::expand::{Invalid, expand};
+use super::paths::resolve_case_paths;
 use super::suggest::{backticked, closest};
 use super::{Case, Scenario};
 
@@ -72,10 +73,13 @@ pub fn parse_str(
         .name
         .clone()
         .unwrap_or_else(|| default_name.to_string());
-    let cases = expand(&scenario, &name, default_threads).map_err(|invalid| {
-        let offset = locate_key(source, &invalid);
-        located(source, path, offset, invalid.message)
-    })?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    let cases = expand(&scenario, &name, default_threads)
+        .and_then(|mut cases| resolve_case_paths(&mut cases, base).map(|()| cases))
+        .map_err(|invalid| {
+            let offset = locate_key(source, &invalid);
+            located(source, path, offset, invalid.message)
+        })?;
     Ok(LoadedScenario {
         name,
         path: path.to_path_buf(),

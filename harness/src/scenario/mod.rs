@@ -5,6 +5,7 @@ mod axis;
 mod case;
 mod expand;
 mod load;
+mod paths;
 mod suggest;
 
 use std::collections::BTreeMap;
@@ -15,7 +16,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use axis::Axis;
-pub use case::{AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, Warmup};
+pub use case::{
+    AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, ModelFile, ReferenceCase, Warmup,
+};
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
 
 /// The backends inferbench knows, compiled in or not.
@@ -50,14 +53,25 @@ impl fmt::Display for BackendKind {
     }
 }
 
-/// The built-in synthetic GPT's size knobs. Each may be a list, to sweep
-/// model size (every combination becomes a model variant).
+/// The model: the built-in synthetic GPT's size knobs (each may be a list,
+/// to sweep model size: every combination becomes a model variant), or a
+/// model `file` of the user's.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Label in result rows; default `gpt-v{vocab}-h{hidden}-l{layers}`.
+    /// Label in result rows; default `gpt-v{vocab}-h{hidden}-l{layers}`, or
+    /// the file's stem.
     pub name: Option<String>,
-    /// Vocabulary size (default 1024).
+    /// A model file to run instead of the synthetic GPT (`.onnx`), relative
+    /// to the scenario file. Its inputs are generated from the names, types
+    /// and shapes it declares.
+    pub file: Option<std::path::PathBuf>,
+    /// Sizes of a model file's free (symbolic) dimensions, by name, e.g.
+    /// `{ num_boxes = 8 }`. Dimensions named like `batch` or `seq`/`len`
+    /// take the case's `batch` and `seq_len` without being listed.
+    pub dims: Option<BTreeMap<String, usize>>,
+    /// Vocabulary size (default 1024). For a model file: the range token-id
+    /// inputs are drawn from.
     pub vocab_size: Option<Axis<usize>>,
     /// Model width (default 128).
     pub hidden: Option<Axis<usize>>,
@@ -99,9 +113,18 @@ pub struct MeasurementConfig {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccuracyConfig {
-    /// `f64`: the built-in f64 reference implementation (the default);
-    /// `none`: no accuracy check.
+    /// `f64`: the built-in f64 reference implementation (the default for
+    /// the synthetic GPT); `none`: no accuracy check (the default for a model
+    /// file); `golden`: stored outputs (see `golden`); `case`: the same
+    /// model run another way (see `reference_case`).
     pub reference: Option<ReferenceKind>,
+    /// For `reference = "golden"`: a folder of ONNX test data,
+    /// `input_0.pb`, ... and `output_0.pb`, ... (serialized TensorProtos, as
+    /// in the ONNX model zoo's `test_data_set_0`), relative to the scenario.
+    pub golden: Option<std::path::PathBuf>,
+    /// For `reference = "case"`: how the reference run differs from the
+    /// measured case.
+    pub reference_case: Option<ReferenceCaseConfig>,
     /// A case whose max |Δ| exceeds this is `failed`.
     pub max_abs: Option<f64>,
     /// A case whose relative L2 error exceeds this is `failed`.
@@ -119,6 +142,22 @@ pub struct AccuracyConfig {
 pub enum ReferenceKind {
     F64,
     None,
+    Golden,
+    Case,
+}
+
+/// The reference run of `reference = "case"`: the measured case's inputs
+/// through another backend, device, precision or file. Unset keys keep the
+/// measured case's value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceCaseConfig {
+    pub backend: Option<BackendKind>,
+    pub device: Option<Device>,
+    pub precision: Option<Precision>,
+    /// Another model file with the same inputs (e.g. the f32 original of a
+    /// quantized model), relative to the scenario.
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// MLPerf LoadGen's scenarios, plus N parallel sessions.

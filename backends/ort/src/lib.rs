@@ -1,0 +1,191 @@
+//! inferbench backend adapter for ONNX Runtime, loaded at run time from
+//! `libonnxruntime` (see [`library`] for where it is looked up).
+//!
+//! The synthetic GPT is exported to an `.onnx` file by inferbench's own
+//! writer ([`onnx`]) from the same safetensors weights candle reads, and
+//! cached beside them; a model file named in a scenario runs as it is.
+
+pub mod library;
+pub mod onnx;
+mod options;
+mod session;
+
+use inferbench_backend::{
+    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelFormat, ModelSource, Precision,
+    Session, Support,
+};
+use ort::session::Session as OrtSessionHandle;
+
+pub use options::{KEYS as OPTION_KEYS, SessionConfig};
+use session::OrtSession;
+
+#[derive(Debug, Default)]
+pub struct OrtBackend;
+
+impl Backend for OrtBackend {
+    fn name(&self) -> &'static str {
+        "ort"
+    }
+
+    fn status(&self) -> BackendStatus {
+        match library::runtime() {
+            Ok(rt) => BackendStatus::Ready {
+                runtime_version: format!("onnxruntime {} ({})", rt.version, rt.path.display()),
+            },
+            Err(u) => BackendStatus::Unavailable {
+                reason: u.reason,
+                hint: u.hint,
+            },
+        }
+    }
+
+    fn supports(&self, device: Device, precision: Precision) -> Support {
+        if !device.is_cpu() && !cfg!(feature = "cuda") {
+            return Support::No(format!("{}, not {device}", options::CUDA_NOT_COMPILED));
+        }
+        // The exported GPT is an f32 graph; lower precisions would need
+        // ORT's quantization tools, which are Python-only.
+        match precision {
+            Precision::F32 => Support::Yes,
+            other => Support::No(format!(
+                "the ort backend runs f32 graphs; precision {other} is not exported"
+            )),
+        }
+    }
+
+    fn load(
+        &self,
+        model: &ModelSource,
+        options: &LoadOptions,
+    ) -> Result<Box<dyn Session>, BackendError> {
+        let runtime = library::runtime().map_err(|u| BackendError::Unavailable {
+            reason: u.reason,
+            hint: u.hint,
+        })?;
+        if let Support::No(reason) = self.supports(options.device, options.precision) {
+            return Err(BackendError::Unsupported(reason));
+        }
+        let config = SessionConfig::parse(&options.options, options.threads, options.device)?;
+        let (path, synthetic, weight_bytes) = match model {
+            ModelSource::SyntheticGpt {
+                spec,
+                weights,
+                cache_dir,
+            } => (
+                onnx::ensure_gpt_onnx(spec, weights, cache_dir)?,
+                true,
+                Some(spec.parameter_count() * 4),
+            ),
+            ModelSource::File {
+                path,
+                format: ModelFormat::Onnx,
+            } => (path.clone(), false, None),
+            ModelSource::File { format, .. } => {
+                return Err(BackendError::Unsupported(format!(
+                    "ONNX Runtime does not run {} model files",
+                    format.as_str()
+                )));
+            }
+        };
+        let builder = OrtSessionHandle::builder(&runtime.environment)
+            .map_err(|e| BackendError::Load(format!("ONNX Runtime session builder: {e}")))?;
+        let mut builder = config.apply(builder)?;
+        let session = builder
+            .commit_from_file(&path)
+            .map_err(|e| BackendError::ModelFile {
+                path: path.clone(),
+                message: format!("ONNX Runtime cannot load it: {e}"),
+            })?;
+        Ok(Box::new(OrtSession::new(session, synthetic, weight_bytes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use inferbench_backend::{ElementType, InputDim, NamedTensor, TensorData};
+    use prost::Message;
+
+    use super::*;
+    use crate::onnx::proto::DataType;
+    use crate::onnx::{Dim, GraphBuilder, attr_int, model};
+
+    /// `y = float(x) * 2` for `x: float16[batch, 3]`.
+    fn half_model(dir: &std::path::Path) -> std::path::PathBuf {
+        let mut g = GraphBuilder::new();
+        let dims = [Dim::Named("batch".into()), Dim::Fixed(3)];
+        g.input("x", DataType::Float16, &dims);
+        let two = g.initializer(onnx::f32_tensor("two", &[], &[2.0]));
+        let x = g.node(
+            "Cast",
+            "x32",
+            &["x"],
+            vec![attr_int("to", DataType::Float as i64)],
+        );
+        g.node("Mul", "y", &[&x, &two], vec![]);
+        g.rename_last_output("y");
+        g.output("y", DataType::Float, &dims);
+        let path = dir.join("half.onnx");
+        std::fs::write(&path, model(g.finish("half"), "test").encode_to_vec()).unwrap();
+        path
+    }
+
+    #[test]
+    fn runs_a_float16_input_model_file() {
+        // Needs the library from `ci/setup.sh` (found through the source tree).
+        let dir = tempfile::tempdir().unwrap();
+        let source = ModelSource::File {
+            path: half_model(dir.path()),
+            format: ModelFormat::Onnx,
+        };
+        let options = LoadOptions {
+            device: Device::Cpu,
+            precision: Precision::F32,
+            threads: 1,
+            options: BTreeMap::new(),
+        };
+        let mut session = OrtBackend
+            .load(&source, &options)
+            .expect("run `bash ci/setup.sh`");
+        let inputs = session.inputs();
+        assert_eq!(inputs[0].element_type, Ok(ElementType::F16));
+        assert_eq!(
+            inputs[0].dims,
+            [InputDim::Symbolic("batch".into()), InputDim::Fixed(3)]
+        );
+        session
+            .prepare_named(&[NamedTensor {
+                name: "x".into(),
+                element_type: ElementType::F16,
+                shape: vec![2, 3],
+                // 0.1 is not a float16: it arrives rounded to one.
+                data: TensorData::Float(vec![0.5, -1.0, 0.1, 3.0, 1024.0, 0.0]),
+            }])
+            .unwrap();
+        session.run().unwrap();
+        let out = session.outputs().unwrap();
+        assert_eq!(
+            (out[0].name.as_str(), out[0].shape.as_slice()),
+            ("y", [2, 3].as_slice())
+        );
+        assert_eq!(
+            out[0].data,
+            [
+                1.0,
+                -2.0,
+                2.0 * half::f16::from_f32(0.1).to_f32(),
+                6.0,
+                2048.0,
+                0.0
+            ]
+        );
+        // Token batches are for the synthetic GPT only.
+        let tokens = inferbench_backend::TokenBatch {
+            batch: 1,
+            seq_len: 1,
+            ids: vec![0],
+        };
+        assert!(session.prepare(&tokens).is_err());
+    }
+}

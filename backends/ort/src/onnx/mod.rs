@@ -1,0 +1,91 @@
+//! ONNX files written from Rust: the protobuf subset, a graph builder, the
+//! synthetic GPT exporter (cached on disk), and ONNX test-data tensors
+//! (`input_N.pb` / `output_N.pb`, the layout of the ONNX model zoo).
+
+mod gpt;
+mod graph;
+pub mod proto;
+pub mod samples;
+pub mod test_data;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use inferbench_backend::{BackendError, GptSpec};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+pub use gpt::{INPUT, OUTPUT, Weights, gpt_model};
+pub use graph::{Dim, GraphBuilder, OPSET, attr_int, attr_ints, f32_tensor, i64_tensor, model};
+
+/// Bumped whenever the exported graph changes, so stale caches are rebuilt.
+const GPT_GRAPH_VERSION: &str = "synthetic-gpt-onnx-v1";
+
+/// File name of the exported GPT: a hash of the graph version and the spec.
+pub fn gpt_file_name(spec: &GptSpec) -> String {
+    let text = format!(
+        "{GPT_GRAPH_VERSION};opset={OPSET};vocab={};hidden={};layers={};heads={};max_seq={};seed={}",
+        spec.vocab_size, spec.hidden, spec.layers, spec.heads, spec.max_seq, spec.seed
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("synthetic-gpt-{hex}.onnx")
+}
+
+/// Returns the `.onnx` file of the synthetic GPT in `cache_dir`, writing it
+/// from the safetensors `weights` on first use.
+pub fn ensure_gpt_onnx(
+    spec: &GptSpec,
+    weights: &Path,
+    cache_dir: &Path,
+) -> Result<PathBuf, BackendError> {
+    let path = cache_dir.join(gpt_file_name(spec));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let weights_table = read_safetensors(weights)?;
+    let model = gpt_model(spec, &weights_table).map_err(|message| BackendError::ModelFile {
+        path: weights.to_path_buf(),
+        message,
+    })?;
+    let write_err = |e: io::Error| BackendError::Load(format!("writing {}: {e}", path.display()));
+    fs::create_dir_all(cache_dir).map_err(write_err)?;
+    write_atomically(&path, &model.encode_to_vec()).map_err(write_err)?;
+    Ok(path)
+}
+
+/// Every f32 tensor of a safetensors file.
+pub fn read_safetensors(path: &Path) -> Result<Weights, BackendError> {
+    let err = |message: String| BackendError::ModelFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = fs::read(path).map_err(|e| err(e.to_string()))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(err(format!(
+                "tensor `{name}` is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        let data = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        out.insert(name, (view.shape().to_vec(), data));
+    }
+    Ok(out)
+}
+
+/// Through a temporary file and a rename, so another case's worker never
+/// reads a half-written model.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
