@@ -17,9 +17,13 @@ pub fn backend_for(kind: BackendKind) -> Box<dyn Backend> {
             name: "ort",
             hint: "the ONNX Runtime adapter is not part of this build yet",
         }),
+        #[cfg(feature = "tch")]
+        BackendKind::Tch => Box::new(inferbench_tch::TchBackend),
+        #[cfg(not(feature = "tch"))]
         BackendKind::Tch => Box::new(NotCompiled {
             name: "tch",
-            hint: "the libtorch adapter is not part of this build yet",
+            hint: "run `bash ci/setup.sh` (assembles libtorch under vendor/libtorch), then build \
+                   with `cargo build --release --features tch`",
         }),
     }
 }

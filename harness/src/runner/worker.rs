@@ -294,4 +294,96 @@ mod tests {
             report.outcome
         );
     }
+
+    // The libtorch backend, on the same weights and reference as candle's.
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_f32_matches_the_f64_reference() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Tch, Precision::F32, cache.path()));
+        assert_eq!(report.outcome, Outcome::Measured);
+        assert_eq!((report.samples_ns.len(), report.warmup_iterations), (3, 1));
+        assert!(report.runtime_version.unwrap().contains("libtorch 2.13.0"));
+        let acc = report.accuracy.unwrap();
+        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
+        assert_eq!(acc.top1, 1.0);
+        let spec = job(BackendKind::Tch, Precision::F32, cache.path())
+            .case
+            .model
+            .spec;
+        assert_eq!(report.weight_bytes, Some(4 * spec.parameter_count()));
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_half_precisions_stay_within_their_tolerance() {
+        let cache = tempfile::tempdir().unwrap();
+        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
+            let report = execute(&job(BackendKind::Tch, precision, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
+                "{precision}: rel L2 {}",
+                acc.rel_l2
+            );
+        }
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_skips_what_it_cannot_run_and_names_bad_weights() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Tch, Precision::Q4K, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q4k")),
+            "{:?}",
+            report.outcome
+        );
+
+        let mut cuda = job(BackendKind::Tch, Precision::F32, cache.path());
+        cuda.case.device = Device::Cuda(0);
+        let report = execute(&cuda);
+        if !tch_sees_a_gpu() {
+            assert!(
+                matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("CUDA")),
+                "{:?}",
+                report.outcome
+            );
+        } else {
+            assert_eq!(report.outcome, Outcome::Measured);
+            assert!(report.accuracy.unwrap().rel_l2 < 1e-4);
+        }
+
+        let corrupt = cache.path().join("corrupt.safetensors");
+        std::fs::write(&corrupt, b"not safetensors").unwrap();
+        let mut bad = job(BackendKind::Tch, Precision::F32, cache.path());
+        bad.weights = corrupt;
+        let report = execute(&bad);
+        assert!(
+            matches!(report.outcome, Outcome::Error(ref m) if m.contains("corrupt.safetensors")),
+            "{:?}",
+            report.outcome
+        );
+    }
+
+    #[cfg(feature = "tch")]
+    fn tch_sees_a_gpu() -> bool {
+        let backend = backend_for(BackendKind::Tch);
+        backend.supports(Device::Cuda(0), Precision::F32) == inferbench_backend::Support::Yes
+    }
+
+    #[cfg(not(feature = "tch"))]
+    #[test]
+    fn tch_without_the_feature_is_a_skip_that_says_how_to_get_it() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Tch, Precision::F32, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m)
+                if m.contains("not compiled in") && m.contains("ci/setup.sh")
+                    && m.contains("--features tch")),
+            "{:?}",
+            report.outcome
+        );
+    }
 }
