@@ -17,7 +17,3 @@ pub fn torch_message(e: &TchError) -> String {
 pub fn run_error(e: TchError) -> BackendError {
     BackendError::Run(torch_message(&e))
 }
-
-pub fn load_error(e: TchError) -> BackendError {
-    BackendError::Load(torch_message(&e))
-}

@@ -80,7 +80,7 @@ impl TchGpt {
         device: tch::Device,
     ) -> Result<Self, BackendError> {
         let (h, v, f) = (spec.hidden, spec.vocab_size, spec.mlp_hidden());
-        let mut vs = nn::VarStore::new(device);
+        let vs = nn::VarStore::new(device);
         let root = vs.root();
         let blocks = (0..spec.layers)
             .map(|l| {
