@@ -17,6 +17,13 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
 fi
 echo "== building inferbench with the tch backend (release)"
 cargo build --release --quiet --features inferbench/tch
-target="${CARGO_TARGET_DIR:-target}"
-python3 ci/compare_pytorch.py --inferbench "$target/release/inferbench" \
-    --python "$VENV/bin/python" "$@"
+# A private copy: a shared CARGO_TARGET_DIR may get another build's binary.
+bin=vendor/compare-pytorch/inferbench
+mkdir -p "$(dirname "$bin")"
+cp "${CARGO_TARGET_DIR:-target}/release/inferbench" "$bin"
+if ! "$bin" backends | grep -q '^tch *ready'; then
+    echo "error: $bin has no working tch backend:" >&2
+    "$bin" backends >&2
+    exit 1
+fi
+python3 ci/compare_pytorch.py --inferbench "$bin" --python "$VENV/bin/python" "$@"

@@ -217,15 +217,18 @@ mod tests {
         serde_json::from_value(v["data"].clone()).unwrap()
     }
 
-    fn assert_close(name: &str, got: &HostTensor, want: &Value) {
-        assert_eq!(got.shape, shape(want), "{name}");
+    fn max_abs_difference(got: &HostTensor, want: &Value) -> f32 {
+        assert_eq!(got.shape, shape(want), "{}", got.name);
         let want = floats(want);
-        let worst = got
-            .data
+        got.data
             .iter()
             .zip(&want)
             .map(|(g, w)| (g - w).abs())
-            .fold(0.0f32, f32::max);
+            .fold(0.0f32, f32::max)
+    }
+
+    fn assert_close(name: &str, got: &HostTensor, want: &Value) {
+        let worst = max_abs_difference(got, want);
         assert!(worst < 1e-5, "{name}: max abs difference {worst}");
     }
 
@@ -292,13 +295,7 @@ mod tests {
         session.prepare(&token_batch(&fixture)).unwrap();
         session.run().unwrap();
         let got = &session.outputs().unwrap()[0];
-        let want = floats(&fixture["outputs"]["output.0"]);
-        let worst = got
-            .data
-            .iter()
-            .zip(&want)
-            .map(|(g, w)| (g - w).abs())
-            .fold(0.0f32, f32::max);
+        let worst = max_abs_difference(got, &fixture["outputs"]["output.0"]);
         // bf16 keeps 8 significant bits: errors of ~1e-2 on logits of ~1,
         // but never zero (that would mean the cast did not happen).
         assert!(worst < 0.1 && worst > 0.0, "max abs difference {worst}");

@@ -246,33 +246,44 @@ mod tests {
         }
     }
 
-    #[test]
-    fn candle_f32_matches_the_f64_reference() {
+    /// Runs `backend` in f32 and checks it against the f64 reference;
+    /// returns the report for backend-specific checks.
+    fn assert_f32_matches_the_reference(backend: BackendKind) -> WorkerReport {
         let cache = tempfile::tempdir().unwrap();
-        let report = execute(&job(BackendKind::Candle, Precision::F32, cache.path()));
+        let report = execute(&job(backend, Precision::F32, cache.path()));
         assert_eq!(report.outcome, Outcome::Measured);
         assert_eq!((report.samples_ns.len(), report.warmup_iterations), (3, 1));
-        let acc = report.accuracy.unwrap();
-        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
+        let acc = report.accuracy.as_ref().unwrap();
+        assert!(acc.rel_l2 < 1e-5, "{backend}: rel L2 {}", acc.rel_l2);
         assert_eq!(acc.top1, 1.0);
         assert!(report.peak_rss_bytes.unwrap() > 0 && report.load_ms.unwrap() > 0.0);
+        report
+    }
+
+    /// f16 has an 11-bit significand, bf16 8 bits: relative errors of a
+    /// few 1e-3 and 1e-2 through two blocks are what those formats give.
+    fn assert_half_precisions_stay_within_their_tolerance(backend: BackendKind) {
+        let cache = tempfile::tempdir().unwrap();
+        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
+            let report = execute(&job(backend, precision, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{backend} {precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
+                "{backend} {precision}: rel L2 {}",
+                acc.rel_l2
+            );
+        }
+    }
+
+    #[test]
+    fn candle_f32_matches_the_f64_reference() {
+        assert_f32_matches_the_reference(BackendKind::Candle);
     }
 
     #[test]
     fn candle_half_precisions_stay_within_their_tolerance() {
-        // f16 has an 11-bit significand, bf16 8 bits: relative errors of a
-        // few 1e-3 and 1e-2 through two blocks are what those formats give.
-        let cache = tempfile::tempdir().unwrap();
-        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
-            let report = execute(&job(BackendKind::Candle, precision, cache.path()));
-            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
-                "{precision}: rel L2 {}",
-                acc.rel_l2
-            );
-        }
+        assert_half_precisions_stay_within_their_tolerance(BackendKind::Candle);
     }
 
     #[test]
@@ -299,14 +310,9 @@ mod tests {
     #[cfg(feature = "tch")]
     #[test]
     fn tch_f32_matches_the_f64_reference() {
-        let cache = tempfile::tempdir().unwrap();
-        let report = execute(&job(BackendKind::Tch, Precision::F32, cache.path()));
-        assert_eq!(report.outcome, Outcome::Measured);
-        assert_eq!((report.samples_ns.len(), report.warmup_iterations), (3, 1));
+        let report = assert_f32_matches_the_reference(BackendKind::Tch);
         assert!(report.runtime_version.unwrap().contains("libtorch 2.13.0"));
-        let acc = report.accuracy.unwrap();
-        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
-        assert_eq!(acc.top1, 1.0);
+        let cache = tempfile::tempdir().unwrap();
         let spec = job(BackendKind::Tch, Precision::F32, cache.path())
             .case
             .model
@@ -317,17 +323,7 @@ mod tests {
     #[cfg(feature = "tch")]
     #[test]
     fn tch_half_precisions_stay_within_their_tolerance() {
-        let cache = tempfile::tempdir().unwrap();
-        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
-            let report = execute(&job(BackendKind::Tch, precision, cache.path()));
-            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
-                "{precision}: rel L2 {}",
-                acc.rel_l2
-            );
-        }
+        assert_half_precisions_stay_within_their_tolerance(BackendKind::Tch);
     }
 
     #[cfg(feature = "tch")]
