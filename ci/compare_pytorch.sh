@@ -16,11 +16,13 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
     "$VENV/bin/pip" install --quiet --find-links vendor/wheels torch==2.13.0
 fi
 echo "== building inferbench with the tch backend (release)"
-cargo build --release --quiet --features inferbench/tch
-# A private copy: a shared CARGO_TARGET_DIR may get another build's binary.
-bin=vendor/compare-pytorch/inferbench
-mkdir -p "$(dirname "$bin")"
-cp "${CARGO_TARGET_DIR:-target}/release/inferbench" "$bin"
+# Cargo names the binary it built (a target dir may be configured anywhere).
+bin=$(cargo build --release --features inferbench/tch --message-format=json-render-diagnostics |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "inferbench" and m.get("executable"):
+        print(m["executable"])')
 if ! "$bin" backends | grep -q '^tch *ready'; then
     echo "error: $bin has no working tch backend:" >&2
     "$bin" backends >&2
