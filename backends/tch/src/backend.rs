@@ -9,6 +9,7 @@ use tch::{Kind, Tensor};
 use crate::device::{synchronize, tch_device};
 use crate::error::run_error;
 use crate::gpt::TchGpt;
+use crate::inference_mode::inference;
 
 /// The libtorch adapter. Threads: `tch::set_num_threads` (ATen's intra-op
 /// pool, OpenMP) from the case's `threads`, set at load.
@@ -107,7 +108,7 @@ impl Session for TchGptSession {
             .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
         // Drop the previous logits first, so the allocator can reuse them.
         self.logits = None;
-        let logits = tch::no_grad(|| self.model.forward(input)).map_err(run_error)?;
+        let logits = inference(|| self.model.forward(input)).map_err(run_error)?;
         synchronize(self.model.device());
         self.logits = Some(logits);
         Ok(())

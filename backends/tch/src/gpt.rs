@@ -148,7 +148,7 @@ impl TchGpt {
     }
 
     /// Logits `[batch, seq, vocab]` for int64 token ids `[batch, seq]`.
-    /// Call under `tch::no_grad` (the session does).
+    /// Call in inference mode (the session does).
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor, TchError> {
         let (_, t) = ids.size2()?;
         if t as usize > self.spec.max_seq {

@@ -18,6 +18,8 @@ mod error;
 #[cfg(feature = "libtorch")]
 mod gpt;
 #[cfg(feature = "libtorch")]
+mod inference_mode;
+#[cfg(feature = "libtorch")]
 mod torchscript;
 
 #[cfg(feature = "libtorch")]

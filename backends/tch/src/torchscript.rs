@@ -15,6 +15,7 @@ use tch::{CModule, IValue, Kind, Tensor};
 use crate::backend::kind;
 use crate::device::{synchronize, tch_device};
 use crate::error::{run_error, torch_message};
+use crate::inference_mode::inference;
 
 /// One positional argument of `forward`, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +127,7 @@ impl Session for TorchScriptSession {
             return Err(BackendError::Run("run called before prepare".into()));
         }
         self.outputs = None;
-        let outputs = tch::no_grad(|| self.module.forward_is(&self.inputs)).map_err(run_error)?;
+        let outputs = inference(|| self.module.forward_is(&self.inputs)).map_err(run_error)?;
         synchronize(self.device);
         self.outputs = Some(outputs);
         Ok(())
