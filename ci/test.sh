@@ -12,3 +12,13 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+
+# ---- libtorch (tch backend) -------------------------------------------------
+# Again with the libtorch backend compiled in (ci/setup.sh assembled
+# vendor/libtorch). Only the harness and the tch crate change with the
+# feature; torch-sys's C++ shim takes ~2 minutes once.
+echo "== cargo clippy --features inferbench/tch -D warnings"
+cargo clippy --workspace --all-targets --features inferbench/tch -- -D warnings
+echo "== cargo test --features inferbench/tch"
+cargo test --workspace --features inferbench/tch
+# ---- end libtorch -----------------------------------------------------------

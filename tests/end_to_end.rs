@@ -52,6 +52,16 @@ fn num(row: &HashMap<String, String>, col: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
 }
 
+/// The backends of tiny.toml that this build measures rather than skips.
+fn compiled_in() -> &'static [&'static str] {
+    // ONNX Runtime is installed by ci/setup.sh, which the tests require.
+    if cfg!(feature = "tch") {
+        &["candle", "ort", "tch"]
+    } else {
+        &["candle", "ort"]
+    }
+}
+
 #[test]
 fn run_writes_measured_and_skipped_rows() {
     let tmp = tempfile::tempdir().unwrap();
@@ -71,11 +81,14 @@ fn run_writes_measured_and_skipped_rows() {
     let rows = read_csv(&dir.join("results.csv"));
     assert_eq!(rows.len(), 6, "3 backends x 2 batch sizes");
 
-    // candle and ONNX Runtime (installed by ci/setup.sh) both measure, on
-    // the same weights against the same reference.
-    let measured: Vec<_> = rows.iter().filter(|r| r["backend"] != "tch").collect();
-    assert_eq!(measured.len(), 4);
-    for (row, batch) in measured.iter().zip([1.0, 2.0, 1.0, 2.0]) {
+    // Backends compiled into this build are measured, the others skipped.
+    let compiled_in = compiled_in();
+    let measured: Vec<_> = rows
+        .iter()
+        .filter(|r| compiled_in.contains(&r["backend"].as_str()))
+        .collect();
+    assert_eq!(measured.len(), 2 * compiled_in.len());
+    for (row, batch) in measured.iter().zip([1.0, 2.0].into_iter().cycle()) {
         assert_eq!(row["status"], "measured", "{row:?}");
         assert_eq!(
             (
@@ -100,7 +113,10 @@ fn run_writes_measured_and_skipped_rows() {
         assert_eq!(num(row, "acc_top1"), 1.0);
         assert!(num(row, "gflop_per_s") > 0.0);
     }
-    for row in rows.iter().filter(|r| r["backend"] == "tch") {
+    for row in rows
+        .iter()
+        .filter(|r| !compiled_in.contains(&r["backend"].as_str()))
+    {
         assert_eq!(row["status"], "skipped", "{row:?}");
         assert!(row["message"].contains("hint"), "{row:?}");
         assert_eq!(row["latency_p50_ms"], "");
@@ -157,11 +173,7 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
         .stderr(contains("errored"));
     let rows = read_csv(&run_dir(&out).join("results.csv"));
     let errors: Vec<_> = rows.iter().filter(|r| r["status"] == "error").collect();
-    assert_eq!(
-        errors.len(),
-        4,
-        "candle and ort, 2 batch sizes each: {rows:?}"
-    );
+    assert_eq!(errors.len(), 2 * compiled_in().len(), "{rows:?}");
     for error in errors {
         assert!(error["message"].contains("model.safetensors"), "{error:?}");
     }
@@ -297,13 +309,18 @@ fn schema_describes_the_format() {
 #[test]
 fn backends_lists_every_adapter() {
     let tmp = tempfile::tempdir().unwrap();
+    let tch = if cfg!(feature = "tch") {
+        "tch      ready        libtorch 2.13.0"
+    } else {
+        "tch      unavailable  backend `tch` is not compiled in"
+    };
     inferbench(tmp.path())
         .arg("backends")
         .assert()
         .success()
         .stdout(contains("candle   ready"))
         .stdout(contains("ort"))
-        .stdout(contains("tch"));
+        .stdout(contains(tch));
 }
 
 #[test]
@@ -442,4 +459,46 @@ model = { vocab_size = 64, hidden = 32, layers = 1, heads = 2, max_seq = 16 }
             "{row:?}"
         );
     }
+}
+
+/// A user TorchScript file through the same model-file path as ONNX:
+/// inputs generated from the declared `input_ids`, bf16 measured against
+/// the f32 run of the same file as its reference case.
+#[cfg(feature = "tch")]
+#[test]
+fn torchscript_file_runs_with_a_reference_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../backends/tch/testdata/tiny_lm.pt");
+    let file = tmp.path().join("ts.toml");
+    fs::write(
+        &file,
+        format!(
+            "backends = 'tch'\nprecisions = ['f32', 'bf16']\nbatch = 2\nseq_len = 5\nthreads = 1\n\
+             [model]\nfile = '{}'\nvocab_size = 16\n\
+             [accuracy]\nreference = 'case'\nreference_case = {{ precision = 'f32' }}\n\
+             [measurement]\nmin_iterations = 3\nmin_seconds = 0.0\nmax_iterations = 3\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("runs");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row["status"], "measured", "{row:?}");
+        assert_eq!(num(row, "iterations"), 3.0);
+    }
+    // f32 against itself is exact; bf16 loses bits but keeps the shape.
+    assert_eq!(num(&rows[0], "acc_max_abs"), 0.0);
+    let bf16 = num(&rows[1], "acc_rel_l2");
+    assert!(bf16 > 0.0 && bf16 < 0.05, "bf16 rel L2 {bf16}");
 }

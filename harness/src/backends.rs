@@ -3,9 +3,10 @@
 //! callers never take a different path for it (as candle does for its
 //! `cuda` feature).
 
+use inferbench_backend::Backend;
+#[cfg(not(feature = "tch"))]
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelSource, Precision, Session,
-    Support,
+    BackendError, BackendStatus, Device, LoadOptions, ModelSource, Precision, Session, Support,
 };
 
 use crate::scenario::BackendKind;
@@ -14,9 +15,13 @@ pub fn backend_for(kind: BackendKind) -> Box<dyn Backend> {
     match kind {
         BackendKind::Candle => Box::new(inferbench_candle::CandleBackend),
         BackendKind::Ort => Box::new(inferbench_ort::OrtBackend),
+        #[cfg(feature = "tch")]
+        BackendKind::Tch => Box::new(inferbench_tch::TchBackend),
+        #[cfg(not(feature = "tch"))]
         BackendKind::Tch => Box::new(NotCompiled {
             name: "tch",
-            hint: "the libtorch adapter is not part of this build yet",
+            hint: "run `bash ci/setup.sh` (assembles libtorch under vendor/libtorch), then build \
+                   with `cargo build --release --features tch`",
         }),
     }
 }
@@ -35,17 +40,20 @@ pub fn use_ort_library(path: &std::path::Path) {
 }
 
 /// Stand-in for an adapter left out of the build.
+#[cfg(not(feature = "tch"))]
 struct NotCompiled {
     name: &'static str,
     hint: &'static str,
 }
 
+#[cfg(not(feature = "tch"))]
 impl NotCompiled {
     fn reason(&self) -> String {
         format!("backend `{}` is not compiled in", self.name)
     }
 }
 
+#[cfg(not(feature = "tch"))]
 impl Backend for NotCompiled {
     fn name(&self) -> &'static str {
         self.name

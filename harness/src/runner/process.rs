@@ -34,7 +34,16 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
     let log = File::create(&log_path).map_err(|e| io("creating the worker log", e))?;
     let exe = std::env::current_exe().map_err(|e| io("locating the inferbench binary", e))?;
     let threads = job.case.threads.to_string();
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    // libgomp (libtorch's intra-op pool) keeps idle threads spinning; on a
+    // shared machine a spinning thread takes the core its busy sibling
+    // needs, so every parallel region waits out a scheduler time slice
+    // (measured with tch on a loaded 2-core machine: p50 50-90 ms spinning,
+    // 15 ms passive). Passive unless the user chose a policy; read at start-up.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        command.env("OMP_WAIT_POLICY", "PASSIVE");
+    }
+    let mut child = command
         .arg("worker")
         .arg("--job")
         .arg(&job_path)

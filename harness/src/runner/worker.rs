@@ -355,16 +355,39 @@ mod tests {
         }
     }
 
-    #[test]
-    fn candle_f32_matches_the_f64_reference() {
+    /// Runs `backend` in f32 and checks it against the f64 reference;
+    /// returns the report for backend-specific checks.
+    fn assert_f32_matches_the_reference(backend: BackendKind) -> WorkerReport {
         let cache = tempfile::tempdir().unwrap();
-        let report = execute(&job(BackendKind::Candle, Precision::F32, cache.path()));
+        let report = execute(&job(backend, Precision::F32, cache.path()));
         assert_eq!(report.outcome, Outcome::Measured);
         assert_eq!((report.samples_ns.len(), report.warmup_iterations), (3, 1));
-        let acc = report.accuracy.unwrap();
-        assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
+        let acc = report.accuracy.as_ref().unwrap();
+        assert!(acc.rel_l2 < 1e-5, "{backend}: rel L2 {}", acc.rel_l2);
         assert_eq!(acc.top1, 1.0);
         assert!(report.peak_rss_bytes.unwrap() > 0 && report.load_ms.unwrap() > 0.0);
+        report
+    }
+
+    /// f16 has an 11-bit significand, bf16 8 bits: relative errors of a
+    /// few 1e-3 and 1e-2 through two blocks are what those formats give.
+    fn assert_half_precisions_stay_within_their_tolerance(backend: BackendKind) {
+        let cache = tempfile::tempdir().unwrap();
+        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
+            let report = execute(&job(backend, precision, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{backend} {precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
+                "{backend} {precision}: rel L2 {}",
+                acc.rel_l2
+            );
+        }
+    }
+
+    #[test]
+    fn candle_f32_matches_the_f64_reference() {
+        assert_f32_matches_the_reference(BackendKind::Candle);
     }
 
     #[test]
@@ -499,19 +522,7 @@ mod tests {
 
     #[test]
     fn candle_half_precisions_stay_within_their_tolerance() {
-        // f16 has an 11-bit significand, bf16 8 bits: relative errors of a
-        // few 1e-3 and 1e-2 through two blocks are what those formats give.
-        let cache = tempfile::tempdir().unwrap();
-        for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
-            let report = execute(&job(BackendKind::Candle, precision, cache.path()));
-            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
-                "{precision}: rel L2 {}",
-                acc.rel_l2
-            );
-        }
+        assert_half_precisions_stay_within_their_tolerance(BackendKind::Candle);
     }
 
     #[test]
@@ -643,6 +654,83 @@ mod tests {
         let report = execute(&missing);
         assert!(
             matches!(report.outcome, Outcome::Error(ref m) if m.contains("nowhere.safetensors")),
+            "{:?}",
+            report.outcome
+        );
+    }
+
+    // The libtorch backend, on the same weights and reference as candle's.
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_f32_matches_the_f64_reference() {
+        let report = assert_f32_matches_the_reference(BackendKind::Tch);
+        assert!(report.runtime_version.unwrap().contains("libtorch 2.13.0"));
+        let cache = tempfile::tempdir().unwrap();
+        let spec = job(BackendKind::Tch, Precision::F32, cache.path())
+            .case
+            .model
+            .spec;
+        assert_eq!(report.weight_bytes, Some(4 * spec.parameter_count()));
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_half_precisions_stay_within_their_tolerance() {
+        assert_half_precisions_stay_within_their_tolerance(BackendKind::Tch);
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_skips_what_it_cannot_run_and_names_bad_weights() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Tch, Precision::Q4K, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q4k")),
+            "{:?}",
+            report.outcome
+        );
+
+        let mut cuda = job(BackendKind::Tch, Precision::F32, cache.path());
+        cuda.case.device = Device::Cuda(0);
+        let report = execute(&cuda);
+        if !tch_sees_a_gpu() {
+            assert!(
+                matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("CUDA")),
+                "{:?}",
+                report.outcome
+            );
+        } else {
+            assert_eq!(report.outcome, Outcome::Measured);
+            assert!(report.accuracy.unwrap().rel_l2 < 1e-4);
+        }
+
+        let corrupt = cache.path().join("corrupt.safetensors");
+        std::fs::write(&corrupt, b"not safetensors").unwrap();
+        let mut bad = job(BackendKind::Tch, Precision::F32, cache.path());
+        bad.weights = corrupt;
+        let report = execute(&bad);
+        assert!(
+            matches!(report.outcome, Outcome::Error(ref m) if m.contains("corrupt.safetensors")),
+            "{:?}",
+            report.outcome
+        );
+    }
+
+    #[cfg(feature = "tch")]
+    fn tch_sees_a_gpu() -> bool {
+        let backend = backend_for(BackendKind::Tch);
+        backend.supports(Device::Cuda(0), Precision::F32) == inferbench_backend::Support::Yes
+    }
+
+    #[cfg(not(feature = "tch"))]
+    #[test]
+    fn tch_without_the_feature_is_a_skip_that_says_how_to_get_it() {
+        let cache = tempfile::tempdir().unwrap();
+        let report = execute(&job(BackendKind::Tch, Precision::F32, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m)
+                if m.contains("not compiled in") && m.contains("ci/setup.sh")
+                    && m.contains("--features tch")),
             "{:?}",
             report.outcome
         );

@@ -1,0 +1,30 @@
+//! inferbench backend adapter for libtorch, PyTorch's C++ runtime, through
+//! the `tch` crate: the synthetic GPT built with `tch::nn` (f32, f16, bf16 on
+//! cpu, and cuda where libtorch sees a GPU), and TorchScript (`.pt`) user
+//! models through `tch::CModule`.
+//!
+//! Everything here links libtorch, so it sits behind this crate's
+//! `libtorch` feature (off by default: the crate is then empty and the
+//! harness lists `tch` as "not compiled in"). Build with
+//! `cargo build --features inferbench/tch` after `ci/setup.sh` has assembled
+//! libtorch under `vendor/libtorch`.
+
+#[cfg(feature = "libtorch")]
+mod backend;
+#[cfg(feature = "libtorch")]
+mod device;
+#[cfg(feature = "libtorch")]
+mod error;
+#[cfg(feature = "libtorch")]
+mod gpt;
+#[cfg(feature = "libtorch")]
+mod inference_mode;
+#[cfg(feature = "libtorch")]
+mod torchscript;
+
+#[cfg(feature = "libtorch")]
+pub use backend::{TchBackend, libtorch_version};
+#[cfg(feature = "libtorch")]
+pub use gpt::TchGpt;
+#[cfg(feature = "libtorch")]
+pub use torchscript::{ScriptInput, ScriptInputData, TorchScriptSession};
