@@ -7,6 +7,7 @@
 
 pub mod library;
 pub mod onnx;
+mod decoder;
 mod options;
 mod session;
 
@@ -16,8 +17,9 @@ use inferbench_backend::{
 };
 use ort::session::Session as OrtSessionHandle;
 
+use onnx::{GptExport, WeightFormat};
 pub use options::{KEYS as OPTION_KEYS, SessionConfig};
-use session::OrtSession;
+use session::{DecoderSource, OrtSession};
 
 #[derive(Debug, Default)]
 pub struct OrtBackend;
@@ -43,12 +45,12 @@ impl Backend for OrtBackend {
         if !device.is_cpu() && !cfg!(feature = "cuda") {
             return Support::No(format!("{}, not {device}", options::CUDA_NOT_COMPILED));
         }
-        // The exported GPT is an f32 graph; lower precisions would need
-        // ORT's quantization tools, which are Python-only.
-        match precision {
-            Precision::F32 => Support::Yes,
-            other => Support::No(format!(
-                "the ort backend runs f32 graphs; precision {other} is not exported"
+        // inferbench's ONNX writer exports f32, f16 and dynamically
+        // quantized int8 graphs; GGUF's block formats are candle's.
+        match weight_format(precision) {
+            Some(_) => Support::Yes,
+            None => Support::No(format!(
+                "the ort backend exports f32, f16 and int8 graphs, not {precision}"
             )),
         }
     }
@@ -58,7 +60,7 @@ impl Backend for OrtBackend {
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError> {
-        let runtime = library::runtime().map_err(|u| BackendError::Unavailable {
+        library::runtime().map_err(|u| BackendError::Unavailable {
             reason: u.reason,
             hint: u.hint,
         })?;
@@ -66,20 +68,37 @@ impl Backend for OrtBackend {
             return Err(BackendError::Unsupported(reason));
         }
         let config = SessionConfig::parse(&options.options, options.threads, options.device)?;
-        let (path, synthetic, weight_bytes) = match model {
+        let format = weight_format(options.precision).unwrap_or(WeightFormat::F32);
+        let (path, decoder, weight_bytes) = match model {
             ModelSource::SyntheticGpt {
                 spec,
                 weights,
                 cache_dir,
-            } => (
-                onnx::ensure_gpt_onnx(spec, weights, cache_dir)?,
-                true,
-                Some(spec.parameter_count() * 4),
-            ),
+            } => {
+                let export = GptExport {
+                    format,
+                    kv_cache: false,
+                };
+                let decoder = DecoderSource {
+                    spec: spec.clone(),
+                    weights: weights.clone(),
+                    cache_dir: cache_dir.clone(),
+                    export: GptExport {
+                        format,
+                        kv_cache: true,
+                    },
+                    config: config.clone(),
+                };
+                (
+                    onnx::ensure_gpt_onnx(spec, weights, cache_dir, export)?,
+                    Some(decoder),
+                    Some(onnx::weight_bytes(spec, format)),
+                )
+            }
             ModelSource::File {
                 path,
                 format: ModelFormat::Onnx,
-            } => (path.clone(), false, None),
+            } => (path.clone(), None, None),
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "ONNX Runtime does not run {} model files",
@@ -87,17 +106,42 @@ impl Backend for OrtBackend {
                 )));
             }
         };
-        let builder = OrtSessionHandle::builder(&runtime.environment)
-            .map_err(|e| BackendError::Load(format!("ONNX Runtime session builder: {e}")))?;
-        let mut builder = config.apply(builder)?;
-        let session = builder
-            .commit_from_file(&path)
-            .map_err(|e| BackendError::ModelFile {
-                path: path.clone(),
-                message: format!("ONNX Runtime cannot load it: {e}"),
-            })?;
-        Ok(Box::new(OrtSession::new(session, synthetic, weight_bytes)))
+        let session = open_session(&config, &path)?;
+        let file_bytes = std::fs::metadata(&path).ok().map(|m| m.len());
+        Ok(Box::new(OrtSession::new(
+            session,
+            decoder,
+            weight_bytes,
+            file_bytes,
+        )))
     }
+}
+
+/// The exported graph's weight format for a precision, if ORT runs it.
+fn weight_format(precision: Precision) -> Option<WeightFormat> {
+    match precision {
+        Precision::F32 => Some(WeightFormat::F32),
+        Precision::F16 => Some(WeightFormat::F16),
+        Precision::Int8 => Some(WeightFormat::Int8),
+        _ => None,
+    }
+}
+
+/// An ORT session over `path`, built with the case's options.
+fn open_session(config: &SessionConfig, path: &std::path::Path) -> Result<OrtSessionHandle, BackendError> {
+    let runtime = library::runtime().map_err(|u| BackendError::Unavailable {
+        reason: u.reason,
+        hint: u.hint,
+    })?;
+    let builder = OrtSessionHandle::builder(&runtime.environment)
+        .map_err(|e| BackendError::Load(format!("ONNX Runtime session builder: {e}")))?;
+    let mut builder = config.apply(builder)?;
+    builder
+        .commit_from_file(path)
+        .map_err(|e| BackendError::ModelFile {
+            path: path.to_path_buf(),
+            message: format!("ONNX Runtime cannot load it: {e}"),
+        })
 }
 
 #[cfg(test)]
