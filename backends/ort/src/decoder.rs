@@ -92,8 +92,11 @@ impl<'a> OrtDecoder<'a> {
                 } else {
                     onnx::past_value(l)
                 };
-                v.map(|v| (name, v))
-                    .ok_or_else(|| run_err(format!("the decoder graph returned no present for layer {l}")))
+                v.map(|v| (name, v)).ok_or_else(|| {
+                    run_err(format!(
+                        "the decoder graph returned no present for layer {l}"
+                    ))
+                })
             })
             .collect::<Result<_, _>>()?;
         let (shape, data) = logits.try_extract_tensor::<f32>().map_err(run_err)?;

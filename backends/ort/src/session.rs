@@ -7,8 +7,8 @@
 
 use half::f16;
 use inferbench_backend::{
-    BackendError, Decoder, ElementType, HostTensor, InputDim, InputSpec, NamedTensor, Session, TensorData,
-    TokenBatch,
+    BackendError, Decoder, ElementType, HostTensor, InputDim, InputSpec, NamedTensor, Session,
+    TensorData, TokenBatch,
 };
 use ort::session::Session as OrtSessionHandle;
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
@@ -230,11 +230,19 @@ impl Session for OrtSession {
             ));
         };
         if self.decoder_session.is_none() {
-            let path =
-                onnx::ensure_gpt_onnx(&source.spec, &source.weights, &source.cache_dir, source.export)?;
+            let path = onnx::ensure_gpt_onnx(
+                &source.spec,
+                &source.weights,
+                &source.cache_dir,
+                source.export,
+            )?;
             self.decoder_session = Some(crate::open_session(&source.config, &path)?);
         }
         let session = self.decoder_session.as_mut().expect("opened above");
-        Ok(Box::new(OrtDecoder::new(session, &source.spec, source.export.format)))
+        Ok(Box::new(OrtDecoder::new(
+            session,
+            &source.spec,
+            source.export.format,
+        )))
     }
 }

@@ -635,7 +635,10 @@ mod tests {
         let decoder = job(BackendKind::Ort, Precision::F32, cache.path())
             .spec_dir
             .join(inferbench_ort::onnx::gpt_variant_file_name(
-                &job(BackendKind::Ort, Precision::F32, cache.path()).case.model.spec,
+                &job(BackendKind::Ort, Precision::F32, cache.path())
+                    .case
+                    .model
+                    .spec,
                 inferbench_ort::onnx::GptExport {
                     format: inferbench_ort::onnx::WeightFormat::F32,
                     kv_cache: true,
@@ -646,14 +649,14 @@ mod tests {
 
     #[test]
     fn ort_f16_and_int8_stay_within_their_tolerance() {
-        // f16 weights and activations (norms and softmax in f32): rel L2 of
-        // a few 1e-3, as candle's f16. int8: per-column 8-bit weights and
-        // per-tensor 8-bit activations in every linear layer, ~1e-2.
+        // f16 weights and KV cache, f32 arithmetic: rel L2 ~5e-4 measured,
+        // bound 5e-3. int8: per-column 8-bit weights and per-tensor 8-bit
+        // activations in every linear layer: ~1.6e-2 measured, bound 5e-2.
         let cache = tempfile::tempdir().unwrap();
         let f32_report = execute(&job(BackendKind::Ort, Precision::F32, cache.path()));
         let f32_weights = f32_report.weight_bytes.unwrap();
         for (precision, max_rel_l2, min_top1) in
-            [(Precision::F16, 1e-2, 0.95), (Precision::Int8, 5e-2, 0.9)]
+            [(Precision::F16, 5e-3, 0.95), (Precision::Int8, 5e-2, 0.9)]
         {
             let report = execute(&job(BackendKind::Ort, precision, cache.path()));
             assert_eq!(report.outcome, Outcome::Measured, "{precision}");
@@ -664,9 +667,13 @@ mod tests {
                 acc.rel_l2
             );
             assert!(acc.top1 >= min_top1, "{precision}: {acc:?}");
-            // Smaller weights, and the file on disk says so too.
+            // A smaller file; smaller weights in memory for int8 only, as
+            // ORT folds f16 weights' Casts into f32 initializers at load.
             let weights = report.weight_bytes.unwrap();
-            assert!(weights < f32_weights * 6 / 10, "{precision}: {weights} of {f32_weights}");
+            match precision {
+                Precision::F16 => assert_eq!(weights, f32_weights),
+                _ => assert!(weights < f32_weights / 2, "{weights} of {f32_weights}"),
+            }
             assert!(
                 report.model_file_bytes.unwrap() < f32_report.model_file_bytes.unwrap(),
                 "{precision}"
@@ -674,7 +681,10 @@ mod tests {
             let file = job(BackendKind::Ort, precision, cache.path())
                 .spec_dir
                 .join(inferbench_ort::onnx::gpt_variant_file_name(
-                    &job(BackendKind::Ort, precision, cache.path()).case.model.spec,
+                    &job(BackendKind::Ort, precision, cache.path())
+                        .case
+                        .model
+                        .spec,
                     inferbench_ort::onnx::GptExport {
                         format: match precision {
                             Precision::F16 => inferbench_ort::onnx::WeightFormat::F16,

@@ -40,9 +40,7 @@ pub fn present_value(l: usize) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WeightFormat {
     F32,
-    /// FLOAT16 initializers and f16 activations; LayerNormalization and
-    /// Softmax run in f32 between Casts (see [`gpt_graph`]); logits are
-    /// cast back to f32.
+    /// FLOAT16 weights and KV cache, f32 arithmetic (see [`gpt_graph`]).
     F16,
     /// Every linear layer dynamically quantized as onnxruntime's
     /// `quantize_dynamic` writes it: per-output-channel symmetric weights
@@ -61,8 +59,9 @@ impl WeightFormat {
         }
     }
 
-    /// Element type of activations between the linear layers.
-    fn activations(&self) -> DataType {
+    /// Element type of the stored weights (except int8's linear layers)
+    /// and of the KV cache.
+    fn storage(&self) -> DataType {
         match self {
             WeightFormat::F16 => DataType::Float16,
             _ => DataType::Float,
@@ -92,13 +91,18 @@ pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String
 
 /// Builds any variant of the graph.
 ///
-/// In f16, ONNX Runtime 1.32's CPU provider has float16 kernels for
-/// MatMul, Add, Mul, Div, Erf, Gather, Reshape, Transpose, Slice and
-/// Concat, but `LayerNormalization` and `Softmax` are computed in f32: the
-/// writer casts around them (a reduction over the hidden size or the
-/// sequence in f16 loses the most precision, and this is where mixed
-/// precision keeps f32 by convention), so no implicit Cast is left for
-/// ORT's InsertCastTransformer to add.
+/// f16 is a storage precision here: weights are FLOAT16 initializers, each
+/// followed by a `Cast` to f32, and the decoder's KV cache is f16, while the
+/// arithmetic runs in f32. ONNX Runtime 1.32's CPU provider (x86-64) has
+/// float16 kernels only for data movement (Gather, Slice, Reshape,
+/// Transpose, Concat); for MatMul, Add, Mul, Div and Erf it has none, and
+/// its InsertCastTransformer would wrap each such node of an all-f16 graph
+/// in Casts to f32 and back (observed; the test
+/// `the_f16_graph_runs_without_casts_added_by_onnx_runtime` checks that
+/// this graph leaves it nothing to add). LayerNormalization and Softmax
+/// take f32 in every format. The graph says what runs; ORT's constant
+/// folding turns the weight Casts into f32 initializers at load, so f16
+/// halves the file, not the weights in memory.
 ///
 /// The decoder graph takes `input_ids [batch, new]` and, per layer,
 /// `past_key_l`/`past_value_l [batch, heads, past_len, head_dim]` (past_len
@@ -111,7 +115,7 @@ pub fn gpt_graph(
     weights: &Weights,
     export: GptExport,
 ) -> Result<ModelProto, String> {
-    let ft = export.format.activations();
+    let cache_type = export.format.storage();
     let mut w = WeightTable {
         spec,
         weights,
@@ -134,8 +138,8 @@ pub fn gpt_graph(
     ];
     if export.kv_cache {
         for l in 0..spec.layers {
-            g.input(&past_key(l), ft, &cache_dims);
-            g.input(&past_value(l), ft, &cache_dims);
+            g.input(&past_key(l), cache_type, &cache_dims);
+            g.input(&past_value(l), cache_type, &cache_dims);
         }
     }
 
@@ -145,22 +149,11 @@ pub fn gpt_graph(
     let heads_shape = g.initializer(i64_tensor("const_heads_shape", &[5], &[0, 0, 3, nh, d]));
     let merge_shape = g.initializer(i64_tensor("const_merge_shape", &[3], &[0, 0, h]));
     let pick = [0, 1, 2].map(|i| g.initializer(i64_tensor(&format!("const_pick_{i}"), &[], &[i])));
-    let scale = g.initializer(float_tensor(
-        ft,
-        "const_sqrt_head_dim",
-        &[],
-        &[(d as f32).sqrt()],
-    ));
-    let sqrt2 = g.initializer(float_tensor(
-        ft,
-        "const_sqrt2",
-        &[],
-        &[std::f32::consts::SQRT_2],
-    ));
-    let one = g.initializer(float_tensor(ft, "const_one", &[], &[1.0]));
-    let half = g.initializer(float_tensor(ft, "const_half", &[], &[0.5]));
+    let scale = g.initializer(f32_tensor("const_sqrt_head_dim", &[], &[(d as f32).sqrt()]));
+    let sqrt2 = g.initializer(f32_tensor("const_sqrt2", &[], &[std::f32::consts::SQRT_2]));
+    let one = g.initializer(f32_tensor("const_one", &[], &[1.0]));
+    let half = g.initializer(f32_tensor("const_half", &[], &[0.5]));
     // 0 on and below the diagonal, -inf above: the same mask candle adds.
-    // Added to f32 scores (Softmax runs in f32 in every format).
     let t_max = spec.max_seq;
     let mask_full: Vec<f32> = (0..t_max)
         .flat_map(|i| (0..t_max).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
@@ -194,9 +187,24 @@ pub fn gpt_graph(
     let pos = g.node("Slice", "pos", &[&wpe, &past, &total, &zero], vec![]);
     let mut x = g.node("Add", "embed", &[&tok, &pos], vec![]);
     // Rows past..past+T, columns 0..past+T of the full causal mask.
-    let starts = g.node("Concat", "mask_starts", &[&past, &zero], vec![attr_int("axis", 0)]);
-    let ends = g.node("Concat", "mask_ends", &[&total, &total], vec![attr_int("axis", 0)]);
-    let mask = g.node("Slice", "mask", &[&mask_full, &starts, &ends, &axes_01], vec![]);
+    let starts = g.node(
+        "Concat",
+        "mask_starts",
+        &[&past, &zero],
+        vec![attr_int("axis", 0)],
+    );
+    let ends = g.node(
+        "Concat",
+        "mask_ends",
+        &[&total, &total],
+        vec![attr_int("axis", 0)],
+    );
+    let mask = g.node(
+        "Slice",
+        "mask",
+        &[&mask_full, &starts, &ends, &axes_01],
+        vec![],
+    );
 
     for l in 0..spec.layers {
         let p = |s: &str| format!("h.{l}.{s}");
@@ -225,8 +233,19 @@ pub fn gpt_graph(
             )
         });
         if export.kv_cache {
-            k = g.node("Concat", "k_all", &[&past_key(l), &k], vec![attr_int("axis", 2)]);
-            v = g.node("Concat", "v_all", &[&past_value(l), &v], vec![attr_int("axis", 2)]);
+            let (k_new, v_new) = (w.store(&mut g, &k), w.store(&mut g, &v));
+            k = g.node(
+                "Concat",
+                "k_all",
+                &[&past_key(l), &k_new],
+                vec![attr_int("axis", 2)],
+            );
+            v = g.node(
+                "Concat",
+                "v_all",
+                &[&past_value(l), &v_new],
+                vec![attr_int("axis", 2)],
+            );
             let [pk, pv] = [present_key(l), present_value(l)];
             g.node("Identity", "present_k", &[&k], vec![]);
             g.rename_last_output(&pk);
@@ -238,8 +257,9 @@ pub fn gpt_graph(
                 Dim::Named("total_len".into()),
                 Dim::Fixed(d),
             ];
-            g.output(&pk, ft, &present_dims);
-            g.output(&pv, ft, &present_dims);
+            g.output(&pk, cache_type, &present_dims);
+            g.output(&pv, cache_type, &present_dims);
+            (k, v) = (w.load(&mut g, &k), w.load(&mut g, &v));
         }
         let kt = g.node(
             "Transpose",
@@ -249,10 +269,8 @@ pub fn gpt_graph(
         );
         let scores = g.node("MatMul", "scores", &[&q, &kt], vec![]);
         let scores = g.node("Div", "scaled", &[&scores, &scale], vec![]);
-        let scores = w.to_f32(&mut g, &scores);
         let scores = g.node("Add", "masked", &[&scores, &mask], vec![]);
         let probs = g.node("Softmax", "probs", &[&scores], vec![attr_int("axis", -1)]);
-        let probs = w.from_f32(&mut g, &probs);
         let y = g.node("MatMul", "attn", &[&probs, &v], vec![]);
         let y = g.node(
             "Transpose",
@@ -294,15 +312,13 @@ pub fn gpt_graph(
         x = g.node("Add", "resid_mlp", &[&x, &m], vec![]);
     }
     let xf = w.layer_norm(&mut g, "ln_f", &x)?;
-    let logits = w.linear(
+    w.linear(
         &mut g,
         "lm_head",
         &xf,
         [spec.hidden, spec.vocab_size],
         false,
     )?;
-    // Logits leave the graph as f32 in every format.
-    w.to_f32(&mut g, &logits);
     g.rename_last_output(OUTPUT);
     g.output(
         OUTPUT,
@@ -312,7 +328,11 @@ pub fn gpt_graph(
     let doc = format!(
         "inferbench synthetic GPT ({}{}): vocab {} hidden {} layers {} heads {} max_seq {} seed {}",
         export.format.as_str(),
-        if export.kv_cache { ", KV-cache decoder" } else { "" },
+        if export.kv_cache {
+            ", KV-cache decoder"
+        } else {
+            ""
+        },
         spec.vocab_size,
         spec.hidden,
         spec.layers,
@@ -350,7 +370,7 @@ impl WeightTable<'_> {
         Ok(data)
     }
 
-    /// A weight in the activations' element type.
+    /// A weight stored in the format's storage type, as f32 for the graph.
     fn plain(
         &mut self,
         g: &mut GraphBuilder,
@@ -358,54 +378,43 @@ impl WeightTable<'_> {
         shape: &[usize],
     ) -> Result<String, String> {
         let data = self.get(name, shape)?;
-        Ok(g.initializer(float_tensor(
-            self.format.activations(),
-            name,
-            shape,
-            data,
-        )))
+        let stored = g.initializer(float_tensor(self.format.storage(), name, shape, data));
+        Ok(self.load(g, &stored))
     }
 
-    /// `Cast` to f32 in the f16 graph; the same tensor otherwise.
-    fn to_f32(&self, g: &mut GraphBuilder, x: &str) -> String {
-        self.cast(g, x, DataType::Float)
+    /// A stored (f16) tensor as f32; the same tensor in other formats.
+    fn load(&self, g: &mut GraphBuilder, x: &str) -> String {
+        self.cast(g, x, DataType::Float, "to_f32")
     }
 
-    /// `Cast` back to f16 in the f16 graph; the same tensor otherwise.
-    fn from_f32(&self, g: &mut GraphBuilder, x: &str) -> String {
-        self.cast(g, x, DataType::Float16)
+    /// An f32 tensor in the storage type (the f16 KV cache).
+    fn store(&self, g: &mut GraphBuilder, x: &str) -> String {
+        self.cast(g, x, self.format.storage(), "to_f16")
     }
 
-    fn cast(&self, g: &mut GraphBuilder, x: &str, to: DataType) -> String {
-        if self.format != WeightFormat::F16 {
+    fn cast(&self, g: &mut GraphBuilder, x: &str, to: DataType, hint: &str) -> String {
+        if self.format.storage() == DataType::Float {
             return x.to_string();
         }
-        g.node(
-            "Cast",
-            if to == DataType::Float { "to_f32" } else { "to_f16" },
-            &[x],
-            vec![attr_int("to", to as i64)],
-        )
+        g.node("Cast", hint, &[x], vec![attr_int("to", to as i64)])
     }
 
-    /// LayerNormalization in f32 (cast around it in the f16 graph).
+    /// LayerNormalization, with its gain and bias f32 in every format.
     fn layer_norm(&mut self, g: &mut GraphBuilder, name: &str, x: &str) -> Result<String, String> {
         let h = self.spec.hidden;
         let gain = self.get(&format!("{name}.weight"), &[h])?;
         let gain = g.initializer(f32_tensor(&format!("{name}.weight"), &[h], gain));
         let bias = self.get(&format!("{name}.bias"), &[h])?;
         let bias = g.initializer(f32_tensor(&format!("{name}.bias"), &[h], bias));
-        let x = self.to_f32(g, x);
-        let y = g.node(
+        Ok(g.node(
             "LayerNormalization",
             name,
-            &[&x, &gain, &bias],
+            &[x, &gain, &bias],
             vec![
                 attr_int("axis", -1),
                 attr_float("epsilon", GptSpec::LN_EPS as f32),
             ],
-        );
-        Ok(self.from_f32(g, &y))
+        ))
     }
 
     /// `x W^T + b` with `W` stored `[out, in]` in the weights and written
@@ -429,11 +438,12 @@ impl WeightTable<'_> {
             WeightFormat::Int8 => quantized_matmul(g, name, x, &wt, [inp, out]),
             format => {
                 let wt = g.initializer(float_tensor(
-                    format.activations(),
+                    format.storage(),
                     &format!("{name}.weight_t"),
                     &[inp, out],
                     &wt,
                 ));
+                let wt = self.load(g, &wt);
                 g.node("MatMul", name, &[x, &wt], vec![])
             }
         };
@@ -499,7 +509,11 @@ fn quantized_matmul(
             (level as i32 + WEIGHT_ZERO_POINT as i32) as u8
         })
         .collect();
-    let wq = g.initializer(u8_tensor(&format!("{name}.weight_quantized"), &[inp, out], &q));
+    let wq = g.initializer(u8_tensor(
+        &format!("{name}.weight_quantized"),
+        &[inp, out],
+        &q,
+    ));
     let wzp = g.initializer(u8_tensor(
         &format!("{name}.weight_zero_point"),
         &[out],

@@ -59,7 +59,12 @@ impl GraphBuilder {
 
     /// Adds a node with three outputs (e.g. `DynamicQuantizeLinear`'s
     /// quantized values, scale and zero point) and returns their names.
-    pub fn node3(&mut self, op_type: &str, hint: &str, inputs: &[&str]) -> (String, String, String) {
+    pub fn node3(
+        &mut self,
+        op_type: &str,
+        hint: &str,
+        inputs: &[&str],
+    ) -> (String, String, String) {
         self.next_id += 1;
         let id = self.next_id;
         let [a, b, c] = ["q", "scale", "zero_point"].map(|s| format!("{hint}_{s}_{id}"));

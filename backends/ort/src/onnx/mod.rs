@@ -18,8 +18,8 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 pub use gpt::{
-    GptExport, INPUT, OUTPUT, WeightFormat, Weights, gpt_graph, gpt_model, past_key, weight_bytes, past_value,
-    present_key, present_value,
+    GptExport, INPUT, OUTPUT, WeightFormat, Weights, gpt_graph, gpt_model, past_key, past_value,
+    present_key, present_value, weight_bytes,
 };
 pub use graph::{
     Dim, GraphBuilder, OPSET, attr_int, attr_ints, f16_tensor, f32_tensor, i64_tensor, model,
@@ -64,10 +64,11 @@ pub fn ensure_gpt_onnx(
         return Ok(path);
     }
     let weights_table = read_safetensors(weights)?;
-    let model = gpt_graph(spec, &weights_table, export).map_err(|message| BackendError::ModelFile {
-        path: weights.to_path_buf(),
-        message,
-    })?;
+    let model =
+        gpt_graph(spec, &weights_table, export).map_err(|message| BackendError::ModelFile {
+            path: weights.to_path_buf(),
+            message,
+        })?;
     let write_err = |e: io::Error| BackendError::Load(format!("writing {}: {e}", path.display()));
     fs::create_dir_all(cache_dir).map_err(write_err)?;
     write_atomically(&path, &model.encode_to_vec()).map_err(write_err)?;
