@@ -645,6 +645,23 @@ mod tests {
                 },
             ));
         assert!(decoder.is_file(), "{}", decoder.display());
+
+        // The f16 decoder (f16 cache) and the int8 one, within the forward
+        // pass's tolerances at every step.
+        for (precision, max_rel_l2) in [(Precision::F16, 5e-3), (Precision::Int8, 5e-2)] {
+            let mut job =
+                generation_job_on(BackendKind::Ort, LoadPattern::SingleStream, cache.path());
+            job.case.precision = precision;
+            let report = execute(&job);
+            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-6,
+                "{precision}: rel L2 {}",
+                acc.rel_l2
+            );
+            assert_eq!(report.generation.unwrap().output_tokens, 32, "{precision}");
+        }
     }
 
     #[test]

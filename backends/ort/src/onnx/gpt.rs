@@ -625,6 +625,105 @@ mod tests {
     }
 
     #[test]
+    fn int8_quantizes_every_linear_layer_with_standard_operators() {
+        let export = GptExport {
+            format: WeightFormat::Int8,
+            kv_cache: false,
+        };
+        let graph = gpt_graph(&spec(), &weights(&spec()), export)
+            .unwrap()
+            .graph
+            .unwrap();
+        let count = |op: &str| graph.node.iter().filter(|n| n.op_type == op).count();
+        // 4 linear layers per block and the LM head; no float MatMul left
+        // but the two attention products per block.
+        let linears = 4 * spec().layers + 1;
+        assert_eq!(count("DynamicQuantizeLinear"), linears);
+        assert_eq!(count("MatMulInteger"), linears);
+        assert_eq!(count("MatMul"), 2 * spec().layers);
+        assert!(graph.node.iter().all(|n| n.domain.is_empty()));
+        // All weights 0.5: per-column scale 0.5/127, every level 127 + 128.
+        let find = |name: &str| graph.initializer.iter().find(|t| t.name == name).unwrap();
+        let q = find("h.0.mlp.c_fc.weight_quantized");
+        assert_eq!(
+            (q.data_type, q.dims.as_slice()),
+            (DataType::Uint8 as i32, [8, 32].as_slice())
+        );
+        assert!(q.raw_data.iter().all(|&b| b == 255));
+        let scale = &find("h.0.mlp.c_fc.weight_scale").raw_data;
+        assert_eq!(scale[..4], (0.5f32 / 127.0).to_le_bytes());
+        assert_eq!(
+            weight_bytes(&spec(), WeightFormat::Int8),
+            graph
+                .initializer
+                .iter()
+                .filter(|t| !t.name.starts_with("const_") && t.name != "causal_mask")
+                .map(|t| t.raw_data.len() as u64)
+                .sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn the_decoder_takes_and_returns_a_cache_per_layer() {
+        let export = GptExport {
+            format: WeightFormat::F16,
+            kv_cache: true,
+        };
+        let graph = gpt_graph(&spec(), &weights(&spec()), export)
+            .unwrap()
+            .graph
+            .unwrap();
+        let names = |v: &[crate::onnx::proto::ValueInfoProto]| -> Vec<String> {
+            v.iter().map(|i| i.name.clone()).collect()
+        };
+        assert_eq!(
+            names(&graph.input),
+            [
+                INPUT,
+                "past_key_0",
+                "past_value_0",
+                "past_key_1",
+                "past_value_1"
+            ]
+        );
+        assert_eq!(
+            names(&graph.output),
+            [
+                "present_key_0",
+                "present_value_0",
+                "present_key_1",
+                "present_value_1",
+                OUTPUT
+            ]
+        );
+        let t = graph.input[1]
+            .r#type
+            .as_ref()
+            .unwrap()
+            .tensor_type
+            .as_ref()
+            .unwrap();
+        assert_eq!(t.elem_type, DataType::Float16 as i32, "an f16 cache");
+        let dims: Vec<DimensionValue> = t
+            .shape
+            .as_ref()
+            .unwrap()
+            .dim
+            .iter()
+            .map(|d| d.value.clone().unwrap())
+            .collect();
+        assert_eq!(
+            dims,
+            [
+                DimensionValue::DimParam("batch".into()),
+                DimensionValue::DimValue(2),
+                DimensionValue::DimParam("past_len".into()),
+                DimensionValue::DimValue(4)
+            ]
+        );
+    }
+
+    #[test]
     fn a_missing_or_misshapen_weight_is_named() {
         let mut w = weights(&spec());
         w.remove("h.1.ln_2.bias");
