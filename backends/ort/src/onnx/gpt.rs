@@ -43,7 +43,7 @@ pub enum WeightFormat {
     /// FLOAT16 weights and KV cache, f32 arithmetic (see [`gpt_graph`]).
     F16,
     /// Every linear layer dynamically quantized as onnxruntime's
-    /// `quantize_dynamic` writes it: per-output-channel symmetric weights
+    /// `quantize_dynamic(per_channel=True)` writes it: per-output-channel symmetric weights
     /// stored as uint8 around 128, activations quantized per call by
     /// `DynamicQuantizeLinear`, `MatMulInteger`, then the int32 sum scaled
     /// back to f32. Embeddings, norms and biases stay f32.
