@@ -5,6 +5,7 @@
 //! writer ([`onnx`]) from the same safetensors weights candle reads, and
 //! cached beside them; a model file named in a scenario runs as it is.
 
+mod decoder;
 pub mod library;
 pub mod onnx;
 mod options;
@@ -16,8 +17,9 @@ use inferbench_backend::{
 };
 use ort::session::Session as OrtSessionHandle;
 
+use onnx::{GptExport, WeightFormat};
 pub use options::{KEYS as OPTION_KEYS, SessionConfig};
-use session::OrtSession;
+use session::{DecoderSource, OrtSession};
 
 #[derive(Debug, Default)]
 pub struct OrtBackend;
@@ -43,12 +45,12 @@ impl Backend for OrtBackend {
         if !device.is_cpu() && !cfg!(feature = "cuda") {
             return Support::No(format!("{}, not {device}", options::CUDA_NOT_COMPILED));
         }
-        // The exported GPT is an f32 graph; lower precisions would need
-        // ORT's quantization tools, which are Python-only.
-        match precision {
-            Precision::F32 => Support::Yes,
-            other => Support::No(format!(
-                "the ort backend runs f32 graphs; precision {other} is not exported"
+        // inferbench's ONNX writer exports f32, f16 and dynamically
+        // quantized int8 graphs; GGUF's block formats are candle's.
+        match weight_format(precision) {
+            Some(_) => Support::Yes,
+            None => Support::No(format!(
+                "the ort backend exports f32, f16 and int8 graphs, not {precision}"
             )),
         }
     }
@@ -58,7 +60,7 @@ impl Backend for OrtBackend {
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError> {
-        let runtime = library::runtime().map_err(|u| BackendError::Unavailable {
+        library::runtime().map_err(|u| BackendError::Unavailable {
             reason: u.reason,
             hint: u.hint,
         })?;
@@ -66,20 +68,44 @@ impl Backend for OrtBackend {
             return Err(BackendError::Unsupported(reason));
         }
         let config = SessionConfig::parse(&options.options, options.threads, options.device)?;
-        let (path, synthetic, weight_bytes) = match model {
+        let format = weight_format(options.precision).unwrap_or(WeightFormat::F32);
+        let (path, decoder, weight_bytes) = match model {
             ModelSource::SyntheticGpt {
                 spec,
                 weights,
                 cache_dir,
-            } => (
-                onnx::ensure_gpt_onnx(spec, weights, cache_dir)?,
-                true,
-                Some(spec.parameter_count() * 4),
-            ),
+            } => {
+                let export = GptExport {
+                    format,
+                    kv_cache: false,
+                };
+                let decoder = DecoderSource {
+                    spec: *spec,
+                    weights: weights.clone(),
+                    cache_dir: cache_dir.clone(),
+                    export: GptExport {
+                        format,
+                        kv_cache: true,
+                    },
+                    config: config.clone(),
+                };
+                // ORT's constant folding (every level but `disable`) turns
+                // the f16 weights' Casts into f32 initializers at load.
+                let in_memory = if format == WeightFormat::F16 && config.optimization != "disable" {
+                    WeightFormat::F32
+                } else {
+                    format
+                };
+                (
+                    onnx::ensure_gpt_onnx(spec, weights, cache_dir, export)?,
+                    Some(decoder),
+                    Some(onnx::weight_bytes(spec, in_memory)),
+                )
+            }
             ModelSource::File {
                 path,
                 format: ModelFormat::Onnx,
-            } => (path.clone(), false, None),
+            } => (path.clone(), None, None),
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "ONNX Runtime does not run {} model files",
@@ -87,17 +113,45 @@ impl Backend for OrtBackend {
                 )));
             }
         };
-        let builder = OrtSessionHandle::builder(&runtime.environment)
-            .map_err(|e| BackendError::Load(format!("ONNX Runtime session builder: {e}")))?;
-        let mut builder = config.apply(builder)?;
-        let session = builder
-            .commit_from_file(&path)
-            .map_err(|e| BackendError::ModelFile {
-                path: path.clone(),
-                message: format!("ONNX Runtime cannot load it: {e}"),
-            })?;
-        Ok(Box::new(OrtSession::new(session, synthetic, weight_bytes)))
+        let session = open_session(&config, &path)?;
+        let file_bytes = std::fs::metadata(&path).ok().map(|m| m.len());
+        Ok(Box::new(OrtSession::new(
+            session,
+            decoder,
+            weight_bytes,
+            file_bytes,
+        )))
     }
+}
+
+/// The exported graph's weight format for a precision, if ORT runs it.
+fn weight_format(precision: Precision) -> Option<WeightFormat> {
+    match precision {
+        Precision::F32 => Some(WeightFormat::F32),
+        Precision::F16 => Some(WeightFormat::F16),
+        Precision::Int8 => Some(WeightFormat::Int8),
+        _ => None,
+    }
+}
+
+/// An ORT session over `path`, built with the case's options.
+fn open_session(
+    config: &SessionConfig,
+    path: &std::path::Path,
+) -> Result<OrtSessionHandle, BackendError> {
+    let runtime = library::runtime().map_err(|u| BackendError::Unavailable {
+        reason: u.reason,
+        hint: u.hint,
+    })?;
+    let builder = OrtSessionHandle::builder(&runtime.environment)
+        .map_err(|e| BackendError::Load(format!("ONNX Runtime session builder: {e}")))?;
+    let mut builder = config.apply(builder)?;
+    builder
+        .commit_from_file(path)
+        .map_err(|e| BackendError::ModelFile {
+            path: path.to_path_buf(),
+            message: format!("ONNX Runtime cannot load it: {e}"),
+        })
 }
 
 #[cfg(test)]
@@ -129,6 +183,68 @@ mod tests {
         let path = dir.join("half.onnx");
         std::fs::write(&path, model(g.finish("half"), "test").encode_to_vec()).unwrap();
         path
+    }
+
+    /// Casts in a model file, and in the model ONNX Runtime actually runs
+    /// after its CPU provider took the nodes it has kernels for (saved with
+    /// optimizations off, so only required transformations apply).
+    fn casts_before_and_after_ort(model: &crate::onnx::proto::ModelProto) -> (usize, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, saved) = (dir.path().join("m.onnx"), dir.path().join("ran.onnx"));
+        std::fs::write(&path, model.encode_to_vec()).unwrap();
+        let runtime = library::runtime().expect("run `bash ci/setup.sh`");
+        OrtSessionHandle::builder(&runtime.environment)
+            .unwrap()
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Disable)
+            .unwrap()
+            .with_optimized_model_path(&saved)
+            .unwrap()
+            .commit_from_file(&path)
+            .unwrap();
+        let ran = crate::onnx::proto::ModelProto::decode(std::fs::read(&saved).unwrap().as_slice())
+            .unwrap();
+        let casts = |m: &crate::onnx::proto::ModelProto| {
+            let g = m.graph.as_ref().unwrap();
+            g.node.iter().filter(|n| n.op_type == "Cast").count()
+        };
+        (casts(model), casts(&ran))
+    }
+
+    #[test]
+    fn the_f16_graph_runs_without_casts_added_by_onnx_runtime() {
+        // ORT's InsertCastTransformer wraps each float16 node its CPU
+        // provider has no f16 kernel for in Casts to f32. The writer casts
+        // around LayerNormalization and Softmax itself, so none are added.
+        let spec = inferbench_backend::GptSpec {
+            vocab_size: 10,
+            hidden: 8,
+            layers: 2,
+            heads: 2,
+            max_seq: 6,
+            seed: 0,
+        };
+        let weights: onnx::Weights = spec
+            .weight_shapes()
+            .into_iter()
+            .map(|(name, shape)| {
+                let n = shape.iter().product();
+                (name, (shape, vec![0.5; n]))
+            })
+            .collect();
+        for kv_cache in [false, true] {
+            let export = onnx::GptExport {
+                format: onnx::WeightFormat::F16,
+                kv_cache,
+            };
+            let model = onnx::gpt_graph(&spec, &weights, export).unwrap();
+            let (ours, ran) = casts_before_and_after_ort(&model);
+            // One per stored weight (wte, wpe, 4 linear weights and 4
+            // biases per layer, lm_head), and in the decoder 4 per layer
+            // around the f16 cache.
+            let cache = if kv_cache { 4 * spec.layers } else { 0 };
+            assert_eq!(ours, 3 + 8 * spec.layers + cache);
+            assert_eq!(ran, ours, "kv_cache {kv_cache}");
+        }
     }
 
     #[test]

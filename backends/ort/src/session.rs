@@ -7,19 +7,35 @@
 
 use half::f16;
 use inferbench_backend::{
-    BackendError, ElementType, HostTensor, InputDim, InputSpec, NamedTensor, Session, TensorData,
-    TokenBatch,
+    BackendError, Decoder, ElementType, HostTensor, InputDim, InputSpec, NamedTensor, Session,
+    TensorData, TokenBatch,
 };
 use ort::session::Session as OrtSessionHandle;
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
-use crate::onnx;
+use crate::SessionConfig;
+use crate::decoder::OrtDecoder;
+use crate::onnx::{self, GptExport};
+
+/// Where the synthetic GPT's KV-cache decoder graph comes from: written and
+/// loaded on the first `decoder()` call, with the forward session's options.
+#[derive(Debug, Clone)]
+pub struct DecoderSource {
+    pub spec: inferbench_backend::GptSpec,
+    pub weights: std::path::PathBuf,
+    pub cache_dir: std::path::PathBuf,
+    pub export: GptExport,
+    pub config: SessionConfig,
+}
 
 pub struct OrtSession {
     session: OrtSessionHandle,
-    /// The synthetic GPT takes `TokenBatch`es; a model file takes named inputs.
-    synthetic: bool,
+    /// Set for the synthetic GPT, which takes `TokenBatch`es; a model file
+    /// takes named inputs and has no decoder.
+    decoder_source: Option<DecoderSource>,
+    decoder_session: Option<OrtSessionHandle>,
     weight_bytes: Option<u64>,
+    file_bytes: Option<u64>,
     inputs: Vec<(String, DynValue)>,
     outputs: Vec<DynValue>,
 }
@@ -29,11 +45,18 @@ fn run_err(e: impl std::fmt::Display) -> BackendError {
 }
 
 impl OrtSession {
-    pub fn new(session: OrtSessionHandle, synthetic: bool, weight_bytes: Option<u64>) -> Self {
+    pub fn new(
+        session: OrtSessionHandle,
+        decoder_source: Option<DecoderSource>,
+        weight_bytes: Option<u64>,
+        file_bytes: Option<u64>,
+    ) -> Self {
         Self {
             session,
-            synthetic,
+            decoder_source,
+            decoder_session: None,
             weight_bytes,
+            file_bytes,
             inputs: Vec::new(),
             outputs: Vec::new(),
         }
@@ -109,7 +132,7 @@ fn to_host(name: &str, value: &DynValue) -> Result<HostTensor, BackendError> {
 
 impl Session for OrtSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        if !self.synthetic {
+        if self.decoder_source.is_none() {
             return Err(BackendError::Run(
                 "this model file takes named inputs, not token batches".into(),
             ));
@@ -194,5 +217,32 @@ impl Session for OrtSession {
 
     fn weight_bytes(&self) -> Option<u64> {
         self.weight_bytes
+    }
+
+    fn model_file_bytes(&self) -> Option<u64> {
+        self.file_bytes
+    }
+
+    fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
+        let Some(source) = &self.decoder_source else {
+            return Err(BackendError::Unsupported(
+                "KV-cache decoding runs on the synthetic GPT, not on a model file".into(),
+            ));
+        };
+        if self.decoder_session.is_none() {
+            let path = onnx::ensure_gpt_onnx(
+                &source.spec,
+                &source.weights,
+                &source.cache_dir,
+                source.export,
+            )?;
+            self.decoder_session = Some(crate::open_session(&source.config, &path)?);
+        }
+        let session = self.decoder_session.as_mut().expect("opened above");
+        Ok(Box::new(OrtDecoder::new(
+            session,
+            &source.spec,
+            source.export.format,
+        )))
     }
 }

@@ -573,7 +573,15 @@ mod tests {
     }
 
     fn generation_job(pattern: LoadPattern, cache: &std::path::Path) -> WorkerJob {
-        let mut j = job(BackendKind::Candle, Precision::F32, cache);
+        generation_job_on(BackendKind::Candle, pattern, cache)
+    }
+
+    fn generation_job_on(
+        backend: BackendKind,
+        pattern: LoadPattern,
+        cache: &std::path::Path,
+    ) -> WorkerJob {
+        let mut j = job(backend, Precision::F32, cache);
         j.case.batch = 2;
         j.case.generation = Some(GenerationCase {
             prompt_len: 6,
@@ -612,6 +620,120 @@ mod tests {
             assert!(ttft.p50 > 0.0 && tpot.p50 > 0.0 && g.output_tokens_per_s > 0.0);
             assert_eq!(report.samples_ns.len(), 4);
         }
+    }
+
+    #[test]
+    fn ort_kv_cache_decoding_matches_full_recomputation_and_candle() {
+        // The ORT decoder graph (past/present key-value tensors, prefill
+        // with an empty past) against the f64 model over the whole prefix,
+        // and its greedy tokens against candle's on the same weights.
+        let cache = tempfile::tempdir().unwrap();
+        let candle = execute(&generation_job(LoadPattern::SingleStream, cache.path()));
+        let candle_tokens = candle.generation.unwrap().first_request_tokens;
+        for pattern in [LoadPattern::SingleStream, LoadPattern::Offline] {
+            let job = generation_job_on(BackendKind::Ort, pattern, cache.path());
+            let report = execute(&job);
+            assert_eq!(report.outcome, Outcome::Measured, "{pattern:?}");
+            let acc = report.accuracy.unwrap();
+            assert!(acc.rel_l2 < 1e-5, "{pattern:?}: rel L2 {}", acc.rel_l2);
+            assert_eq!(acc.top1, 1.0);
+            let g = report.generation.unwrap();
+            assert_eq!((g.requests, g.errors, g.output_tokens), (4, 0, 32));
+            assert_eq!(g.first_request_tokens, candle_tokens, "{pattern:?}");
+            // Tokens that do not all repeat: the cache really moves on.
+            assert!(candle_tokens.iter().any(|&t| t != candle_tokens[0]));
+        }
+        let decoder = job(BackendKind::Ort, Precision::F32, cache.path())
+            .spec_dir
+            .join(inferbench_ort::onnx::gpt_variant_file_name(
+                &job(BackendKind::Ort, Precision::F32, cache.path())
+                    .case
+                    .model
+                    .spec,
+                inferbench_ort::onnx::GptExport {
+                    format: inferbench_ort::onnx::WeightFormat::F32,
+                    kv_cache: true,
+                },
+            ));
+        assert!(decoder.is_file(), "{}", decoder.display());
+
+        // The f16 decoder (f16 cache) and the int8 one, within the forward
+        // pass's tolerances at every step.
+        for (precision, max_rel_l2) in [(Precision::F16, 5e-3), (Precision::Int8, 5e-2)] {
+            let mut job =
+                generation_job_on(BackendKind::Ort, LoadPattern::SingleStream, cache.path());
+            job.case.precision = precision;
+            let report = execute(&job);
+            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-6,
+                "{precision}: rel L2 {}",
+                acc.rel_l2
+            );
+            assert_eq!(report.generation.unwrap().output_tokens, 32, "{precision}");
+        }
+    }
+
+    #[test]
+    fn ort_f16_and_int8_stay_within_their_tolerance() {
+        // f16 weights and KV cache, f32 arithmetic: rel L2 ~5e-4 measured,
+        // bound 5e-3. int8: per-column 8-bit weights and per-tensor 8-bit
+        // activations in every linear layer: ~1.6e-2 measured, bound 5e-2.
+        let cache = tempfile::tempdir().unwrap();
+        let f32_report = execute(&job(BackendKind::Ort, Precision::F32, cache.path()));
+        let f32_weights = f32_report.weight_bytes.unwrap();
+        for (precision, max_rel_l2, min_top1) in
+            [(Precision::F16, 5e-3, 0.95), (Precision::Int8, 5e-2, 0.9)]
+        {
+            let report = execute(&job(BackendKind::Ort, precision, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
+            let acc = report.accuracy.unwrap();
+            assert!(
+                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-5,
+                "{precision}: rel L2 {}",
+                acc.rel_l2
+            );
+            assert!(acc.top1 >= min_top1, "{precision}: {acc:?}");
+            // A smaller file; smaller weights in memory for int8 only, as
+            // ORT folds f16 weights' Casts into f32 initializers at load.
+            let weights = report.weight_bytes.unwrap();
+            match precision {
+                Precision::F16 => assert_eq!(weights, f32_weights),
+                _ => assert!(weights < f32_weights / 2, "{weights} of {f32_weights}"),
+            }
+            assert!(
+                report.model_file_bytes.unwrap() < f32_report.model_file_bytes.unwrap(),
+                "{precision}"
+            );
+            let file = job(BackendKind::Ort, precision, cache.path())
+                .spec_dir
+                .join(inferbench_ort::onnx::gpt_variant_file_name(
+                    &job(BackendKind::Ort, precision, cache.path())
+                        .case
+                        .model
+                        .spec,
+                    inferbench_ort::onnx::GptExport {
+                        format: match precision {
+                            Precision::F16 => inferbench_ort::onnx::WeightFormat::F16,
+                            _ => inferbench_ort::onnx::WeightFormat::Int8,
+                        },
+                        kv_cache: false,
+                    },
+                ));
+            assert_eq!(
+                report.model_file_bytes,
+                Some(std::fs::metadata(&file).unwrap().len()),
+                "{precision}"
+            );
+        }
+        // GGUF block formats stay candle's.
+        let report = execute(&job(BackendKind::Ort, Precision::Q8_0, cache.path()));
+        assert!(
+            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q8_0")),
+            "{:?}",
+            report.outcome
+        );
     }
 
     #[test]

@@ -57,6 +57,27 @@ impl GraphBuilder {
         output
     }
 
+    /// Adds a node with three outputs (e.g. `DynamicQuantizeLinear`'s
+    /// quantized values, scale and zero point) and returns their names.
+    pub fn node3(
+        &mut self,
+        op_type: &str,
+        hint: &str,
+        inputs: &[&str],
+    ) -> (String, String, String) {
+        self.next_id += 1;
+        let id = self.next_id;
+        let [a, b, c] = ["q", "scale", "zero_point"].map(|s| format!("{hint}_{s}_{id}"));
+        self.nodes.push(NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![a.clone(), b.clone(), c.clone()],
+            name: format!("{op_type}_{id}"),
+            op_type: op_type.to_string(),
+            ..Default::default()
+        });
+        (a, b, c)
+    }
+
     /// Renames the last node's output, to give a graph output its name.
     pub fn rename_last_output(&mut self, name: &str) {
         if let Some(node) = self.nodes.last_mut() {
@@ -136,6 +157,39 @@ pub fn f32_tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
         dims: dims.iter().map(|&d| d as i64).collect(),
         data_type: DataType::Float as i32,
         raw_data: data.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A float16 tensor from f32 values (rounded to nearest), its bit patterns
+/// little-endian in `raw_data`.
+pub fn f16_tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
+    TensorProto {
+        name: name.to_string(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: DataType::Float16 as i32,
+        raw_data: data
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// An f32 or f16 tensor, as `elem_type` says.
+pub fn float_tensor(elem_type: DataType, name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
+    match elem_type {
+        DataType::Float16 => f16_tensor(name, dims, data),
+        _ => f32_tensor(name, dims, data),
+    }
+}
+
+pub fn u8_tensor(name: &str, dims: &[usize], data: &[u8]) -> TensorProto {
+    TensorProto {
+        name: name.to_string(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: DataType::Uint8 as i32,
+        raw_data: data.to_vec(),
         ..Default::default()
     }
 }

@@ -119,6 +119,7 @@ pub struct AttributeProto {
 pub enum DataType {
     Undefined = 0,
     Float = 1,
+    Uint8 = 2,
     Int32 = 6,
     Int64 = 7,
     Bool = 9,
