@@ -3,6 +3,7 @@
 
 pub mod accuracy;
 pub mod backends;
+pub mod gate;
 pub mod model;
 pub mod results;
 pub mod runner;

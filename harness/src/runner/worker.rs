@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::measurement::{Measurement, WallTime};
 use super::memory::peak_rss_bytes;
+use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
 use crate::model::{inputs::token_batch, reference};
@@ -21,6 +22,9 @@ pub struct WorkerJob {
     pub case: Case,
     pub weights: PathBuf,
     pub spec_dir: PathBuf,
+    /// Percent added to each pass by a busy-wait (gate calibration only).
+    #[serde(default)]
+    pub inject_slowdown_pct: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +118,9 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
 
     let t = Instant::now();
     let mut session = backend.load(&source, &options)?;
+    if job.inject_slowdown_pct > 0.0 {
+        session = Box::new(SlowedSession::new(session, job.inject_slowdown_pct));
+    }
     report.load_ms = Some(ms_since(t));
     report.weight_bytes = session.weight_bytes();
     session.prepare(&input)?;
@@ -243,6 +250,7 @@ mod tests {
             weights: ensure_weights(cache, &spec).unwrap(),
             spec_dir: spec_dir(cache, &spec),
             case,
+            inject_slowdown_pct: 0.0,
         }
     }
 
