@@ -7,6 +7,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use inferbench::backends::backend_for;
+use inferbench::gate::baseline;
+use inferbench::gate::command as gate;
+use inferbench::gate::history::store::default_path as history_path;
 use inferbench::results::environment::Environment;
 use inferbench::results::{RunFolder, Status, table};
 use inferbench::runner::worker::{WorkerJob, execute};
@@ -48,6 +51,8 @@ enum Command {
         /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        gate: RunGateArgs,
     },
     /// Check a scenario file; exit 0 when valid, 2 with a located error otherwise.
     Validate { scenario: PathBuf },
@@ -55,6 +60,13 @@ enum Command {
     Schema,
     /// List the backends and whether each can run here.
     Backends,
+    /// Compare two runs or a baseline and a run; exit 1 on a regression.
+    Compare(gate::CompareArgs),
+    /// Manage saved baselines (results/baselines/).
+    #[command(subcommand)]
+    Baseline(gate::BaselineCommand),
+    /// Change points in the run history, with the commit each began at.
+    History(gate::HistoryArgs),
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -63,6 +75,26 @@ enum Command {
         #[arg(long)]
         report: PathBuf,
     },
+}
+
+/// The regression gate's options of `run`.
+#[derive(clap::Args)]
+struct RunGateArgs {
+    /// After the run, compare it with this baseline (a name in
+    /// results/baselines/ or a file) and exit 1 on a regression.
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// The history store the run's summaries are appended to
+    /// [default: history.jsonl beside the --out folder].
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
+    /// Do not append to the history store.
+    #[arg(long)]
+    no_history: bool,
+    /// Test knob for gate calibration: make each measured pass PCT percent
+    /// slower with a busy-wait.
+    #[arg(long, hide = true, value_name = "PCT", default_value_t = 0.0)]
+    inject_slowdown: f64,
 }
 
 fn cores() -> usize {
@@ -99,9 +131,13 @@ struct RunArgs {
     isolation: Isolation,
     filter: Option<String>,
     cache_dir: Option<PathBuf>,
+    gate: RunGateArgs,
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
+    if let Some(name) = &args.gate.baseline {
+        gate::check_baseline(name, Path::new(baseline::DEFAULT_DIR))?;
+    }
     let loaded = match scenario::load_file(&args.scenario, cores()) {
         Ok(l) => l,
         Err(e) => {
@@ -119,6 +155,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let options = RunnerOptions {
         isolation: args.isolation,
         cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+        inject_slowdown_pct: args.gate.inject_slowdown,
     };
     let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);
     let mut folder = RunFolder::create(&args.out, &loaded.name, &loaded.source, environment)?;
@@ -147,6 +184,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     folder.finish()?;
+    if !args.gate.no_history {
+        let file = (args.gate.history.clone()).unwrap_or_else(|| history_path(&args.out));
+        if let Err(e) = gate::record_history(&folder.dir, &file) {
+            eprintln!("warning: the run was not added to the history: {e:#}");
+        }
+    }
 
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
@@ -158,6 +201,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if bad > 0 {
         eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
         return Ok(ExitCode::from(1));
+    }
+    if let Some(name) = &args.gate.baseline {
+        return gate::gate_run(&folder.dir, name, Path::new(baseline::DEFAULT_DIR));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -207,6 +253,7 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
+            gate,
         } => run(RunArgs {
             scenario,
             quick,
@@ -214,7 +261,11 @@ fn main() -> ExitCode {
             isolation,
             filter,
             cache_dir,
+            gate,
         }),
+        Command::Compare(args) => gate::run_compare(&args),
+        Command::Baseline(command) => gate::run_baseline(&command),
+        Command::History(args) => gate::run_history(&args),
         Command::Validate { scenario } => Ok(validate(&scenario)),
         Command::Schema => {
             println!(

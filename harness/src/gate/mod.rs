@@ -11,3 +11,6 @@ pub mod settings;
 pub mod side;
 pub mod verdict;
 pub mod report;
+pub mod command;
+pub mod history;
+pub mod plots;
