@@ -160,6 +160,8 @@ mod tests {
                 peak_rss_bytes: Some(1 << 20),
                 accuracy: None,
                 samples_ns: vec![1000, 1100],
+                run_sizes: Vec::new(),
+                cpu_samples_ns: Vec::new(),
             }],
         }
     }

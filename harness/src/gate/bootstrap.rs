@@ -11,6 +11,13 @@
 //! statistic with one procedure and no assumption about the distribution's
 //! shape (latency samples are skewed and often bimodal).
 //!
+//! A side pooled from several runs is resampled in two stages (Davison &
+//! Hinkley 1997, §3.8): first runs with replacement, then iterations within
+//! each drawn run. Runs differ by more than their iterations suggest (the
+//! machine's load changes between them); resampling only iterations would
+//! give intervals too narrow for that, and false alarms. A single run is
+//! resampled by iterations only.
+//!
 //! Resamples are drawn as counts over the sorted sample (a multinomial
 //! draw): order statistics then come from one pass over the counts, without
 //! sorting each resample.
@@ -93,13 +100,49 @@ pub struct BootstrapSettings {
     pub seed: u64,
 }
 
-fn resampled(sorted: &[f64], counts: &mut [u32], rng: &mut SplitMix64) -> Statistics {
-    counts.fill(0);
-    let n = sorted.len();
-    for _ in 0..n {
-        counts[rng.below(n as u64) as usize] += 1;
+/// One side's samples sorted together, remembering which run each came
+/// from, with a count buffer for resampling.
+struct Resampler {
+    sorted: Vec<f64>,
+    /// Per run, the positions of its samples in `sorted`.
+    runs: Vec<Vec<usize>>,
+    counts: Vec<u32>,
+}
+
+impl Resampler {
+    fn new(runs: &[Vec<f64>]) -> Self {
+        let mut all: Vec<(f64, usize)> = runs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, xs)| xs.iter().map(move |&x| (x, r)))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut positions = vec![Vec::new(); runs.len()];
+        for (i, (_, r)) in all.iter().enumerate() {
+            positions[*r].push(i);
+        }
+        positions.retain(|p| !p.is_empty());
+        Self {
+            counts: vec![0; all.len()],
+            sorted: all.into_iter().map(|(x, _)| x).collect(),
+            runs: positions,
+        }
     }
-    statistics_of_counts(sorted, counts, n)
+
+    fn draw(&mut self, rng: &mut SplitMix64) -> Statistics {
+        self.counts.fill(0);
+        let k = self.runs.len();
+        let mut n = 0;
+        for _ in 0..k {
+            let run = if k == 1 { 0 } else { rng.below(k as u64) as usize };
+            let members = &self.runs[run];
+            for _ in 0..members.len() {
+                self.counts[members[rng.below(members.len() as u64) as usize]] += 1;
+            }
+            n += members.len();
+        }
+        statistics_of_counts(&self.sorted, &self.counts, n)
+    }
 }
 
 /// The `q` quantile of `values` (sorted in place), definition 7.
@@ -108,28 +151,23 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
     crate::stats::percentile_sorted(values, q)
 }
 
-/// Intervals of candidate/base ratios of the median, p99 and mean.
-/// `None` when either sample is empty.
+/// Intervals of candidate/base ratios of the median, p99 and mean, each
+/// side given as its runs' samples. `None` when either side is empty.
 pub fn ratio_intervals(
-    base: &[f64],
-    candidate: &[f64],
+    base: &[Vec<f64>],
+    candidate: &[Vec<f64>],
     settings: BootstrapSettings,
 ) -> Option<RatioIntervals> {
-    if base.is_empty() || candidate.is_empty() || settings.resamples == 0 {
+    let empty = |runs: &[Vec<f64>]| runs.iter().all(Vec::is_empty);
+    if empty(base) || empty(candidate) || settings.resamples == 0 {
         return None;
     }
-    let sort = |xs: &[f64]| {
-        let mut v = xs.to_vec();
-        v.sort_by(f64::total_cmp);
-        v
-    };
-    let (base, candidate) = (sort(base), sort(candidate));
-    let (mut base_counts, mut cand_counts) = (vec![0; base.len()], vec![0; candidate.len()]);
+    let (mut base, mut candidate) = (Resampler::new(base), Resampler::new(candidate));
     let mut rng = SplitMix64::new(settings.seed);
     let mut ratios = [(); 3].map(|_| Vec::with_capacity(settings.resamples));
     for _ in 0..settings.resamples {
-        let b = resampled(&base, &mut base_counts, &mut rng);
-        let c = resampled(&candidate, &mut cand_counts, &mut rng);
+        let b = base.draw(&mut rng);
+        let c = candidate.draw(&mut rng);
         ratios[0].push(c.p50 / b.p50);
         ratios[1].push(c.p99 / b.p99);
         ratios[2].push(c.mean / b.mean);
@@ -173,7 +211,7 @@ mod tests {
 
     #[test]
     fn identical_constant_samples_give_a_point_interval() {
-        let r = ratio_intervals(&[2.0; 50], &[2.0; 80], SETTINGS).unwrap();
+        let r = ratio_intervals(&[vec![2.0; 50]], &[vec![2.0; 80]], SETTINGS).unwrap();
         for i in [r.p50, r.p99, r.mean] {
             assert_eq!((i.low, i.high), (1.0, 1.0));
         }
@@ -185,7 +223,7 @@ mod tests {
         // statistic that scales (all three do) straddles 1.1.
         let base: Vec<f64> = (1..=200).map(|i| 100.0 + (i % 17) as f64).collect();
         let cand: Vec<f64> = base.iter().map(|x| x * 1.1).collect();
-        let r = ratio_intervals(&base, &cand, SETTINGS).unwrap();
+        let r = ratio_intervals(&[base], &[cand], SETTINGS).unwrap();
         for i in [r.p50, r.mean] {
             assert!(i.low < 1.1 && 1.1 < i.high, "{i:?}");
             assert!(i.low > 1.0, "a 10% shift of 200 samples is significant: {i:?}");
@@ -196,10 +234,29 @@ mod tests {
     fn the_same_seed_gives_the_same_interval() {
         let a: Vec<f64> = (0..100).map(|i| (i * 7 % 13) as f64 + 1.0).collect();
         let b: Vec<f64> = (0..100).map(|i| (i * 5 % 11) as f64 + 1.0).collect();
+        let (a, b) = (vec![a], vec![b]);
         assert_eq!(
             ratio_intervals(&a, &b, SETTINGS),
             ratio_intervals(&a, &b, SETTINGS)
         );
-        assert!(ratio_intervals(&[], &b, SETTINGS).is_none());
+        assert!(ratio_intervals(&[vec![]], &b, SETTINGS).is_none());
+    }
+
+    #[test]
+    fn runs_that_disagree_widen_the_interval() {
+        // Two base runs at 100 and 110 (a machine that slowed down between
+        // them), against a candidate run at 105 and one at 100. Resampling
+        // only iterations treats 200 samples per side as one population and
+        // calls a difference significant; resampling runs first does not.
+        let run = |level: f64| -> Vec<f64> { (0..100).map(|i| level + (i % 5) as f64 * 0.1).collect() };
+        let base = vec![run(100.0), run(110.0)];
+        let cand = vec![run(105.0), run(100.0)];
+        let pooled = |runs: &[Vec<f64>]| vec![runs.concat()];
+        let naive = ratio_intervals(&pooled(&base), &pooled(&cand), SETTINGS).unwrap();
+        let two_stage = ratio_intervals(&base, &cand, SETTINGS).unwrap();
+        let width = |i: Interval| i.high - i.low;
+        assert!(width(two_stage.mean) > 3.0 * width(naive.mean), "{naive:?} {two_stage:?}");
+        assert!(naive.mean.high < 1.0, "iterations only: significant {naive:?}");
+        assert!(two_stage.mean.low < 1.0 && two_stage.mean.high > 1.0, "{two_stage:?}");
     }
 }

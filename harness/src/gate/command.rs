@@ -31,6 +31,10 @@ pub struct CompareArgs {
     /// Confidence level of the intervals [default: 0.95].
     #[arg(long)]
     pub confidence: Option<f64>,
+    /// Clock the latency metrics compare: wall or cpu (process CPU time)
+    /// [default: the scenario's [gate] clock, else wall].
+    #[arg(long, value_enum)]
+    pub clock: Option<super::settings::Clock>,
     /// Bootstrap resamples [default: 2000].
     #[arg(long)]
     pub resamples: Option<usize>,
@@ -88,6 +92,9 @@ fn settings(args: &CompareArgs, candidate: &side::Side) -> Result<GateSettings> 
     }
     if let Some(r) = args.resamples {
         s.resamples = r.max(1);
+    }
+    if let Some(clock) = args.clock {
+        s.clock = clock;
     }
     for flag in &args.thresholds {
         s.apply_flag(flag)?;
@@ -152,6 +159,7 @@ pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result
         candidate: run_dir.display().to_string(),
         thresholds: Vec::new(),
         confidence: None,
+        clock: None,
         resamples: None,
         markdown: None,
         junit: None,

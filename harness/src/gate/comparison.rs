@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::bootstrap::{Interval, ratio_intervals, statistics};
 use super::metric::Metric;
 use super::record::CaseRecord;
-use super::settings::GateSettings;
+use super::settings::{Clock, GateSettings};
 use super::side::{Side, SideKind};
 use super::verdict::{Verdict, Worsening, decide};
 use crate::results::Status;
@@ -165,8 +165,15 @@ pub fn metric_changes(
     settings: &GateSettings,
 ) -> Vec<MetricChange> {
     let mut out = Vec::new();
-    let (b_ms, c_ms) = (base.samples_ms(), cand.samples_ms());
-    if let Some(intervals) = ratio_intervals(&b_ms, &c_ms, settings.bootstrap()) {
+    // Both sides on the same clock: wall when either lacks the CPU samples.
+    let clock = if base.has_clock(settings.clock) && cand.has_clock(settings.clock) {
+        settings.clock
+    } else {
+        Clock::Wall
+    };
+    let (b_ms, c_ms) = (base.clock_ms(clock), cand.clock_ms(clock));
+    let (b_runs, c_runs) = (base.runs_ms(clock), cand.runs_ms(clock));
+    if let Some(intervals) = ratio_intervals(&b_runs, &c_runs, settings.bootstrap()) {
         let (b, c) = (statistics(&b_ms), statistics(&c_ms));
         out.push(change(
             Metric::LatencyP50,
@@ -249,6 +256,13 @@ fn compare_case(base: &CaseRecord, cand: &CaseRecord, settings: &GateSettings) -
     match (base.measured(), cand.measured()) {
         (true, true) => {
             out.metrics = metric_changes(base, cand, settings);
+            let clock = settings.clock;
+            if !(base.has_clock(clock) && cand.has_clock(clock)) {
+                out.note = Some(format!(
+                    "no {} samples on one side; latency compared on wall time",
+                    clock.as_str()
+                ));
+            }
             let verdicts = || out.metrics.iter().map(|m| m.verdict);
             out.outcome = if verdicts().any(|v| v == Verdict::Regressed) {
                 CaseOutcome::Regressed
@@ -343,6 +357,8 @@ pub(crate) mod tests {
                 kl: 0.0,
             }),
             samples_ns,
+            run_sizes: Vec::new(),
+            cpu_samples_ns: Vec::new(),
         }
     }
 

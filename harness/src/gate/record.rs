@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::settings::Clock;
 use crate::accuracy::AccuracyDeltas;
 use crate::results::{CaseResult, Status};
 
@@ -21,6 +22,14 @@ pub struct CaseRecord {
     pub accuracy: Option<AccuracyDeltas>,
     /// Every measured iteration in nanoseconds, all runs concatenated.
     pub samples_ns: Vec<u64>,
+    /// How many of `samples_ns` each pooled run contributed, in order, so
+    /// the bootstrap can resample runs as well as iterations. Empty: one run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_sizes: Vec<usize>,
+    /// Process CPU time of every iteration, ns, parallel to `samples_ns`;
+    /// empty when the run did not record it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_samples_ns: Vec<u64>,
 }
 
 fn one() -> usize {
@@ -38,6 +47,48 @@ impl CaseRecord {
             peak_rss_bytes: result.peak_rss_bytes,
             accuracy: result.accuracy,
             samples_ns: result.samples_ns.clone(),
+            run_sizes: Vec::new(),
+            cpu_samples_ns: result.cpu_samples_ns.clone(),
+        }
+    }
+
+    /// Whether `clock`'s samples are there (wall always is).
+    pub fn has_clock(&self, clock: Clock) -> bool {
+        clock == Clock::Wall || self.cpu_samples_ns.len() == self.samples_ns.len()
+    }
+
+    /// `clock`'s samples in ms (wall when the CPU samples are missing).
+    pub fn clock_ms(&self, clock: Clock) -> Vec<f64> {
+        let ns = if clock == Clock::Cpu && self.has_clock(clock) {
+            &self.cpu_samples_ns
+        } else {
+            &self.samples_ns
+        };
+        ns.iter().map(|&ns| ns as f64 * 1e-6).collect()
+    }
+
+    /// The samples in ms, one list per pooled run (one list for a single
+    /// run, or when the sizes do not add up).
+    pub fn runs_ms(&self, clock: Clock) -> Vec<Vec<f64>> {
+        let all = self.clock_ms(clock);
+        if self.run_sizes.len() < 2 || self.run_sizes.iter().sum::<usize>() != all.len() {
+            return vec![all];
+        }
+        let mut rest = all.as_slice();
+        let mut out = Vec::new();
+        for &n in &self.run_sizes {
+            let (head, tail) = rest.split_at(n);
+            out.push(head.to_vec());
+            rest = tail;
+        }
+        out
+    }
+
+    fn sizes(&self) -> Vec<usize> {
+        if self.run_sizes.is_empty() {
+            vec![self.samples_ns.len()]
+        } else {
+            self.run_sizes.clone()
         }
     }
 
@@ -56,6 +107,13 @@ impl CaseRecord {
     /// in one repetition is not hidden by the others.
     pub fn pool(&mut self, other: &CaseRecord) {
         self.runs += other.runs;
+        self.run_sizes = [self.sizes(), other.sizes()].concat();
+        // CPU samples stay parallel to the wall samples, or are dropped.
+        if self.has_clock(Clock::Cpu) && other.has_clock(Clock::Cpu) {
+            self.cpu_samples_ns.extend_from_slice(&other.cpu_samples_ns);
+        } else {
+            self.cpu_samples_ns.clear();
+        }
         self.samples_ns.extend_from_slice(&other.samples_ns);
         self.peak_rss_bytes = match (self.peak_rss_bytes, other.peak_rss_bytes) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -97,6 +155,8 @@ mod tests {
             peak_rss_bytes: Some(rss),
             accuracy: None,
             samples_ns: samples.to_vec(),
+            run_sizes: Vec::new(),
+            cpu_samples_ns: samples.to_vec(),
         }
     }
 
@@ -111,6 +171,11 @@ mod tests {
         assert_eq!(pooled[0].id, "a");
         assert_eq!(pooled[0].samples_ns, vec![1, 2, 3]);
         assert_eq!((pooled[0].runs, pooled[0].peak_rss_bytes), (2, Some(30)));
+        assert_eq!(pooled[0].run_sizes, vec![2, 1]);
+        assert_eq!(pooled[0].cpu_samples_ns, vec![1, 2, 3]);
+        let lengths = |r: &CaseRecord| r.runs_ms(Clock::Cpu).iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(lengths(&pooled[0]), vec![2, 1]);
+        assert_eq!(lengths(&pooled[1]), vec![1]);
         assert_eq!(pooled[1].runs, 1);
     }
 

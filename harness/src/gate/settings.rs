@@ -11,9 +11,35 @@ use super::metric::Metric;
 /// A scenario file's `[gate]` section. Thresholds are the smallest change
 /// that counts as a regression or an improvement, in percent of the base
 /// (top1: in percentage points).
+/// Which clock's per-pass samples the latency metrics compare.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Wall time: what a user waits (the default).
+    #[default]
+    Wall,
+    /// Process CPU time: the work a pass does, without the time it waited
+    /// for a core. Far less noisy on shared machines; blind to slowdowns
+    /// that are waiting (I/O, locks, idle threads).
+    Cpu,
+}
+
+impl Clock {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Clock::Wall => "wall",
+            Clock::Cpu => "cpu",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
+    /// `wall` (default) or `cpu`: the clock latency is compared on.
+    pub clock: Option<Clock>,
     /// Confidence level of the intervals (default 0.95).
     pub confidence: Option<f64>,
     /// Bootstrap resamples (default 2000).
@@ -35,6 +61,7 @@ pub struct GateConfig {
 /// Resolved settings of one comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GateSettings {
+    pub clock: Clock,
     pub confidence: f64,
     pub resamples: usize,
     pub seed: u64,
@@ -62,6 +89,7 @@ const DEFAULT_THRESHOLDS: [(Metric, f64); 6] = [
 impl Default for GateSettings {
     fn default() -> Self {
         Self {
+            clock: Clock::Wall,
             confidence: 0.95,
             resamples: 2000,
             seed: 0,
@@ -103,6 +131,9 @@ impl GateSettings {
 
     /// Applies a scenario's `[gate]` section.
     pub fn apply_config(&mut self, config: &GateConfig) -> Result<(), SettingsError> {
+        if let Some(clock) = config.clock {
+            self.clock = clock;
+        }
         if let Some(c) = config.confidence {
             self.set_confidence(c)?;
         }
@@ -177,8 +208,10 @@ mod tests {
     fn flags_override_the_scenario_which_overrides_defaults() {
         let mut s = GateSettings::default();
         assert_eq!(s.threshold(Metric::LatencyP50), 3.0);
-        let config: GateConfig = toml::from_str("latency_p50 = 2.0\nconfidence = 0.99").unwrap();
+        let config: GateConfig =
+            toml::from_str("latency_p50 = 2.0\nconfidence = 0.99\nclock = 'cpu'").unwrap();
         s.apply_config(&config).unwrap();
+        assert_eq!(s.clock, Clock::Cpu);
         assert_eq!((s.threshold(Metric::LatencyP50), s.confidence), (2.0, 0.99));
         s.apply_flag("latency_p50=4%").unwrap();
         s.apply_flag(" top1 = 1 ").unwrap();

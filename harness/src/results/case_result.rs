@@ -56,6 +56,9 @@ pub struct CaseResult {
     pub accuracy: Option<AccuracyDeltas>,
     /// Every measured iteration, nanoseconds, in order.
     pub samples_ns: Vec<u64>,
+    /// Process CPU time of every measured iteration, ns (regression gate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_samples_ns: Vec<u64>,
 }
 
 impl CaseResult {
@@ -110,6 +113,7 @@ impl CaseResult {
             accuracy_ms: report.accuracy_ms,
             accuracy: report.accuracy,
             samples_ns: report.samples_ns,
+            cpu_samples_ns: report.cpu_samples_ns,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use inferbench_backend::{BackendError, LoadOptions, ModelSource, Session};
 use serde::{Deserialize, Serialize};
 
-use super::measurement::{Measurement, WallTime};
+use super::measurement::{Measurement, ProcessCpuTime, WallTime};
 use super::memory::peak_rss_bytes;
 use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
@@ -44,6 +44,9 @@ pub struct WorkerReport {
     pub warmup_ms: f64,
     pub measure_ms: f64,
     pub samples_ns: Vec<u64>,
+    /// Process CPU time of each measured pass, ns (same order as samples).
+    #[serde(default)]
+    pub cpu_samples_ns: Vec<u64>,
     pub peak_rss_bytes: Option<u64>,
     pub weight_bytes: Option<u64>,
     pub accuracy: Option<AccuracyDeltas>,
@@ -60,6 +63,7 @@ impl WorkerReport {
             warmup_ms: 0.0,
             measure_ms: 0.0,
             samples_ns: Vec::new(),
+            cpu_samples_ns: Vec::new(),
             peak_rss_bytes: None,
             weight_bytes: None,
             accuracy: None,
@@ -135,7 +139,13 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.warmup_ms = ms_since(t);
 
     let t = Instant::now();
-    let measured = measure(session.as_mut(), case, &WallTime, &mut report.samples_ns);
+    let measured = measure(
+        session.as_mut(),
+        case,
+        &WallTime,
+        &mut report.samples_ns,
+        &mut report.cpu_samples_ns,
+    );
     report.measure_ms = ms_since(t);
     report.peak_rss_bytes = peak_rss_bytes();
     measured?;
@@ -155,6 +165,7 @@ fn measure<M: Measurement>(
     case: &Case,
     measurement: &M,
     samples: &mut Vec<u64>,
+    cpu_samples: &mut Vec<u64>,
 ) -> Result<(), BackendError> {
     let m = &case.measurement;
     let started = Instant::now();
@@ -165,9 +176,11 @@ fn measure<M: Measurement>(
         if minimums_met || n >= m.max_iterations || (elapsed >= m.max_seconds && n > 0) {
             return Ok(());
         }
+        let cpu = ProcessCpuTime.start();
         let t = measurement.start();
         session.run()?;
         samples.push(measurement.end(t));
+        cpu_samples.push(ProcessCpuTime.end(cpu));
     }
 }
 

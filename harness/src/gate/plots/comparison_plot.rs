@@ -141,11 +141,12 @@ pub fn comparison_plots(
             side.cases
                 .iter()
                 .find(|r| r.id == case.id)
-                .map(|r| r.samples_ms())
+                .map(|r| r.clock_ms(comparison.settings.clock))
                 .unwrap_or_default()
         };
         let (b, c) = (samples(base), samples(candidate));
         let cdf = LatencyCdf {
+            clock: comparison.settings.clock.as_str(),
             case: &case.id,
             base: &b,
             candidate: &c,

@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use super::{Figure, text};
 
 pub struct LatencyCdf<'a> {
+    pub clock: &'a str,
     pub case: &'a str,
     pub base: &'a [f64],
     pub candidate: &'a [f64],
@@ -55,7 +56,7 @@ impl Figure for LatencyCdf<'_> {
             .map_err(text)?;
         chart
             .configure_mesh()
-            .x_desc("latency per forward pass (ms)")
+            .x_desc(format!("{} time per forward pass (ms)", self.clock))
             .y_desc("fraction of iterations ≤ x")
             .draw()
             .map_err(text)?;
