@@ -290,6 +290,16 @@ fn compare_case(base: &CaseRecord, cand: &CaseRecord, settings: &GateSettings) -
 /// Compares every case of either side; cases present on one side only are
 /// listed with that outcome, never dropped.
 pub fn compare(base: &Side, candidate: &Side, settings: &GateSettings) -> Comparison {
+    // Each case measured on both sides gets an interval for p50, p99 and
+    // throughput; the false-alarm rate is held for all of them together.
+    let both = base
+        .cases
+        .iter()
+        .filter(|b| b.measured() && candidate.cases.iter().any(|c| c.id == b.id && c.measured()))
+        .count();
+    let mut adjusted = settings.clone();
+    adjusted.simultaneous_intervals = (3 * both).max(1);
+    let settings = &adjusted;
     let mut cases = Vec::new();
     for b in &base.cases {
         match candidate.cases.iter().find(|c| c.id == b.id) {

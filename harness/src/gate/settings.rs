@@ -62,7 +62,12 @@ pub struct GateConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GateSettings {
     pub clock: Clock,
+    /// Family-wise confidence of a comparison's intervals.
     pub confidence: f64,
+    /// Intervals drawn at once (cases × sampled metrics); each is computed
+    /// at 1 − (1 − confidence) / this (Bonferroni), so the chance that any
+    /// of them misses is at most 1 − confidence.
+    pub simultaneous_intervals: usize,
     pub resamples: usize,
     pub seed: u64,
     /// Threshold per metric, in [`Metric::ALL`] order.
@@ -91,6 +96,7 @@ impl Default for GateSettings {
         Self {
             clock: Clock::Wall,
             confidence: 0.95,
+            simultaneous_intervals: 1,
             resamples: 2000,
             seed: 0,
             thresholds: DEFAULT_THRESHOLDS.to_vec(),
@@ -191,10 +197,15 @@ impl GateSettings {
         Ok(())
     }
 
+    /// Confidence of each single interval (Bonferroni).
+    pub fn interval_confidence(&self) -> f64 {
+        1.0 - (1.0 - self.confidence) / self.simultaneous_intervals.max(1) as f64
+    }
+
     pub fn bootstrap(&self) -> BootstrapSettings {
         BootstrapSettings {
             resamples: self.resamples,
-            confidence: self.confidence,
+            confidence: self.interval_confidence(),
             seed: self.seed,
         }
     }
@@ -218,6 +229,9 @@ mod tests {
         assert_eq!(s.threshold(Metric::LatencyP50), 4.0);
         assert_eq!(s.threshold(Metric::Top1), 1.0);
         assert_eq!(s.threshold(Metric::LatencyP99), 10.0);
+        // Bonferroni: 0.99 family-wise over 4 intervals → 1 − 0.01/4 each.
+        s.simultaneous_intervals = 4;
+        assert!((s.interval_confidence() - 0.9975).abs() < 1e-12);
     }
 
     #[test]

@@ -92,11 +92,12 @@ impl Exporter for Markdown {
             })
             .collect();
         out.push_str(&format!(
-            "\n<sub>Δ: candidate vs base, {} clock; [CI]: {:.0}% percentile-bootstrap interval ({} resamples, seed {}). A case regresses when a change is significant (interval excludes 0) and beyond its threshold: {}.</sub>\n",
+            "\n<sub>Δ: candidate vs base, {} clock; [CI]: percentile-bootstrap interval ({} resamples, seed {}), {}% family-wise over {} intervals (Bonferroni). A case regresses when a change is significant (interval excludes 0) and beyond its threshold: {}.</sub>\n",
             c.settings.clock.as_str(),
-            c.settings.confidence * 100.0,
             c.settings.resamples,
             c.settings.seed,
+            c.settings.confidence * 100.0,
+            c.settings.simultaneous_intervals,
             thresholds.join(", ")
         ));
         out
@@ -125,7 +126,7 @@ Base **results/baselines/ci.json** (run, `1111111aaa`) vs candidate **results/ru
 - `gpt/candle/cpu/f32/b1/t16/th1`: throughput 16000 tok/s → 15200 tok/s: -5.0% [-6.0, -4.0] (threshold 3%): regressed
 - `gpt/candle/cpu/q4k/b1/t16/th1` (only in candidate): new case: nothing to compare against
 
-<sub>Δ: candidate vs base, wall clock; [CI]: 95% percentile-bootstrap interval (2000 resamples, seed 0). A case regresses when a change is significant (interval excludes 0) and beyond its threshold: latency_p50 3%, latency_p99 10%, throughput 3%, peak_memory 10%, rel_l2 50%, top1 0.5 pp.</sub>
+<sub>Δ: candidate vs base, wall clock; [CI]: percentile-bootstrap interval (2000 resamples, seed 0), 95% family-wise over 6 intervals (Bonferroni). A case regresses when a change is significant (interval excludes 0) and beyond its threshold: latency_p50 3%, latency_p99 10%, throughput 3%, peak_memory 10%, rel_l2 50%, top1 0.5 pp.</sub>
 ";
         assert_eq!(Markdown.render(&comparison()), expected);
     }

@@ -115,7 +115,10 @@ pub(crate) mod fixture {
         Comparison {
             base: side("results/baselines/ci.json", "1111111aaaa"),
             candidate: side("results/runs/new", "2222222bbbb"),
-            settings: GateSettings::default(),
+            settings: GateSettings {
+                simultaneous_intervals: 6,
+                ..GateSettings::default()
+            },
             cases: vec![
                 CaseComparison {
                     id: "gpt/candle/cpu/f32/b1/t16/th1".into(),

@@ -59,7 +59,7 @@ impl Exporter for Terminal {
         }
         let one_sided = c.count(CaseOutcome::OnlyInBase) + c.count(CaseOutcome::OnlyInCandidate);
         out.push_str(&format!(
-            "verdict: {} — {} regressed, {} improved, {} unchanged, {} on one side only, {} not compared ({} clock, {:.0}% intervals, bootstrap of {} resamples)\n",
+            "verdict: {} — {} regressed, {} improved, {} unchanged, {} on one side only, {} not compared ({} clock; {}% family-wise over {} bootstrap intervals of {} resamples)\n",
             c.verdict.as_str(),
             c.regressions,
             c.improvements,
@@ -68,6 +68,7 @@ impl Exporter for Terminal {
             c.count(CaseOutcome::NotCompared),
             c.settings.clock.as_str(),
             c.settings.confidence * 100.0,
+            c.settings.simultaneous_intervals,
             c.settings.resamples,
         ));
         out
@@ -90,7 +91,7 @@ gpt/candle/cpu/q4k/b1/t16/th1  only in candidate                   -            
 gpt/candle/cpu/f32/b1/t16/th1: latency_p50 1.000 ms → 1.052 ms: +5.2% [+4.1, +6.3] (threshold 3%): regressed
 gpt/candle/cpu/f32/b1/t16/th1: throughput 16000 tok/s → 15200 tok/s: -5.0% [-6.0, -4.0] (threshold 3%): regressed
 gpt/candle/cpu/q4k/b1/t16/th1 (only in candidate): new case: nothing to compare against
-verdict: regressed — 1 regressed, 0 improved, 1 unchanged, 1 on one side only, 0 not compared (wall clock, 95% intervals, bootstrap of 2000 resamples)
+verdict: regressed — 1 regressed, 0 improved, 1 unchanged, 1 on one side only, 0 not compared (wall clock; 95% family-wise over 6 bootstrap intervals of 2000 resamples)
 ";
         assert_eq!(Terminal.render(&comparison()), expected);
     }
