@@ -95,7 +95,12 @@ impl BaselineDocument {
         let cases: Vec<String> = self
             .cases
             .iter()
-            .map(|c| format!("    {}", serde_json::to_string(c).expect("plain data is JSON")))
+            .map(|c| {
+                format!(
+                    "    {}",
+                    serde_json::to_string(c).expect("plain data is JSON")
+                )
+            })
             .collect();
         let body = if cases.is_empty() {
             "[]".to_string()

@@ -134,7 +134,11 @@ impl Resampler {
         let k = self.runs.len();
         let mut n = 0;
         for _ in 0..k {
-            let run = if k == 1 { 0 } else { rng.below(k as u64) as usize };
+            let run = if k == 1 {
+                0
+            } else {
+                rng.below(k as u64) as usize
+            };
             let members = &self.runs[run];
             for _ in 0..members.len() {
                 self.counts[members[rng.below(members.len() as u64) as usize]] += 1;
@@ -226,7 +230,10 @@ mod tests {
         let r = ratio_intervals(&[base], &[cand], SETTINGS).unwrap();
         for i in [r.p50, r.mean] {
             assert!(i.low < 1.1 && 1.1 < i.high, "{i:?}");
-            assert!(i.low > 1.0, "a 10% shift of 200 samples is significant: {i:?}");
+            assert!(
+                i.low > 1.0,
+                "a 10% shift of 200 samples is significant: {i:?}"
+            );
         }
     }
 
@@ -248,15 +255,25 @@ mod tests {
         // them), against a candidate run at 105 and one at 100. Resampling
         // only iterations treats 200 samples per side as one population and
         // calls a difference significant; resampling runs first does not.
-        let run = |level: f64| -> Vec<f64> { (0..100).map(|i| level + (i % 5) as f64 * 0.1).collect() };
+        let run =
+            |level: f64| -> Vec<f64> { (0..100).map(|i| level + (i % 5) as f64 * 0.1).collect() };
         let base = vec![run(100.0), run(110.0)];
         let cand = vec![run(105.0), run(100.0)];
         let pooled = |runs: &[Vec<f64>]| vec![runs.concat()];
         let naive = ratio_intervals(&pooled(&base), &pooled(&cand), SETTINGS).unwrap();
         let two_stage = ratio_intervals(&base, &cand, SETTINGS).unwrap();
         let width = |i: Interval| i.high - i.low;
-        assert!(width(two_stage.mean) > 3.0 * width(naive.mean), "{naive:?} {two_stage:?}");
-        assert!(naive.mean.high < 1.0, "iterations only: significant {naive:?}");
-        assert!(two_stage.mean.low < 1.0 && two_stage.mean.high > 1.0, "{two_stage:?}");
+        assert!(
+            width(two_stage.mean) > 3.0 * width(naive.mean),
+            "{naive:?} {two_stage:?}"
+        );
+        assert!(
+            naive.mean.high < 1.0,
+            "iterations only: significant {naive:?}"
+        );
+        assert!(
+            two_stage.mean.low < 1.0 && two_stage.mean.high > 1.0,
+            "{two_stage:?}"
+        );
     }
 }

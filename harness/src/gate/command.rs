@@ -71,8 +71,7 @@ pub enum BaselineCommand {
 fn write_report(path: &Option<PathBuf>, exporter: &dyn Exporter, c: &Comparison) -> Result<()> {
     if let Some(path) = path {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         std::fs::write(path, exporter.render(c))
             .with_context(|| format!("writing {}", path.display()))?;
@@ -196,7 +195,10 @@ pub struct HistoryArgs {
 }
 
 /// The value the gate compares for `metric` in a baseline's case.
-fn baseline_value(record: &super::record::CaseRecord, metric: super::metric::Metric) -> Option<f64> {
+fn baseline_value(
+    record: &super::record::CaseRecord,
+    metric: super::metric::Metric,
+) -> Option<f64> {
     use super::metric::Metric;
     let samples = record.samples_ms();
     if samples.is_empty() {
@@ -207,7 +209,9 @@ fn baseline_value(record: &super::record::CaseRecord, metric: super::metric::Met
         Metric::LatencyP50 => Some(s.p50),
         Metric::LatencyP99 => Some(s.p99),
         Metric::Throughput => Some(record.tokens_per_forward as f64 / (s.mean * 1e-3)),
-        Metric::PeakMemory => record.peak_rss_bytes.map(|b| b as f64 / (1u64 << 20) as f64),
+        Metric::PeakMemory => record
+            .peak_rss_bytes
+            .map(|b| b as f64 / (1u64 << 20) as f64),
         Metric::RelL2 | Metric::Top1 => None,
     }
 }
@@ -219,7 +223,11 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
     let entries = history::store::read(&args.file)?;
     let entries: Vec<_> = entries
         .into_iter()
-        .filter(|e| args.filter.as_ref().is_none_or(|f| e.case.contains(f.as_str())))
+        .filter(|e| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| e.case.contains(f.as_str()))
+        })
         .collect();
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
@@ -249,7 +257,10 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
             .points
             .len();
         let mine: Vec<_> = found.iter().filter(|c| &c.case == case).collect();
-        println!("{case}: {runs} measured runs, {} change point(s)", mine.len());
+        println!(
+            "{case}: {runs} measured runs, {} change point(s)",
+            mine.len()
+        );
         for cp in &mine {
             println!(
                 "  {} changed {:+.1}% ({} → {}) at run {} (#{}, {}), commit {}{}; p = {:.3}",
@@ -261,7 +272,11 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
                 cp.index,
                 cp.time,
                 cp.git_commit.as_deref().unwrap_or("unknown"),
-                if cp.worse { " — worse" } else { " — better" },
+                if cp.worse {
+                    " — worse"
+                } else {
+                    " — better"
+                },
                 cp.p_value,
             );
         }

@@ -326,7 +326,12 @@ pub fn compare(base: &Side, candidate: &Side, settings: &GateSettings) -> Compar
             });
         }
     }
-    let count = |o| cases.iter().filter(|c: &&CaseComparison| c.outcome == o).count();
+    let count = |o| {
+        cases
+            .iter()
+            .filter(|c: &&CaseComparison| c.outcome == o)
+            .count()
+    };
     let regressions = count(CaseOutcome::Regressed);
     let improvements = count(CaseOutcome::Improved);
     Comparison {

@@ -4,13 +4,13 @@
 
 pub mod baseline;
 pub mod bootstrap;
+pub mod command;
 pub mod comparison;
+pub mod history;
 pub mod metric;
+pub mod plots;
 pub mod record;
+pub mod report;
 pub mod settings;
 pub mod side;
 pub mod verdict;
-pub mod report;
-pub mod command;
-pub mod history;
-pub mod plots;

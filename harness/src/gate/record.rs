@@ -173,7 +173,12 @@ mod tests {
         assert_eq!((pooled[0].runs, pooled[0].peak_rss_bytes), (2, Some(30)));
         assert_eq!(pooled[0].run_sizes, vec![2, 1]);
         assert_eq!(pooled[0].cpu_samples_ns, vec![1, 2, 3]);
-        let lengths = |r: &CaseRecord| r.runs_ms(Clock::Cpu).iter().map(Vec::len).collect::<Vec<_>>();
+        let lengths = |r: &CaseRecord| {
+            r.runs_ms(Clock::Cpu)
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(lengths(&pooled[0]), vec![2, 1]);
         assert_eq!(lengths(&pooled[1]), vec![1]);
         assert_eq!(pooled[1].runs, 1);

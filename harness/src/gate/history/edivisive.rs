@@ -165,7 +165,10 @@ mod tests {
         let x = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
         for (tau, q) in q_statistics(&x, 2) {
             let (a, b) = x.split_at(tau);
-            let cross: f64 = a.iter().flat_map(|p| b.iter().map(move |r| (p - r).abs())).sum();
+            let cross: f64 = a
+                .iter()
+                .flat_map(|p| b.iter().map(move |r| (p - r).abs()))
+                .sum();
             let within = |s: &[f64]| {
                 let mut t = 0.0;
                 for i in 0..s.len() {

@@ -69,9 +69,10 @@ pub fn entries_of(doc: &RunDocument) -> Vec<HistoryEntry> {
 
 /// The history file beside a runs folder: `results/runs` → `results/history.jsonl`.
 pub fn default_path(runs_dir: &Path) -> PathBuf {
-    runs_dir
-        .parent()
-        .map_or_else(|| PathBuf::from("history.jsonl"), |p| p.join("history.jsonl"))
+    runs_dir.parent().map_or_else(
+        || PathBuf::from("history.jsonl"),
+        |p| p.join("history.jsonl"),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,8 +192,9 @@ pub(crate) mod tests {
         text.push_str("{\"run_id\": \"x\", \"ti");
         fs::write(&path, &text).unwrap();
         assert_eq!(read(&path).unwrap().len(), 1);
+        let first = fs::read_to_string(&path).unwrap();
         text.push('\n');
-        text.push_str(&fs::read_to_string(&path).unwrap().lines().next().unwrap().to_string());
+        text.push_str(first.lines().next().unwrap());
         fs::write(&path, text + "\n").unwrap();
         let e = read(&path).unwrap_err().to_string();
         assert!(e.contains("h.jsonl:2: not a history entry"), "{e}");

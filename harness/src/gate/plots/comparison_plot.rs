@@ -32,7 +32,10 @@ impl Figure for Forest<'_> {
             .rows
             .iter()
             .flat_map(|r| {
-                let (l, h) = r.change.interval.unwrap_or((r.change.change, r.change.change));
+                let (l, h) = r
+                    .change
+                    .interval
+                    .unwrap_or((r.change.change, r.change.change));
                 [l.abs(), h.abs(), r.change.change.abs()]
             })
             .fold(self.threshold * 2.0, f64::max)

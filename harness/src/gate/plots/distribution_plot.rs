@@ -65,7 +65,10 @@ impl Figure for LatencyCdf<'_> {
             (&cand, RGBColor(220, 110, 20), "candidate"),
         ] {
             chart
-                .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
                 .map_err(text)?
                 .label(format!("{label} (n = {})", points.len()))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));

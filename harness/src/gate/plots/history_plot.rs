@@ -59,7 +59,10 @@ impl Figure for HistoryPlot<'_> {
                 .map_err(text)?
                 .label("baseline ± threshold")
                 .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], RGBColor(40, 90, 200).mix(0.3).filled())
+                    Rectangle::new(
+                        [(x, y - 5), (x + 20, y + 5)],
+                        RGBColor(40, 90, 200).mix(0.3).filled(),
+                    )
                 });
         }
         let line = RGBColor(30, 30, 30);
@@ -112,10 +115,7 @@ impl Figure for HistoryPlot<'_> {
 }
 
 /// Writes `<case>-<metric>-history.{png,svg}` into `dir`.
-pub fn history_plot(
-    dir: &std::path::Path,
-    plot: &HistoryPlot,
-) -> Result<usize, super::PlotError> {
+pub fn history_plot(dir: &std::path::Path, plot: &HistoryPlot) -> Result<usize, super::PlotError> {
     let stem = format!(
         "{}-{}-history",
         super::slug(&plot.series.case),

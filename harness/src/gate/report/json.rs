@@ -45,7 +45,10 @@ mod tests {
         );
         assert_eq!(case["metrics"][3]["interval"], serde_json::Value::Null);
         assert_eq!(v["cases"][2]["outcome"], "only_in_candidate");
-        assert_eq!(v["settings"]["thresholds"][0], serde_json::json!(["latency_p50", 3.0]));
+        assert_eq!(
+            v["settings"]["thresholds"][0],
+            serde_json::json!(["latency_p50", 3.0])
+        );
         assert_eq!(v["candidate"]["git_commit"], "2222222bbbb");
     }
 }

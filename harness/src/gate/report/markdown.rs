@@ -8,8 +8,10 @@ use crate::gate::verdict::Verdict;
 pub struct Markdown;
 
 fn commit(c: &Option<String>) -> String {
-    c.as_deref()
-        .map_or_else(|| "unknown commit".into(), |s| format!("`{}`", &s[..s.len().min(10)]))
+    c.as_deref().map_or_else(
+        || "unknown commit".into(),
+        |s| format!("`{}`", &s[..s.len().min(10)]),
+    )
 }
 
 fn outcome_cell(o: CaseOutcome) -> String {
@@ -78,7 +80,7 @@ impl Exporter for Markdown {
             }
         }
         if !notes.is_empty() {
-            out.push_str("\n");
+            out.push('\n');
             out.push_str(&notes.join("\n"));
             out.push('\n');
         }

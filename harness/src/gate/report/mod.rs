@@ -58,7 +58,11 @@ pub fn findings(metrics: &[MetricChange]) -> Vec<String> {
         .iter()
         .filter(|m| m.verdict != super::verdict::Verdict::Unchanged)
         .map(|m| {
-            let unit = if m.metric.absolute_change() { " pp" } else { "%" };
+            let unit = if m.metric.absolute_change() {
+                " pp"
+            } else {
+                "%"
+            };
             format!(
                 "{} {} → {}: {} (threshold {}{unit}): {}",
                 m.metric,
@@ -90,7 +94,14 @@ pub(crate) mod fixture {
     use crate::gate::settings::GateSettings;
     use crate::gate::verdict::Verdict;
 
-    fn m(metric: Metric, base: f64, cand: f64, change: f64, ci: Option<(f64, f64)>, v: Verdict) -> MetricChange {
+    fn m(
+        metric: Metric,
+        base: f64,
+        cand: f64,
+        change: f64,
+        ci: Option<(f64, f64)>,
+        v: Verdict,
+    ) -> MetricChange {
         let threshold = GateSettings::default().threshold(metric);
         MetricChange {
             metric,
@@ -127,9 +138,30 @@ pub(crate) mod fixture {
                     base_samples: 500,
                     candidate_samples: 480,
                     metrics: vec![
-                        m(Metric::LatencyP50, 1.0, 1.052, 5.2, Some((4.1, 6.3)), Regressed),
-                        m(Metric::LatencyP99, 1.5, 1.6, 6.67, Some((-2.0, 15.0)), Unchanged),
-                        m(Metric::Throughput, 16000.0, 15200.0, -5.0, Some((-6.0, -4.0)), Regressed),
+                        m(
+                            Metric::LatencyP50,
+                            1.0,
+                            1.052,
+                            5.2,
+                            Some((4.1, 6.3)),
+                            Regressed,
+                        ),
+                        m(
+                            Metric::LatencyP99,
+                            1.5,
+                            1.6,
+                            6.67,
+                            Some((-2.0, 15.0)),
+                            Unchanged,
+                        ),
+                        m(
+                            Metric::Throughput,
+                            16000.0,
+                            15200.0,
+                            -5.0,
+                            Some((-6.0, -4.0)),
+                            Regressed,
+                        ),
                         m(Metric::PeakMemory, 50.0, 50.5, 1.0, None, Unchanged),
                         m(Metric::RelL2, 2e-7, 2e-7, 0.0, None, Unchanged),
                         m(Metric::Top1, 1.0, 1.0, 0.0, None, Unchanged),
@@ -142,9 +174,30 @@ pub(crate) mod fixture {
                     base_samples: 200,
                     candidate_samples: 210,
                     metrics: vec![
-                        m(Metric::LatencyP50, 3.0, 3.03, 1.0, Some((0.2, 1.8)), Unchanged),
-                        m(Metric::LatencyP99, 3.5, 3.4, -2.9, Some((-8.0, 3.0)), Unchanged),
-                        m(Metric::Throughput, 21333.0, 21122.0, -1.0, Some((-1.8, -0.2)), Unchanged),
+                        m(
+                            Metric::LatencyP50,
+                            3.0,
+                            3.03,
+                            1.0,
+                            Some((0.2, 1.8)),
+                            Unchanged,
+                        ),
+                        m(
+                            Metric::LatencyP99,
+                            3.5,
+                            3.4,
+                            -2.9,
+                            Some((-8.0, 3.0)),
+                            Unchanged,
+                        ),
+                        m(
+                            Metric::Throughput,
+                            21333.0,
+                            21122.0,
+                            -1.0,
+                            Some((-1.8, -0.2)),
+                            Unchanged,
+                        ),
                         m(Metric::PeakMemory, 52.0, 52.0, 0.0, None, Unchanged),
                     ],
                 },

@@ -28,10 +28,7 @@ impl Exporter for Terminal {
             .collect();
         let mut out = format!(
             "base: {} ({})  candidate: {} ({})\n",
-            c.base.label,
-            c.base.kind,
-            c.candidate.label,
-            c.candidate.kind
+            c.base.label, c.base.kind, c.candidate.label, c.candidate.kind
         );
         for row in &rows {
             let cells: Vec<String> = row
@@ -54,7 +51,11 @@ impl Exporter for Terminal {
                 out.push_str(&format!("{}: {line}\n", case.id));
             }
             if let Some(note) = &case.note {
-                out.push_str(&format!("{} ({}): {note}\n", case.id, case.outcome.as_str()));
+                out.push_str(&format!(
+                    "{} ({}): {note}\n",
+                    case.id,
+                    case.outcome.as_str()
+                ));
             }
         }
         let one_sided = c.count(CaseOutcome::OnlyInBase) + c.count(CaseOutcome::OnlyInCandidate);
