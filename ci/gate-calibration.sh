@@ -11,14 +11,14 @@
 # do not.
 #
 # Usage: ci/gate-calibration.sh [PAIRS] [SLOWDOWN_PCT] [BLOCKS]
-#   defaults 20 5 6; INFERBENCH_BIN overrides the binary; KEEP=1 keeps the
-#   work folder. Takes about 20 s per comparison.
+#   defaults 20 5 12; INFERBENCH_BIN overrides the binary; KEEP=1 keeps the
+#   work folder. Takes about 40 s per comparison (most of it starting processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pairs=${1:-20}
 slowdown=${2:-5}
-blocks=${3:-6}
+blocks=${3:-12}
 scenario=ci/gate-calibration.toml
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gate-calibration.XXXXXX")

@@ -11,11 +11,13 @@
 //! statistic with one procedure and no assumption about the distribution's
 //! shape (latency samples are skewed and often bimodal).
 //!
-//! A side pooled from several runs is resampled in two stages (Davison &
-//! Hinkley 1997, §3.8): first runs with replacement, then iterations within
-//! each drawn run. Runs differ by more than their iterations suggest (the
-//! machine's load changes between them); resampling only iterations would
-//! give intervals too narrow for that, and false alarms. A single run is
+//! A side pooled from several runs is estimated by the median over runs of
+//! each run's statistic, and resampled in two stages (Davison & Hinkley
+//! 1997, §3.8; Kalibera & Jones 2013, "Rigorous benchmarking in reasonable
+//! time"): first runs with replacement, then iterations within each drawn
+//! run. Runs differ by more than their iterations suggest (the machine's
+//! load changes between them); resampling only iterations would give
+//! intervals too narrow for that, and false alarms. A single run is
 //! resampled by iterations only.
 //!
 //! Resamples are drawn as counts over the sorted sample (a multinomial
@@ -100,52 +102,90 @@ pub struct BootstrapSettings {
     pub seed: u64,
 }
 
-/// One side's samples sorted together, remembering which run each came
-/// from, with a count buffer for resampling.
-struct Resampler {
+/// One run's samples, sorted, with a count buffer for resampling.
+struct Run {
     sorted: Vec<f64>,
-    /// Per run, the positions of its samples in `sorted`.
-    runs: Vec<Vec<usize>>,
     counts: Vec<u32>,
+}
+
+impl Run {
+    fn new(samples: &[f64]) -> Self {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Self {
+            counts: vec![0; sorted.len()],
+            sorted,
+        }
+    }
+
+    fn resampled(&mut self, rng: &mut SplitMix64) -> Statistics {
+        self.counts.fill(0);
+        let n = self.sorted.len();
+        for _ in 0..n {
+            self.counts[rng.below(n as u64) as usize] += 1;
+        }
+        statistics_of_counts(&self.sorted, &self.counts, n)
+    }
+}
+
+/// Median of each statistic over runs: one run that ran on a throttled or
+/// shared core (whole runs at 2× the time happen on a loaded machine)
+/// moves it by one rank, not by its weight in a pooled sample.
+fn median_over_runs(per_run: &[Statistics]) -> Statistics {
+    let median = |f: fn(&Statistics) -> f64| {
+        let mut v: Vec<f64> = per_run.iter().map(f).collect();
+        quantile(&mut v, 0.5)
+    };
+    Statistics {
+        p50: median(|s| s.p50),
+        p99: median(|s| s.p99),
+        mean: median(|s| s.mean),
+    }
+}
+
+/// The statistics of a side given as its runs' samples: those of the one
+/// run, or with several runs the median over runs of each run's statistic.
+pub fn side_statistics(runs: &[Vec<f64>]) -> Statistics {
+    let per_run: Vec<Statistics> = runs
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| statistics(r))
+        .collect();
+    median_over_runs(&per_run)
+}
+
+/// A side's runs, resampled in two stages: runs with replacement, then
+/// iterations within each drawn run; the resample's statistic is computed
+/// as [`side_statistics`] computes the estimate.
+struct Resampler {
+    runs: Vec<Run>,
+    drawn: Vec<Statistics>,
 }
 
 impl Resampler {
     fn new(runs: &[Vec<f64>]) -> Self {
-        let mut all: Vec<(f64, usize)> = runs
-            .iter()
-            .enumerate()
-            .flat_map(|(r, xs)| xs.iter().map(move |&x| (x, r)))
-            .collect();
-        all.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut positions = vec![Vec::new(); runs.len()];
-        for (i, (_, r)) in all.iter().enumerate() {
-            positions[*r].push(i);
-        }
-        positions.retain(|p| !p.is_empty());
         Self {
-            counts: vec![0; all.len()],
-            sorted: all.into_iter().map(|(x, _)| x).collect(),
-            runs: positions,
+            runs: runs
+                .iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| Run::new(r))
+                .collect(),
+            drawn: Vec::new(),
         }
     }
 
     fn draw(&mut self, rng: &mut SplitMix64) -> Statistics {
-        self.counts.fill(0);
         let k = self.runs.len();
-        let mut n = 0;
-        for _ in 0..k {
-            let run = if k == 1 {
-                0
-            } else {
-                rng.below(k as u64) as usize
-            };
-            let members = &self.runs[run];
-            for _ in 0..members.len() {
-                self.counts[members[rng.below(members.len() as u64) as usize]] += 1;
-            }
-            n += members.len();
+        if k == 1 {
+            return self.runs[0].resampled(rng);
         }
-        statistics_of_counts(&self.sorted, &self.counts, n)
+        self.drawn.clear();
+        for _ in 0..k {
+            let run = rng.below(k as u64) as usize;
+            let stats = self.runs[run].resampled(rng);
+            self.drawn.push(stats);
+        }
+        median_over_runs(&self.drawn)
     }
 }
 
@@ -247,6 +287,17 @@ mod tests {
             ratio_intervals(&a, &b, SETTINGS)
         );
         assert!(ratio_intervals(&[vec![]], &b, SETTINGS).is_none());
+    }
+
+    #[test]
+    fn one_slow_run_moves_the_side_by_one_rank() {
+        // Per-run medians 10, 11, 20 (a run at 2× on a throttled core):
+        // the side's median is 11, not the pooled sample's.
+        let runs = vec![vec![10.0; 5], vec![11.0; 5], vec![20.0; 5]];
+        let s = side_statistics(&runs);
+        assert_eq!((s.p50, s.mean), (11.0, 11.0));
+        assert_eq!(statistics(&runs.concat()).p50, 11.0);
+        assert!((statistics(&runs.concat()).mean - 41.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

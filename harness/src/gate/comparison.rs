@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::bootstrap::{Interval, ratio_intervals, statistics};
+use super::bootstrap::{Interval, ratio_intervals, side_statistics};
 use super::metric::Metric;
 use super::record::CaseRecord;
 use super::settings::{Clock, GateSettings};
@@ -171,10 +171,9 @@ pub fn metric_changes(
     } else {
         Clock::Wall
     };
-    let (b_ms, c_ms) = (base.clock_ms(clock), cand.clock_ms(clock));
     let (b_runs, c_runs) = (base.runs_ms(clock), cand.runs_ms(clock));
     if let Some(intervals) = ratio_intervals(&b_runs, &c_runs, settings.bootstrap()) {
-        let (b, c) = (statistics(&b_ms), statistics(&c_ms));
+        let (b, c) = (side_statistics(&b_runs), side_statistics(&c_runs));
         out.push(change(
             Metric::LatencyP50,
             (b.p50, c.p50),
