@@ -185,7 +185,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     folder.finish()?;
     if !args.gate.no_history {
-        let file = (args.gate.history.clone()).unwrap_or_else(|| history_path(&args.out));
+        let file = args
+            .gate
+            .history
+            .clone()
+            .unwrap_or_else(|| history_path(&args.out));
         if let Err(e) = gate::record_history(&folder.dir, &file) {
             eprintln!("warning: the run was not added to the history: {e:#}");
         }

@@ -26,9 +26,10 @@
 
 use crate::model::rng::SplitMix64;
 
-/// The statistics the gate compares; each resample yields all three.
+/// The statistics the gate compares; each resample yields all four.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Statistics {
+    pub p5: f64,
     pub p50: f64,
     pub p99: f64,
     pub mean: f64,
@@ -43,9 +44,9 @@ fn rank(n: usize, q: f64) -> (usize, f64) {
 
 /// Statistics of a sample given as `counts[i]` copies of `sorted[i]`.
 fn statistics_of_counts(sorted: &[f64], counts: &[u32], n: usize) -> Statistics {
-    let wanted = [rank(n, 0.5), rank(n, 0.99)];
+    let wanted = [rank(n, 0.05), rank(n, 0.5), rank(n, 0.99)];
     // The order statistics at ranks lo and lo + 1 for each quantile.
-    let mut at = [[0.0f64; 2]; 2];
+    let mut at = [[0.0f64; 2]; 3];
     let mut seen = 0usize;
     let mut sum = 0.0;
     for (&value, &count) in sorted.iter().zip(counts) {
@@ -65,8 +66,9 @@ fn statistics_of_counts(sorted: &[f64], counts: &[u32], n: usize) -> Statistics 
     }
     let interpolate = |i: usize| at[i][0] + wanted[i].1 * (at[i][1] - at[i][0]);
     Statistics {
-        p50: interpolate(0),
-        p99: interpolate(1),
+        p5: interpolate(0),
+        p50: interpolate(1),
+        p99: interpolate(2),
         mean: sum / n as f64,
     }
 }
@@ -88,6 +90,7 @@ pub struct Interval {
 /// Percentile-bootstrap intervals of candidate/base for each statistic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RatioIntervals {
+    pub p5: Interval,
     pub p50: Interval,
     pub p99: Interval,
     pub mean: Interval,
@@ -137,6 +140,7 @@ fn median_over_runs(per_run: &[Statistics]) -> Statistics {
         quantile(&mut v, 0.5)
     };
     Statistics {
+        p5: median(|s| s.p5),
         p50: median(|s| s.p50),
         p99: median(|s| s.p99),
         mean: median(|s| s.mean),
@@ -208,21 +212,23 @@ pub fn ratio_intervals(
     }
     let (mut base, mut candidate) = (Resampler::new(base), Resampler::new(candidate));
     let mut rng = SplitMix64::new(settings.seed);
-    let mut ratios = [(); 3].map(|_| Vec::with_capacity(settings.resamples));
+    let mut ratios = [(); 4].map(|_| Vec::with_capacity(settings.resamples));
     for _ in 0..settings.resamples {
         let b = base.draw(&mut rng);
         let c = candidate.draw(&mut rng);
         ratios[0].push(c.p50 / b.p50);
         ratios[1].push(c.p99 / b.p99);
         ratios[2].push(c.mean / b.mean);
+        ratios[3].push(c.p5 / b.p5);
     }
     let tail = (1.0 - settings.confidence) / 2.0;
     let interval = |values: &mut Vec<f64>| Interval {
         low: quantile(values, tail),
         high: quantile(values, 1.0 - tail),
     };
-    let [p50, p99, mean] = &mut ratios;
+    let [p50, p99, mean, p5] = &mut ratios;
     Some(RatioIntervals {
+        p5: interval(p5),
         p50: interval(p50),
         p99: interval(p99),
         mean: interval(mean),
@@ -241,8 +247,10 @@ mod tests {
 
     #[test]
     fn statistics_match_the_summary_definitions() {
-        // Sorted 1..=5: median 3; p99 at h = 3.96 → 4 + 0.96 × 1 = 4.96.
+        // Sorted 1..=5: median 3; p99 at h = 3.96 → 4 + 0.96 × 1 = 4.96;
+        // p5 at h = 0.2 → 1 + 0.2 × 1 = 1.2.
         let s = statistics(&[5.0, 1.0, 4.0, 2.0, 3.0]);
+        assert!((s.p5 - 1.2).abs() < 1e-12);
         assert_eq!(s.p50, 3.0);
         assert!((s.p99 - 4.96).abs() < 1e-12);
         assert_eq!(s.mean, 3.0);
@@ -256,7 +264,7 @@ mod tests {
     #[test]
     fn identical_constant_samples_give_a_point_interval() {
         let r = ratio_intervals(&[vec![2.0; 50]], &[vec![2.0; 80]], SETTINGS).unwrap();
-        for i in [r.p50, r.p99, r.mean] {
+        for i in [r.p5, r.p50, r.p99, r.mean] {
             assert_eq!((i.low, i.high), (1.0, 1.0));
         }
     }

@@ -24,7 +24,7 @@ pub struct CompareArgs {
     /// The candidate, in the same forms.
     pub candidate: String,
     /// Practical threshold METRIC=VALUE (percent; top1 in percentage
-    /// points), repeatable. Metrics: latency_p50, latency_p99, throughput,
+    /// points), repeatable. Metrics: latency_p5, latency_p50, latency_p99, throughput,
     /// peak_memory, rel_l2, top1. Overrides the scenario's [gate] section.
     #[arg(long = "threshold", value_name = "METRIC=VALUE")]
     pub thresholds: Vec<String>,
@@ -206,6 +206,7 @@ fn baseline_value(
     }
     let s = super::bootstrap::statistics(&samples);
     match metric {
+        Metric::LatencyP5 => Some(s.p5),
         Metric::LatencyP50 => Some(s.p50),
         Metric::LatencyP99 => Some(s.p99),
         Metric::Throughput => Some(record.tokens_per_forward as f64 / (s.mean * 1e-3)),

@@ -175,6 +175,13 @@ pub fn metric_changes(
     if let Some(intervals) = ratio_intervals(&b_runs, &c_runs, settings.bootstrap()) {
         let (b, c) = (side_statistics(&b_runs), side_statistics(&c_runs));
         out.push(change(
+            Metric::LatencyP5,
+            (b.p5, c.p5),
+            percent(b.p5, c.p5),
+            Some(ratio_percent(intervals.p5)),
+            settings,
+        ));
+        out.push(change(
             Metric::LatencyP50,
             (b.p50, c.p50),
             percent(b.p50, c.p50),
@@ -289,15 +296,15 @@ fn compare_case(base: &CaseRecord, cand: &CaseRecord, settings: &GateSettings) -
 /// Compares every case of either side; cases present on one side only are
 /// listed with that outcome, never dropped.
 pub fn compare(base: &Side, candidate: &Side, settings: &GateSettings) -> Comparison {
-    // Each case measured on both sides gets an interval for p50, p99 and
-    // throughput; the false-alarm rate is held for all of them together.
+    // Each case measured on both sides gets an interval for p5, p50, p99
+    // and throughput; the false-alarm rate is held for all of them together.
     let both = base
         .cases
         .iter()
         .filter(|b| b.measured() && candidate.cases.iter().any(|c| c.id == b.id && c.measured()))
         .count();
     let mut adjusted = settings.clone();
-    adjusted.simultaneous_intervals = (3 * both).max(1);
+    adjusted.simultaneous_intervals = (4 * both).max(1);
     let settings = &adjusted;
     let mut cases = Vec::new();
     for b in &base.cases {
@@ -401,7 +408,7 @@ pub(crate) mod tests {
         let c = compare(&s, &s, &GateSettings::default());
         assert_eq!(c.cases[0].outcome, CaseOutcome::Unchanged);
         assert_eq!(c.verdict, Verdict::Unchanged);
-        let p50 = &c.cases[0].metrics[0];
+        let p50 = &c.cases[0].metrics[1];
         assert_eq!((p50.metric, p50.change), (Metric::LatencyP50, 0.0));
         let names: Vec<_> = c.cases[0].metrics.iter().map(|m| m.metric).collect();
         assert_eq!(names, Metric::ALL.to_vec());
@@ -413,7 +420,8 @@ pub(crate) mod tests {
         let cand = side("b", vec![record("x", samples(1.1))]);
         let c = compare(&base, &cand, &GateSettings::default());
         assert!(c.has_regression());
-        let m = &c.cases[0].metrics;
+        let m = &c.cases[0].metrics[1..];
+        assert_eq!(m[0].metric, Metric::LatencyP50);
         assert!((m[0].change - 10.0).abs() < 0.01, "{:?}", m[0]);
         assert_eq!(m[0].verdict, Verdict::Regressed);
         // Throughput falls by 1 − 1/1.1 = 9.09%.
@@ -424,6 +432,12 @@ pub(crate) mod tests {
         assert!(low < m[2].change && m[2].change < high && high < 0.0);
         // Memory and accuracy did not move.
         assert_eq!(m[3].verdict, Verdict::Unchanged);
+        // The floor moved by the same 10%.
+        let p5 = &c.cases[0].metrics[0];
+        assert_eq!(
+            (p5.metric, p5.verdict),
+            (Metric::LatencyP5, Verdict::Regressed)
+        );
         // The reverse comparison is an improvement.
         let c = compare(&cand, &base, &GateSettings::default());
         assert_eq!(c.verdict, Verdict::Improved);
@@ -441,7 +455,7 @@ pub(crate) mod tests {
             &side("b", vec![fat]),
             &GateSettings::default(),
         );
-        let m = &c.cases[0].metrics;
+        let m = &c.cases[0].metrics[1..];
         assert!((m[3].change - 20.0).abs() < 1e-9);
         assert_eq!(m[3].verdict, Verdict::Regressed);
         assert_eq!((m[4].change, m[4].verdict), (0.0, Verdict::Unchanged));

@@ -44,6 +44,8 @@ pub struct GateConfig {
     pub confidence: Option<f64>,
     /// Bootstrap resamples (default 2000).
     pub resamples: Option<usize>,
+    /// 5th-percentile latency threshold, percent (default 3).
+    pub latency_p5: Option<f64>,
     /// Median latency threshold, percent (default 3).
     pub latency_p50: Option<f64>,
     /// 99th-percentile latency threshold, percent (default 10).
@@ -82,7 +84,8 @@ pub struct GateSettings {
 /// actionable. Peak RSS depends on the allocator's page reuse. Accuracy of
 /// the same code and inputs is reproduced bit for bit, so any change there
 /// is real, but f32 rounding differences of a rewrite are not regressions.
-const DEFAULT_THRESHOLDS: [(Metric, f64); 6] = [
+const DEFAULT_THRESHOLDS: [(Metric, f64); 7] = [
+    (Metric::LatencyP5, 3.0),
     (Metric::LatencyP50, 3.0),
     (Metric::LatencyP99, 10.0),
     (Metric::Throughput, 3.0),
@@ -107,11 +110,11 @@ impl Default for GateSettings {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
     #[error(
-        "`{0}` is not METRIC=VALUE; metrics: latency_p50, latency_p99, throughput, peak_memory, rel_l2, top1"
+        "`{0}` is not METRIC=VALUE; metrics: latency_p5, latency_p50, latency_p99, throughput, peak_memory, rel_l2, top1"
     )]
     Syntax(String),
     #[error(
-        "unknown metric `{0}`; expected one of latency_p50, latency_p99, throughput, peak_memory, rel_l2, top1"
+        "unknown metric `{0}`; expected one of latency_p5, latency_p50, latency_p99, throughput, peak_memory, rel_l2, top1"
     )]
     UnknownMetric(String),
     #[error("threshold of `{metric}` must be a number ≥ 0, got `{value}`")]
@@ -147,6 +150,7 @@ impl GateSettings {
             self.resamples = r.max(1);
         }
         let given = [
+            (Metric::LatencyP5, config.latency_p5),
             (Metric::LatencyP50, config.latency_p50),
             (Metric::LatencyP99, config.latency_p99),
             (Metric::Throughput, config.throughput),
@@ -241,6 +245,7 @@ mod tests {
             s.apply_flag("p50=3"),
             Err(SettingsError::UnknownMetric("p50".into()))
         );
+        assert!(s.apply_flag("latency_p5=2").is_ok());
         assert!(matches!(
             s.apply_flag("latency_p50"),
             Err(SettingsError::Syntax(_))
@@ -249,7 +254,7 @@ mod tests {
             s.apply_flag("throughput=-1"),
             Err(SettingsError::BadValue { .. })
         ));
-        assert!(toml::from_str::<GateConfig>("latency_p5 = 1").is_err());
+        assert!(toml::from_str::<GateConfig>("latency_p55 = 1").is_err());
         assert!(s.set_confidence(1.0).is_err());
     }
 }

@@ -34,6 +34,7 @@ pub struct HistoryEntry {
 impl HistoryEntry {
     pub fn value(&self, metric: Metric) -> Option<f64> {
         match metric {
+            Metric::LatencyP5 => None,
             Metric::LatencyP50 => self.p50_ms,
             Metric::LatencyP99 => self.p99_ms,
             Metric::Throughput => self.tokens_per_s,

@@ -36,17 +36,17 @@ mod tests {
         assert_eq!(case["id"], "gpt/candle/cpu/f32/b1/t16/th1");
         assert_eq!(case["outcome"], "regressed");
         assert_eq!(
-            case["metrics"][0],
+            case["metrics"][1],
             serde_json::json!({
                 "metric": "latency_p50", "base": 1.0, "candidate": 1.052,
                 "change": 5.2, "interval": [4.1, 6.3], "threshold": 3.0,
                 "verdict": "regressed"
             })
         );
-        assert_eq!(case["metrics"][3]["interval"], serde_json::Value::Null);
+        assert_eq!(case["metrics"][4]["interval"], serde_json::Value::Null);
         assert_eq!(v["cases"][2]["outcome"], "only_in_candidate");
         assert_eq!(
-            v["settings"]["thresholds"][0],
+            v["settings"]["thresholds"][1],
             serde_json::json!(["latency_p50", 3.0])
         );
         assert_eq!(v["candidate"]["git_commit"], "2222222bbbb");

@@ -34,7 +34,7 @@ pub fn change_with_interval(m: &MetricChange) -> String {
 /// A value in its metric's unit with sensible digits.
 pub fn value(metric: Metric, v: f64) -> String {
     match metric {
-        Metric::LatencyP50 | Metric::LatencyP99 => format!("{v:.3} ms"),
+        Metric::LatencyP5 | Metric::LatencyP50 | Metric::LatencyP99 => format!("{v:.3} ms"),
         Metric::Throughput => format!("{v:.0} tok/s"),
         Metric::PeakMemory => format!("{v:.1} MiB"),
         Metric::RelL2 => format!("{v:.2e}"),
@@ -44,7 +44,8 @@ pub fn value(metric: Metric, v: f64) -> String {
 
 /// The metric columns shown in tables: the sampled ones, then the rest
 /// only through the verdict.
-pub const TABLE_METRICS: [Metric; 4] = [
+pub const TABLE_METRICS: [Metric; 5] = [
+    Metric::LatencyP5,
     Metric::LatencyP50,
     Metric::LatencyP99,
     Metric::Throughput,
@@ -127,7 +128,7 @@ pub(crate) mod fixture {
             base: side("results/baselines/ci.json", "1111111aaaa"),
             candidate: side("results/runs/new", "2222222bbbb"),
             settings: GateSettings {
-                simultaneous_intervals: 6,
+                simultaneous_intervals: 8,
                 ..GateSettings::default()
             },
             cases: vec![
@@ -138,6 +139,14 @@ pub(crate) mod fixture {
                     base_samples: 500,
                     candidate_samples: 480,
                     metrics: vec![
+                        m(
+                            Metric::LatencyP5,
+                            0.9,
+                            0.95,
+                            5.56,
+                            Some((4.9, 6.1)),
+                            Regressed,
+                        ),
                         m(
                             Metric::LatencyP50,
                             1.0,
@@ -174,6 +183,14 @@ pub(crate) mod fixture {
                     base_samples: 200,
                     candidate_samples: 210,
                     metrics: vec![
+                        m(
+                            Metric::LatencyP5,
+                            2.9,
+                            2.9,
+                            0.0,
+                            Some((-0.3, 0.3)),
+                            Unchanged,
+                        ),
                         m(
                             Metric::LatencyP50,
                             3.0,
