@@ -54,15 +54,16 @@ print(f"{total / 1000:.1f}")
 PY
 }
 
-# The p50 change and its interval from a verdict file.
+# The p5 and p50 changes with their intervals from a verdict file.
 p50_change() {
     python3 - "$1" <<'PY'
 import json, sys
 case = json.load(open(sys.argv[1]))["cases"][0]
-m = next(m for m in case["metrics"] if m["metric"] == "latency_p50")
-lo, hi = m["interval"]
-t = next(m for m in case["metrics"] if m["metric"] == "throughput")
-print(f"p50 {m['change']:+.2f}% [{lo:+.2f}, {hi:+.2f}]  tok/s {t['change']:+.2f}%")
+out = []
+for m in case["metrics"][:2]:
+    lo, hi = m["interval"]
+    out.append(f"{m['metric'][8:]} {m['change']:+6.2f}% [{lo:+.2f}, {hi:+.2f}]")
+print("  ".join(out))
 PY
 }
 

@@ -63,7 +63,8 @@ fn a_run_against_itself_is_unchanged_and_writes_every_report() {
     );
     let case = &verdict["cases"][0];
     assert_eq!(case["id"], "gpt-v64-h32-l1/candle/cpu/f32/b1/t8/th1");
-    assert_eq!(case["metrics"][0]["change"], 0.0);
+    assert_eq!(case["metrics"][1]["metric"], "latency_p50");
+    assert_eq!(case["metrics"][1]["change"], 0.0);
     assert_eq!(case["base_samples"], 200);
     let md = fs::read_to_string(out.join("gate.md")).unwrap();
     assert!(
@@ -96,7 +97,7 @@ fn an_injected_slowdown_fails_the_gate_and_its_reverse_passes() {
         .code(1)
         .stdout(contains("regressed"));
     let v = json(&tmp.path().join("v.json"));
-    let p50 = &v["cases"][0]["metrics"][0];
+    let p50 = &v["cases"][0]["metrics"][1];
     assert_eq!(p50["metric"], "latency_p50");
     assert_eq!(p50["verdict"], "regressed", "{p50}");
     assert!(p50["change"].as_f64().unwrap() > 20.0, "{p50}");

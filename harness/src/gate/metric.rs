@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// 5th-percentile latency: the floor of a pass's cost. Noise on a
-    /// shared machine only adds time (preemption, cache and core sharing),
-    /// so a low quantile is the most stable estimate of the code's own
-    /// speed (Chen & Revels 2016, "Robust benchmarking in noisy
-    /// environments", use the minimum; p5 is not one sample's fluke).
+    /// 5th-percentile latency: the floor of a pass's cost (of pooled runs:
+    /// the lowest run's). Noise on a shared machine only adds time
+    /// (preemption, cache and core sharing), so a low quantile is the most
+    /// stable estimate of the code's own speed (Chen & Revels 2016, "Robust
+    /// benchmarking in noisy environments", use the minimum; p5 is not one
+    /// sample's fluke).
     LatencyP5,
     /// Median latency per forward pass.
     LatencyP50,
