@@ -163,10 +163,10 @@ fn bad_input_exits_2_with_the_reason() {
     let a = run(tmp.path(), "runs", 0);
     let a = a.to_str().unwrap();
     inferbench(tmp.path())
-        .args(["compare", a, a, "--threshold", "latency_p5=3"])
+        .args(["compare", a, a, "--threshold", "latency_p7=3"])
         .assert()
         .code(2)
-        .stderr(contains("unknown metric `latency_p5`"));
+        .stderr(contains("unknown metric `latency_p7`"));
     inferbench(tmp.path())
         .args(["run", scenario().to_str().unwrap(), "--baseline", "missing"])
         .assert()
