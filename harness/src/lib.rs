@@ -4,6 +4,7 @@
 pub mod accuracy;
 pub mod backends;
 pub mod export;
+pub mod gate;
 pub mod generation;
 pub mod model;
 pub mod results;

@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use inferbench::backends::backend_for;
 use inferbench::export::{self, TelemetryOptions};
+use inferbench::gate::baseline;
+use inferbench::gate::command as gate;
+use inferbench::gate::history::store::default_path as history_path;
 use inferbench::results::environment::Environment;
 use inferbench::results::{RunFolder, Status, table};
 use inferbench::runner::worker::{WorkerJob, execute};
@@ -55,6 +58,8 @@ enum Command {
         ort_lib: Option<PathBuf>,
         #[command(flatten)]
         telemetry: TelemetryOptions,
+        #[command(flatten)]
+        gate: RunGateArgs,
     },
     /// Send a stored run (results/runs/<run-id>/) to telemetry sinks.
     Export {
@@ -69,6 +74,13 @@ enum Command {
     Schema,
     /// List the backends and whether each can run here.
     Backends,
+    /// Compare two runs or a baseline and a run; exit 1 on a regression.
+    Compare(gate::CompareArgs),
+    /// Manage saved baselines (results/baselines/).
+    #[command(subcommand)]
+    Baseline(gate::BaselineCommand),
+    /// Change points in the run history, with the commit each began at.
+    History(gate::HistoryArgs),
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -77,6 +89,26 @@ enum Command {
         #[arg(long)]
         report: PathBuf,
     },
+}
+
+/// The regression gate's options of `run`.
+#[derive(clap::Args)]
+struct RunGateArgs {
+    /// After the run, compare it with this baseline (a name in
+    /// results/baselines/ or a file) and exit 1 on a regression.
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// The history store the run's summaries are appended to
+    /// [default: history.jsonl beside the --out folder].
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
+    /// Do not append to the history store.
+    #[arg(long)]
+    no_history: bool,
+    /// Test knob for gate calibration: make each measured pass PCT percent
+    /// slower with a busy-wait.
+    #[arg(long, hide = true, value_name = "PCT", default_value_t = 0.0)]
+    inject_slowdown: f64,
 }
 
 fn cores() -> usize {
@@ -114,6 +146,7 @@ struct RunArgs {
     filter: Option<String>,
     cache_dir: Option<PathBuf>,
     telemetry: TelemetryOptions,
+    gate: RunGateArgs,
 }
 
 /// Prints what telemetry did; `true` when every sink took the run.
@@ -147,6 +180,9 @@ fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCod
 fn run(args: RunArgs) -> Result<ExitCode> {
     // A telemetry setting that cannot work is found before measuring.
     let exporters = args.telemetry.exporters()?;
+    if let Some(name) = &args.gate.baseline {
+        gate::check_baseline(name, Path::new(baseline::DEFAULT_DIR))?;
+    }
     let loaded = match scenario::load_file(&args.scenario, cores()) {
         Ok(l) => l,
         Err(e) => {
@@ -164,6 +200,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let options = RunnerOptions {
         isolation: args.isolation,
         cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+        inject_slowdown_pct: args.gate.inject_slowdown,
     };
     let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);
     let mut folder = RunFolder::create(&args.out, &loaded.name, &loaded.source, environment)?;
@@ -201,6 +238,16 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Err(e) => eprintln!("warning: telemetry not sent: {e}"),
         }
     }
+    if !args.gate.no_history {
+        let file = args
+            .gate
+            .history
+            .clone()
+            .unwrap_or_else(|| history_path(&args.out));
+        if let Err(e) = gate::record_history(&folder.dir, &file) {
+            eprintln!("warning: the run was not added to the history: {e:#}");
+        }
+    }
 
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
@@ -212,6 +259,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if bad > 0 {
         eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
         return Ok(ExitCode::from(1));
+    }
+    if let Some(name) = &args.gate.baseline {
+        return gate::gate_run(&folder.dir, name, Path::new(baseline::DEFAULT_DIR));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -270,6 +320,7 @@ fn main() -> ExitCode {
             cache_dir,
             ort_lib: _,
             telemetry,
+            gate,
         } => run(RunArgs {
             scenario,
             quick,
@@ -278,8 +329,12 @@ fn main() -> ExitCode {
             filter,
             cache_dir,
             telemetry,
+            gate,
         }),
         Command::Export { run_dir, telemetry } => export_stored(&run_dir, &telemetry),
+        Command::Compare(args) => gate::run_compare(&args),
+        Command::Baseline(command) => gate::run_baseline(&command),
+        Command::History(args) => gate::run_history(&args),
         Command::Validate { scenario } => Ok(validate(&scenario)),
         Command::Schema => {
             println!(

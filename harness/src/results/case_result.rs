@@ -73,6 +73,9 @@ pub struct CaseResult {
     /// durations above follow it in order.
     #[serde(default)]
     pub load_started_at_unix_ns: Option<u64>,
+    /// Process CPU time of every measured iteration, ns (regression gate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_samples_ns: Vec<u64>,
 }
 
 impl CaseResult {
@@ -161,6 +164,7 @@ impl CaseResult {
             started_at_unix_ns: None,
             finished_at_unix_ns: None,
             load_started_at_unix_ns: report.load_started_at_unix_ns,
+            cpu_samples_ns: report.cpu_samples_ns,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod measurement;
 pub mod memory;
 mod process;
 mod references;
+pub mod slowdown;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ pub enum Isolation {
 pub struct RunnerOptions {
     pub isolation: Isolation,
     pub cache_dir: PathBuf,
+    /// Test knob of the regression gate: make every measured pass this many
+    /// percent slower (see `slowdown.rs`); 0 in real runs.
+    pub inject_slowdown_pct: f64,
 }
 
 /// Runs one case to a result: skipped (with the reason) when the backend is
@@ -62,6 +66,7 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
         case: case.clone(),
         weights,
         spec_dir: spec_dir(&options.cache_dir, &case.model.spec),
+        inject_slowdown_pct: options.inject_slowdown_pct,
     };
     let report = match options.isolation {
         Isolation::None => worker::execute(&job),

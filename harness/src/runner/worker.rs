@@ -10,9 +10,10 @@ use inferbench_backend::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::measurement::{Measurement, WallTime};
+use super::measurement::{Measurement, ProcessCpuTime, WallTime};
 use super::memory::peak_rss_bytes;
 use super::references;
+use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
 use crate::generation::{GenerationSummary, run_generation};
@@ -26,6 +27,9 @@ pub struct WorkerJob {
     pub case: Case,
     pub weights: PathBuf,
     pub spec_dir: PathBuf,
+    /// Percent added to each pass by a busy-wait (gate calibration only).
+    #[serde(default)]
+    pub inject_slowdown_pct: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +49,9 @@ pub struct WorkerReport {
     pub warmup_ms: f64,
     pub measure_ms: f64,
     pub samples_ns: Vec<u64>,
+    /// Process CPU time of each measured pass, ns (same order as samples).
+    #[serde(default)]
+    pub cpu_samples_ns: Vec<u64>,
     pub peak_rss_bytes: Option<u64>,
     pub weight_bytes: Option<u64>,
     pub model_file_bytes: Option<u64>,
@@ -68,6 +75,7 @@ impl WorkerReport {
             warmup_ms: 0.0,
             measure_ms: 0.0,
             samples_ns: Vec::new(),
+            cpu_samples_ns: Vec::new(),
             peak_rss_bytes: None,
             weight_bytes: None,
             model_file_bytes: None,
@@ -162,6 +170,9 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.load_started_at_unix_ns = Some(crate::time::unix_nanos());
     let t = Instant::now();
     let mut session = backend.load(&source, &options)?;
+    if job.inject_slowdown_pct > 0.0 {
+        session = Box::new(SlowedSession::new(session, job.inject_slowdown_pct));
+    }
     report.load_ms = Some(ms_since(t));
     report.weight_bytes = session.weight_bytes();
     report.model_file_bytes = session.model_file_bytes();
@@ -201,7 +212,13 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.warmup_ms = ms_since(t);
 
     let t = Instant::now();
-    let measured = measure(session.as_mut(), case, &WallTime, &mut report.samples_ns);
+    let measured = measure(
+        session.as_mut(),
+        case,
+        &WallTime,
+        &mut report.samples_ns,
+        &mut report.cpu_samples_ns,
+    );
     report.measure_ms = ms_since(t);
     report.peak_rss_bytes = peak_rss_bytes();
     measured?;
@@ -242,6 +259,7 @@ fn measure<M: Measurement>(
     case: &Case,
     measurement: &M,
     samples: &mut Vec<u64>,
+    cpu_samples: &mut Vec<u64>,
 ) -> Result<(), BackendError> {
     let m = &case.measurement;
     let started = Instant::now();
@@ -252,9 +270,11 @@ fn measure<M: Measurement>(
         if minimums_met || n >= m.max_iterations || (elapsed >= m.max_seconds && n > 0) {
             return Ok(());
         }
+        let cpu = ProcessCpuTime.start();
         let t = measurement.start();
         session.run()?;
         samples.push(measurement.end(t));
+        cpu_samples.push(ProcessCpuTime.end(cpu));
     }
 }
 
@@ -352,6 +372,7 @@ mod tests {
             weights: ensure_weights(cache, &spec).unwrap(),
             spec_dir: spec_dir(cache, &spec),
             case,
+            inject_slowdown_pct: 0.0,
         }
     }
 

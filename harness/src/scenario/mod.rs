@@ -265,6 +265,9 @@ with_case_settings! {
         pub description: Option<String>,
         /// How inputs are generated.
         pub inputs: Option<InputsConfig>,
+        /// Regression-gate thresholds used when this scenario's runs are
+        /// compared (`inferbench compare`, `run --baseline`).
+        pub gate: Option<crate::gate::settings::GateConfig>,
         /// Groups of cases, each overriding some settings; without any, the
         /// top-level settings expand as one group.
         pub cases: Option<Vec<CaseSettings>>,

@@ -1,0 +1,342 @@
+//! Confidence intervals for the change between two samples by the
+//! percentile bootstrap (Efron & Tibshirani 1993, ch. 13): resample each
+//! side with replacement, recompute the statistic's ratio, and take the
+//! (1 ± confidence)/2 quantiles of those ratios.
+//!
+//! Why the bootstrap and not Hodges–Lehmann with Mann–Whitney U: the gate
+//! needs intervals for the median, the 99th percentile and the mean
+//! (throughput) alike, as ratios (scale-free, so one threshold in percent
+//! fits a 0.1 ms and a 100 ms case). Hodges–Lehmann estimates a location
+//! shift only and says nothing about the tail. The bootstrap covers every
+//! statistic with one procedure and no assumption about the distribution's
+//! shape (latency samples are skewed and often bimodal).
+//!
+//! A side pooled from several runs is estimated by the median over runs of
+//! each run's statistic, and resampled in two stages (Davison & Hinkley
+//! 1997, §3.8; Kalibera & Jones 2013, "Rigorous benchmarking in reasonable
+//! time"): first runs with replacement, then iterations within each drawn
+//! run. Runs differ by more than their iterations suggest (the machine's
+//! load changes between them); resampling only iterations would give
+//! intervals too narrow for that, and false alarms. A single run is
+//! resampled by iterations only.
+//!
+//! Resamples are drawn as counts over the sorted sample (a multinomial
+//! draw): order statistics then come from one pass over the counts, without
+//! sorting each resample.
+
+use crate::model::rng::SplitMix64;
+
+/// The statistics the gate compares; each resample yields all four.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Statistics {
+    pub p5: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub mean: f64,
+}
+
+/// Rank position `h = (n − 1) q` of Hyndman & Fan's definition 7, the one
+/// `stats::percentile_sorted` uses, as (lower rank, weight of the upper).
+fn rank(n: usize, q: f64) -> (usize, f64) {
+    let h = (n - 1) as f64 * q;
+    (h.floor() as usize, h - h.floor())
+}
+
+/// Statistics of a sample given as `counts[i]` copies of `sorted[i]`.
+fn statistics_of_counts(sorted: &[f64], counts: &[u32], n: usize) -> Statistics {
+    let wanted = [rank(n, 0.05), rank(n, 0.5), rank(n, 0.99)];
+    // The order statistics at ranks lo and lo + 1 for each quantile.
+    let mut at = [[0.0f64; 2]; 3];
+    let mut seen = 0usize;
+    let mut sum = 0.0;
+    for (&value, &count) in sorted.iter().zip(counts) {
+        if count == 0 {
+            continue;
+        }
+        let next = seen + count as usize;
+        for (slot, &(lo, _)) in at.iter_mut().zip(&wanted) {
+            for (k, rank) in [lo, (lo + 1).min(n - 1)].into_iter().enumerate() {
+                if (seen..next).contains(&rank) {
+                    slot[k] = value;
+                }
+            }
+        }
+        sum += value * count as f64;
+        seen = next;
+    }
+    let interpolate = |i: usize| at[i][0] + wanted[i].1 * (at[i][1] - at[i][0]);
+    Statistics {
+        p5: interpolate(0),
+        p50: interpolate(1),
+        p99: interpolate(2),
+        mean: sum / n as f64,
+    }
+}
+
+/// Statistics of a whole sample (no resampling).
+pub fn statistics(sample: &[f64]) -> Statistics {
+    let mut sorted = sample.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    statistics_of_counts(&sorted, &vec![1; sorted.len()], sorted.len())
+}
+
+/// A two-sided interval of a ratio candidate / base.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Percentile-bootstrap intervals of candidate/base for each statistic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatioIntervals {
+    pub p5: Interval,
+    pub p50: Interval,
+    pub p99: Interval,
+    pub mean: Interval,
+}
+
+/// How the bootstrap is run; the seed makes it deterministic, so the same
+/// two runs always get the same verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BootstrapSettings {
+    pub resamples: usize,
+    pub confidence: f64,
+    pub seed: u64,
+}
+
+/// One run's samples, sorted, with a count buffer for resampling.
+struct Run {
+    sorted: Vec<f64>,
+    counts: Vec<u32>,
+}
+
+impl Run {
+    fn new(samples: &[f64]) -> Self {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Self {
+            counts: vec![0; sorted.len()],
+            sorted,
+        }
+    }
+
+    fn resampled(&mut self, rng: &mut SplitMix64) -> Statistics {
+        self.counts.fill(0);
+        let n = self.sorted.len();
+        for _ in 0..n {
+            self.counts[rng.below(n as u64) as usize] += 1;
+        }
+        statistics_of_counts(&self.sorted, &self.counts, n)
+    }
+}
+
+/// Combines the runs of a side: the median over runs of p50, p99 and the
+/// mean, so a run on a throttled or shared core (whole runs at 2× the time
+/// happen on a loaded virtual machine) moves them by one rank, not by its
+/// weight in a pooled sample; and the lowest p5 of any run, the floor: noise
+/// only adds time, so the fastest run is the one least disturbed (the
+/// minimum estimator of Chen & Revels 2016, taken over runs).
+fn combine_runs(per_run: &[Statistics]) -> Statistics {
+    let median = |f: fn(&Statistics) -> f64| {
+        let mut v: Vec<f64> = per_run.iter().map(f).collect();
+        quantile(&mut v, 0.5)
+    };
+    Statistics {
+        p5: per_run.iter().map(|s| s.p5).fold(f64::INFINITY, f64::min),
+        p50: median(|s| s.p50),
+        p99: median(|s| s.p99),
+        mean: median(|s| s.mean),
+    }
+}
+
+/// The statistics of a side given as its runs' samples: those of the one
+/// run, or with several runs as [`combine_runs`] puts them together.
+pub fn side_statistics(runs: &[Vec<f64>]) -> Statistics {
+    let per_run: Vec<Statistics> = runs
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| statistics(r))
+        .collect();
+    combine_runs(&per_run)
+}
+
+/// A side's runs, resampled in two stages: runs with replacement, then
+/// iterations within each drawn run; the resample's statistic is computed
+/// as [`side_statistics`] computes the estimate.
+struct Resampler {
+    runs: Vec<Run>,
+    drawn: Vec<Statistics>,
+}
+
+impl Resampler {
+    fn new(runs: &[Vec<f64>]) -> Self {
+        Self {
+            runs: runs
+                .iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| Run::new(r))
+                .collect(),
+            drawn: Vec::new(),
+        }
+    }
+
+    fn draw(&mut self, rng: &mut SplitMix64) -> Statistics {
+        let k = self.runs.len();
+        if k == 1 {
+            return self.runs[0].resampled(rng);
+        }
+        self.drawn.clear();
+        for _ in 0..k {
+            let run = rng.below(k as u64) as usize;
+            let stats = self.runs[run].resampled(rng);
+            self.drawn.push(stats);
+        }
+        combine_runs(&self.drawn)
+    }
+}
+
+/// The `q` quantile of `values` (sorted in place), definition 7.
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    crate::stats::percentile_sorted(values, q)
+}
+
+/// Intervals of candidate/base ratios of the median, p99 and mean, each
+/// side given as its runs' samples. `None` when either side is empty.
+pub fn ratio_intervals(
+    base: &[Vec<f64>],
+    candidate: &[Vec<f64>],
+    settings: BootstrapSettings,
+) -> Option<RatioIntervals> {
+    let empty = |runs: &[Vec<f64>]| runs.iter().all(Vec::is_empty);
+    if empty(base) || empty(candidate) || settings.resamples == 0 {
+        return None;
+    }
+    let (mut base, mut candidate) = (Resampler::new(base), Resampler::new(candidate));
+    let mut rng = SplitMix64::new(settings.seed);
+    let mut ratios = [(); 4].map(|_| Vec::with_capacity(settings.resamples));
+    for _ in 0..settings.resamples {
+        let b = base.draw(&mut rng);
+        let c = candidate.draw(&mut rng);
+        ratios[0].push(c.p50 / b.p50);
+        ratios[1].push(c.p99 / b.p99);
+        ratios[2].push(c.mean / b.mean);
+        ratios[3].push(c.p5 / b.p5);
+    }
+    let tail = (1.0 - settings.confidence) / 2.0;
+    let interval = |values: &mut Vec<f64>| Interval {
+        low: quantile(values, tail),
+        high: quantile(values, 1.0 - tail),
+    };
+    let [p50, p99, mean, p5] = &mut ratios;
+    Some(RatioIntervals {
+        p5: interval(p5),
+        p50: interval(p50),
+        p99: interval(p99),
+        mean: interval(mean),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SETTINGS: BootstrapSettings = BootstrapSettings {
+        resamples: 2000,
+        confidence: 0.95,
+        seed: 7,
+    };
+
+    #[test]
+    fn statistics_match_the_summary_definitions() {
+        // Sorted 1..=5: median 3; p99 at h = 3.96 → 4 + 0.96 × 1 = 4.96;
+        // p5 at h = 0.2 → 1 + 0.2 × 1 = 1.2.
+        let s = statistics(&[5.0, 1.0, 4.0, 2.0, 3.0]);
+        assert!((s.p5 - 1.2).abs() < 1e-12);
+        assert_eq!(s.p50, 3.0);
+        assert!((s.p99 - 4.96).abs() < 1e-12);
+        assert_eq!(s.mean, 3.0);
+        // Counts stand for repeated values: {1, 1, 2, 9} → median 1.5.
+        let s = statistics_of_counts(&[1.0, 2.0, 9.0], &[2, 1, 1], 4);
+        assert_eq!((s.p50, s.mean), (1.5, 13.0 / 4.0));
+        // p99: h = 2.97 → 2 + 0.97 × 7 = 8.79.
+        assert!((s.p99 - 8.79).abs() < 1e-12);
+    }
+
+    #[test]
+    fn identical_constant_samples_give_a_point_interval() {
+        let r = ratio_intervals(&[vec![2.0; 50]], &[vec![2.0; 80]], SETTINGS).unwrap();
+        for i in [r.p5, r.p50, r.p99, r.mean] {
+            assert_eq!((i.low, i.high), (1.0, 1.0));
+        }
+    }
+
+    #[test]
+    fn a_scaled_copy_is_found_at_its_scale() {
+        // The candidate is the base × 1.1: every resampled ratio of a
+        // statistic that scales (all three do) straddles 1.1.
+        let base: Vec<f64> = (1..=200).map(|i| 100.0 + (i % 17) as f64).collect();
+        let cand: Vec<f64> = base.iter().map(|x| x * 1.1).collect();
+        let r = ratio_intervals(&[base], &[cand], SETTINGS).unwrap();
+        for i in [r.p50, r.mean] {
+            assert!(i.low < 1.1 && 1.1 < i.high, "{i:?}");
+            assert!(
+                i.low > 1.0,
+                "a 10% shift of 200 samples is significant: {i:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_interval() {
+        let a: Vec<f64> = (0..100).map(|i| (i * 7 % 13) as f64 + 1.0).collect();
+        let b: Vec<f64> = (0..100).map(|i| (i * 5 % 11) as f64 + 1.0).collect();
+        let (a, b) = (vec![a], vec![b]);
+        assert_eq!(
+            ratio_intervals(&a, &b, SETTINGS),
+            ratio_intervals(&a, &b, SETTINGS)
+        );
+        assert!(ratio_intervals(&[vec![]], &b, SETTINGS).is_none());
+    }
+
+    #[test]
+    fn one_slow_run_moves_the_side_by_one_rank() {
+        // Per-run medians 10, 11, 20 (a run at 2× on a throttled core):
+        // the side's median is 11, not the pooled sample's; its floor is
+        // the fastest run's p5.
+        let runs = vec![vec![10.0; 5], vec![11.0; 5], vec![20.0; 5]];
+        let s = side_statistics(&runs);
+        assert_eq!((s.p50, s.mean, s.p5), (11.0, 11.0, 10.0));
+        assert_eq!(statistics(&runs.concat()).p50, 11.0);
+        assert!((statistics(&runs.concat()).mean - 41.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn runs_that_disagree_widen_the_interval() {
+        // Two base runs at 100 and 110 (a machine that slowed down between
+        // them), against a candidate run at 105 and one at 100. Resampling
+        // only iterations treats 200 samples per side as one population and
+        // calls a difference significant; resampling runs first does not.
+        let run =
+            |level: f64| -> Vec<f64> { (0..100).map(|i| level + (i % 5) as f64 * 0.1).collect() };
+        let base = vec![run(100.0), run(110.0)];
+        let cand = vec![run(105.0), run(100.0)];
+        let pooled = |runs: &[Vec<f64>]| vec![runs.concat()];
+        let naive = ratio_intervals(&pooled(&base), &pooled(&cand), SETTINGS).unwrap();
+        let two_stage = ratio_intervals(&base, &cand, SETTINGS).unwrap();
+        let width = |i: Interval| i.high - i.low;
+        assert!(
+            width(two_stage.mean) > 3.0 * width(naive.mean),
+            "{naive:?} {two_stage:?}"
+        );
+        assert!(
+            naive.mean.high < 1.0,
+            "iterations only: significant {naive:?}"
+        );
+        assert!(
+            two_stage.mean.low < 1.0 && two_stage.mean.high > 1.0,
+            "{two_stage:?}"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! The gate's subcommands (`compare`, `baseline save`, `history`) and the
+//! `run --baseline` step: argument structs for clap and what each does.
+//! main.rs only forwards to these.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::baseline::{self, BaselineDocument};
+use super::comparison::{Comparison, compare};
+use super::report::{Exporter, json::Json, junit::JUnit, markdown::Markdown, terminal::Terminal};
+use super::settings::GateSettings;
+use super::side;
+
+/// Exit code of a comparison that found a regression.
+pub const REGRESSION: u8 = 1;
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The base: a run folder, a folder of run folders (pooled), a baseline
+    /// file, or a baseline name in --baselines.
+    pub base: String,
+    /// The candidate, in the same forms.
+    pub candidate: String,
+    /// Practical threshold METRIC=VALUE (percent; top1 in percentage
+    /// points), repeatable. Metrics: latency_p5, latency_p50, latency_p99, throughput,
+    /// peak_memory, rel_l2, top1. Overrides the scenario's [gate] section.
+    #[arg(long = "threshold", value_name = "METRIC=VALUE")]
+    pub thresholds: Vec<String>,
+    /// Confidence level of the intervals [default: 0.95].
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    /// Clock the latency metrics compare: wall or cpu (process CPU time)
+    /// [default: the scenario's [gate] clock, else wall].
+    #[arg(long, value_enum)]
+    pub clock: Option<super::settings::Clock>,
+    /// Bootstrap resamples [default: 2000].
+    #[arg(long)]
+    pub resamples: Option<usize>,
+    /// Write the Markdown report here (e.g. for $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write a JUnit XML report here (each case a test).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON verdict file here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write comparison and latency-distribution plots (PNG + SVG) here.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// Where baselines named by NAME are looked up.
+    #[arg(long, default_value = baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BaselineCommand {
+    /// Store a run (or a folder of runs, pooled) as baseline NAME.
+    Save {
+        name: String,
+        /// A run folder or a folder of run folders.
+        run: String,
+        /// Folder that receives NAME.json.
+        #[arg(long, default_value = baseline::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+}
+
+fn write_report(path: &Option<PathBuf>, exporter: &dyn Exporter, c: &Comparison) -> Result<()> {
+    if let Some(path) = path {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(path, exporter.render(c))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Settings from defaults, then the candidate's scenario, then the flags.
+fn settings(args: &CompareArgs, candidate: &side::Side) -> Result<GateSettings> {
+    let mut s = GateSettings::default();
+    if let Some(config) = &candidate.gate {
+        s.apply_config(config)
+            .with_context(|| format!("the [gate] section of {}", candidate.label))?;
+    }
+    if let Some(c) = args.confidence {
+        s.set_confidence(c)?;
+    }
+    if let Some(r) = args.resamples {
+        s.resamples = r.max(1);
+    }
+    if let Some(clock) = args.clock {
+        s.clock = clock;
+    }
+    for flag in &args.thresholds {
+        s.apply_flag(flag)?;
+    }
+    Ok(s)
+}
+
+/// `inferbench compare`: 0 no regression, 1 regression, 2 bad input (the
+/// caller maps errors to 2).
+pub fn run_compare(args: &CompareArgs) -> Result<ExitCode> {
+    let base = side::load(&args.base, &args.baselines).context("loading the base")?;
+    let candidate =
+        side::load(&args.candidate, &args.baselines).context("loading the candidate")?;
+    let settings = settings(args, &candidate)?;
+    let comparison = compare(&base, &candidate, &settings);
+    print!("{}", Terminal.render(&comparison));
+    write_report(&args.markdown, &Markdown, &comparison)?;
+    write_report(&args.junit, &JUnit, &comparison)?;
+    write_report(&args.json, &Json, &comparison)?;
+    if let Some(dir) = &args.plots {
+        let written = super::plots::comparison_plots(dir, &base, &candidate, &comparison)
+            .context("writing plots")?;
+        eprintln!("plots: {} files in {}", written, dir.display());
+    }
+    Ok(exit_code(&comparison))
+}
+
+fn exit_code(c: &Comparison) -> ExitCode {
+    if c.has_regression() {
+        ExitCode::from(REGRESSION)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn run_baseline(command: &BaselineCommand) -> Result<ExitCode> {
+    match command {
+        BaselineCommand::Save { name, run, dir } => {
+            let path = baseline::path_for(dir, name)?;
+            let source = side::load(run, dir).context("loading the run")?;
+            if source.kind == side::SideKind::Baseline {
+                anyhow::bail!("`{run}` is a baseline already; give a run folder");
+            }
+            let doc = BaselineDocument::from_side(name, &source)?;
+            doc.save(&path)?;
+            let samples: usize = doc.cases.iter().map(|c| c.samples_ns.len()).sum();
+            println!(
+                "baseline {name}: {} cases, {samples} samples → {}",
+                doc.cases.len(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `inferbench run --baseline NAME`: compares the finished run folder with
+/// the baseline, using the scenario's [gate] settings.
+pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result<ExitCode> {
+    let args = CompareArgs {
+        base: baseline_name.to_string(),
+        candidate: run_dir.display().to_string(),
+        thresholds: Vec::new(),
+        confidence: None,
+        clock: None,
+        resamples: None,
+        markdown: None,
+        junit: None,
+        json: None,
+        plots: None,
+        baselines: baselines.to_path_buf(),
+    };
+    run_compare(&args)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The history store that `inferbench run` appends to.
+    #[arg(long, default_value = "results/history.jsonl")]
+    pub file: PathBuf,
+    /// Only cases whose id contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Write per-case history plots (PNG + SVG) here.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// Draw this baseline's accepted band (value ± threshold) in the plots.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    /// Where baselines named by NAME are looked up.
+    #[arg(long, default_value = baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
+    /// Write the change points as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Significance level of the permutation test.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+}
+
+/// The value the gate compares for `metric` in a baseline's case.
+fn baseline_value(
+    record: &super::record::CaseRecord,
+    metric: super::metric::Metric,
+) -> Option<f64> {
+    use super::metric::Metric;
+    let samples = record.samples_ms();
+    if samples.is_empty() {
+        return None;
+    }
+    let s = super::bootstrap::statistics(&samples);
+    match metric {
+        Metric::LatencyP5 => Some(s.p5),
+        Metric::LatencyP50 => Some(s.p50),
+        Metric::LatencyP99 => Some(s.p99),
+        Metric::Throughput => Some(record.tokens_per_forward as f64 / (s.mean * 1e-3)),
+        Metric::PeakMemory => record
+            .peak_rss_bytes
+            .map(|b| b as f64 / (1u64 << 20) as f64),
+        Metric::RelL2 | Metric::Top1 => None,
+    }
+}
+
+/// `inferbench history`: prints each case's change points; always exits 0
+/// when the history can be read (it informs, the gate is `compare`).
+pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
+    use super::history::{self, edivisive::EDivisive};
+    let entries = history::store::read(&args.file)?;
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| e.case.contains(f.as_str()))
+        })
+        .collect();
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
+    }
+    let cfg = EDivisive {
+        alpha: args.alpha,
+        ..EDivisive::default()
+    };
+    let gate = GateSettings::default();
+    let baseline = match &args.baseline {
+        Some(name) => Some(side::load(name, &args.baselines).context("loading the baseline")?),
+        None => None,
+    };
+    let found = history::analyze_all(&entries, &cfg, &gate);
+    let cases = history::cases(&entries);
+    println!(
+        "{}: {} entries, {} cases; E-divisive means (α = {}, {} permutations, ≥ {} runs a side)",
+        args.file.display(),
+        entries.len(),
+        cases.len(),
+        cfg.alpha,
+        cfg.permutations,
+        cfg.min_size
+    );
+    for case in &cases {
+        let runs = history::series(&entries, case, super::metric::Metric::LatencyP50)
+            .points
+            .len();
+        let mine: Vec<_> = found.iter().filter(|c| &c.case == case).collect();
+        println!(
+            "{case}: {runs} measured runs, {} change point(s)",
+            mine.len()
+        );
+        for cp in &mine {
+            println!(
+                "  {} changed {:+.1}% ({} → {}) at run {} (#{}, {}), commit {}{}; p = {:.3}",
+                cp.metric,
+                cp.change,
+                super::report::value(cp.metric, cp.before),
+                super::report::value(cp.metric, cp.after),
+                cp.run_id,
+                cp.index,
+                cp.time,
+                cp.git_commit.as_deref().unwrap_or("unknown"),
+                if cp.worse {
+                    " — worse"
+                } else {
+                    " — better"
+                },
+                cp.p_value,
+            );
+        }
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&found).expect("plain data is JSON");
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &args.plots {
+        let mut written = 0;
+        for case in &cases {
+            for metric in history::TRACKED {
+                let series = history::series(&entries, case, metric);
+                if series.points.is_empty() {
+                    continue;
+                }
+                let threshold = gate.threshold(metric) / 100.0;
+                let band = baseline
+                    .as_ref()
+                    .and_then(|b| b.cases.iter().find(|r| &r.id == case))
+                    .and_then(|r| baseline_value(r, metric))
+                    .map(|v| (v * (1.0 - threshold), v * (1.0 + threshold)));
+                let plot = super::plots::HistoryPlot {
+                    series: &series,
+                    change_points: found
+                        .iter()
+                        .filter(|c| &c.case == case && c.metric == metric)
+                        .collect(),
+                    band,
+                };
+                written += super::plots::history_plot(dir, &plot)?;
+            }
+        }
+        eprintln!("plots: {written} files in {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Appends a finished run's summaries to the history store.
+pub fn record_history(run_dir: &Path, history_file: &Path) -> Result<usize> {
+    let doc = crate::results::json::read(&run_dir.join("results.json"))
+        .with_context(|| format!("reading {}/results.json", run_dir.display()))?;
+    let entries = super::history::store::entries_of(&doc);
+    super::history::store::append(history_file, &entries)?;
+    Ok(entries.len())
+}
+
+/// Fails early, before a run, when `--baseline NAME` names nothing.
+pub fn check_baseline(name: &str, baselines: &Path) -> Result<()> {
+    side::load(name, baselines)
+        .map(|_| ())
+        .with_context(|| format!("--baseline {name}"))
+}
