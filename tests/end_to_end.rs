@@ -138,6 +138,8 @@ fn run_writes_measured_and_skipped_rows() {
             .contains("0.11.1")
     );
     assert!(dir.join("scenario.toml").is_file());
+    // One precision only: nothing to trade, no accuracy/speed-up plot.
+    assert!(!dir.join("pareto.png").exists());
 }
 
 #[test]
@@ -220,7 +222,12 @@ fn accuracy_limits_fail_the_run() {
         .assert()
         .code(1)
         .stderr(contains("accuracy limits"));
-    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    let dir = run_dir(&out);
+    // Two precisions of one backend: the accuracy/speed-up plot is drawn.
+    for plot in ["pareto.png", "pareto.svg"] {
+        assert!(fs::metadata(dir.join(plot)).unwrap().len() > 1000, "{plot}");
+    }
+    let rows = read_csv(&dir.join("results.csv"));
     let status: Vec<_> = rows
         .iter()
         .map(|r| (r["precision"].as_str(), r["status"].as_str()))

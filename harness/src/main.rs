@@ -238,6 +238,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Err(e) => eprintln!("warning: telemetry not sent: {e}"),
         }
     }
+    // The quantization study's picture, when the run compared precisions.
+    match inferbench::gate::plots::write_pareto(&folder.dir, folder.results(), &loaded.name) {
+        Ok(0) => {}
+        Ok(_) => eprintln!("plot: {}", folder.dir.join("pareto.png").display()),
+        Err(e) => eprintln!("warning: the Pareto plot was not written: {e}"),
+    }
     if !args.gate.no_history {
         let file = args
             .gate

@@ -2,12 +2,15 @@
 //! - per comparison, every case's change with its interval and threshold;
 //! - per case, the latency distribution (empirical CDF) of both sides;
 //! - per case, the history of a metric with its change points and the
-//!   baseline band.
+//!   baseline band;
+//! - per run comparing precisions, accuracy loss against speed-up with
+//!   the Pareto front.
 
 mod comparison_plot;
 mod distribution_plot;
 mod font;
 mod history_plot;
+mod pareto_plot;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,7 @@ use plotters::prelude::*;
 
 pub use comparison_plot::comparison_plots;
 pub use history_plot::{HistoryPlot, history_plot};
+pub use pareto_plot::{ParetoPoint, pareto_front, pareto_points, write_pareto};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
