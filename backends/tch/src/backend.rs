@@ -1,14 +1,14 @@
 //! The `tch` backend: the synthetic GPT on libtorch.
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, HostTensor, LoadOptions, ModelFormat,
+    Backend, BackendError, BackendStatus, Decoder, Device, HostTensor, LoadOptions, ModelFormat,
     ModelSource, Precision, Session, Support, TokenBatch,
 };
 use tch::{Kind, Tensor};
 
 use crate::device::{synchronize, tch_device};
 use crate::error::run_error;
-use crate::gpt::TchGpt;
+use crate::gpt::{KvCache, TchGpt};
 use crate::inference_mode::inference;
 use crate::torchscript::TorchScriptSession;
 
@@ -140,5 +140,61 @@ impl Session for TchGptSession {
 
     fn weight_bytes(&self) -> Option<u64> {
         Some(self.model.weight_bytes())
+    }
+
+    fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
+        let layers = self.model.spec().layers;
+        Ok(Box::new(TchDecoder {
+            model: &self.model,
+            cache: KvCache::new(layers),
+        }))
+    }
+}
+
+/// Incremental decoding: each layer's keys and values stay on the model's
+/// device and grow by the new tokens' at every call.
+struct TchDecoder<'a> {
+    model: &'a TchGpt,
+    cache: KvCache,
+}
+
+impl TchDecoder<'_> {
+    /// Runs `ids` `[batch, new]` and returns the last position's logits
+    /// `[batch, vocab]`.
+    fn advance(&mut self, ids: &[i64], batch: usize) -> Result<HostTensor, BackendError> {
+        let batch = batch.max(1);
+        let new = ids.len() / batch;
+        if new == 0 || new * batch != ids.len() {
+            return Err(BackendError::Run(format!(
+                "{} token ids do not make {batch} sequences",
+                ids.len()
+            )));
+        }
+        let model = self.model;
+        let cache = &mut self.cache;
+        let last = inference(|| {
+            let ids = Tensor::from_slice(ids)
+                .f_view([batch as i64, new as i64])?
+                .f_to_device(model.device())?;
+            let logits = model.forward_cached(&ids, cache)?;
+            logits.f_select(1, new as i64 - 1)
+        })
+        .map_err(run_error)?;
+        synchronize(model.device());
+        crate::torchscript::host_tensor("logits", &last)
+    }
+}
+
+impl Decoder for TchDecoder<'_> {
+    fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.cache = KvCache::new(self.model.spec().layers);
+        self.advance(&prompt.ids, prompt.batch)
+    }
+
+    fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
+        if self.cache.is_empty() {
+            return Err(BackendError::Run("step called before prefill".into()));
+        }
+        self.advance(tokens, tokens.len())
     }
 }

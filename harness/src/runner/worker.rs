@@ -818,6 +818,35 @@ mod tests {
 
     #[cfg(feature = "tch")]
     #[test]
+    fn tch_kv_cache_decoding_matches_full_recomputation_and_candle() {
+        // The libtorch decoder (per-layer K/V concatenated along the
+        // sequence, explicit mask only for several new tokens after a past)
+        // against the f64 model over the whole prefix at every step, and
+        // its greedy tokens against candle's on the same weights.
+        let cache = tempfile::tempdir().unwrap();
+        let candle = execute(&generation_job(LoadPattern::SingleStream, cache.path()));
+        let candle_tokens = candle.generation.unwrap().first_request_tokens;
+        assert!(candle_tokens.iter().any(|&t| t != candle_tokens[0]));
+        for pattern in [LoadPattern::SingleStream, LoadPattern::Offline] {
+            let report = execute(&generation_job_on(BackendKind::Tch, pattern, cache.path()));
+            assert_eq!(report.outcome, Outcome::Measured, "{pattern:?}");
+            let acc = report.accuracy.unwrap();
+            assert!(acc.rel_l2 < 1e-5, "{pattern:?}: rel L2 {}", acc.rel_l2);
+            assert_eq!(acc.top1, 1.0, "{pattern:?}");
+            let g = report.generation.unwrap();
+            assert_eq!(
+                (g.requests, g.errors, g.output_tokens),
+                (4, 0, 32),
+                "{pattern:?}"
+            );
+            assert_eq!(g.first_request_tokens, candle_tokens, "{pattern:?}");
+            let (ttft, tpot) = (g.ttft_ms.unwrap(), g.tpot_ms.unwrap());
+            assert!(ttft.p50 > 0.0 && tpot.p50 > 0.0 && g.output_tokens_per_s > 0.0);
+        }
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
     fn tch_half_precisions_stay_within_their_tolerance() {
         assert_half_precisions_stay_within_their_tolerance(BackendKind::Tch);
     }
