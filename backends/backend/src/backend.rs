@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::{
-    BackendError, Device, GptSpec, HostTensor, InputSpec, NamedTensor, Precision, TokenBatch,
+    BackendError, Device, GptSpec, LlamaConfig, HostTensor, InputSpec, NamedTensor, Precision, TokenBatch,
 };
 
 /// Whether a backend can run at all on this machine.
@@ -40,6 +40,21 @@ pub enum ModelSource {
     /// Its inputs come from [`Session::inputs`], filled by the harness and
     /// handed over with [`Session::prepare_named`].
     File { path: PathBuf, format: ModelFormat },
+    /// A Llama-family decoder with trained weights (see [`crate::llama`]):
+    /// its config and one f32 safetensors file with Hugging Face names and
+    /// layout. The harness converts what the user names (a HF folder with
+    /// sharded safetensors of any dtype, or a GGUF file) into that file
+    /// once, in its cache, so every backend reads the same numbers. `gguf`
+    /// is the original GGUF file when the model came as one, for backends
+    /// that run its own quantization as stored. `cache_dir` is where a
+    /// backend may keep converted forms (an ONNX graph, a re-quantized GGUF)
+    /// keyed by the weights' content.
+    Llama {
+        config: LlamaConfig,
+        weights: PathBuf,
+        gguf: Option<PathBuf>,
+        cache_dir: PathBuf,
+    },
 }
 
 /// What a model file holds, from its extension.

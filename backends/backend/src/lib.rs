@@ -10,6 +10,7 @@ mod backend;
 mod device;
 mod error;
 pub mod gpt;
+pub mod llama;
 mod named;
 mod precision;
 mod tensor;
@@ -20,6 +21,7 @@ pub use backend::{
 pub use device::Device;
 pub use error::BackendError;
 pub use gpt::GptSpec;
+pub use llama::{LlamaArch, LlamaConfig};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
 pub use precision::Precision;
 pub use tensor::{HostTensor, TokenBatch};

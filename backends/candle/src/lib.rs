@@ -77,6 +77,11 @@ impl Backend for CandleBackend {
                 weights,
                 cache_dir,
             } => (spec, weights, cache_dir),
+            ModelSource::Llama { .. } => {
+                return Err(BackendError::Unsupported(
+                    "candle does not run Llama-family models yet".into(),
+                ));
+            }
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "candle runs the synthetic GPT only, not {} model files",

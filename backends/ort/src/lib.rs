@@ -106,6 +106,11 @@ impl Backend for OrtBackend {
                 path,
                 format: ModelFormat::Onnx,
             } => (path.clone(), None, None),
+            ModelSource::Llama { .. } => {
+                return Err(BackendError::Unsupported(
+                    "ONNX Runtime does not run Llama-family models yet".into(),
+                ));
+            }
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "ONNX Runtime does not run {} model files",

@@ -85,6 +85,11 @@ impl Backend for TchBackend {
                 let session = TorchScriptSession::load(path, options.device, options.precision)?;
                 return Ok(Box::new(session));
             }
+            ModelSource::Llama { .. } => {
+                return Err(BackendError::Unsupported(
+                    "tch does not run Llama-family models yet".into(),
+                ));
+            }
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "tch runs TorchScript files, not {} files",
