@@ -1,0 +1,5 @@
+//! Plain f64 reference implementations of the models inferbench runs: no
+//! runtime library, no SIMD, no fused kernels, so they are the independent
+//! "right answer" every backend's outputs are measured against. They live
+//! below the harness so that the conformance suite and the adapters' own
+//! tests can use them too.
