@@ -13,6 +13,7 @@ use inferbench_backend::{
     TokenBatch,
 };
 use inferbench_ort::OrtBackend;
+use inferbench_ort::onnx::{Export, WeightFormat, llama_graph, llama_weight_bytes};
 
 type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
@@ -351,6 +352,46 @@ fn a_missing_weight_is_named_and_positions_past_the_end_are_an_error() {
     let e = decoder.step(&[1, 2]).err().unwrap().to_string();
     assert!(
         e.contains(&format!("{} positions exceed the model's {max}", max + 1)),
+        "{e}"
+    );
+}
+
+#[test]
+fn weight_bytes_count_the_written_initializers() {
+    for config in tiny_variants() {
+        let weights = random_weights(&config, 23);
+        for format in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Int8] {
+            let export = Export {
+                format,
+                kv_cache: false,
+            };
+            let graph = llama_graph(&config, &weights, export)
+                .unwrap()
+                .graph
+                .unwrap();
+            let written: u64 = graph
+                .initializer
+                .iter()
+                .filter(|t| !t.name.starts_with("const_") && !t.name.starts_with("rotary_"))
+                .map(|t| t.raw_data.len() as u64)
+                .sum();
+            let what = format!(
+                "{:?} tied={} {format:?}",
+                config.arch, config.tie_word_embeddings
+            );
+            assert_eq!(llama_weight_bytes(&config, format), written, "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_misshapen_weight_is_named() {
+    let config = tiny(LlamaArch::Llama, false);
+    let mut weights = random_weights(&config, 29);
+    weights.insert("lm_head.weight".into(), (vec![32, 61], vec![0.0; 32 * 61]));
+    let e = llama_graph(&config, &weights, Export::F32).unwrap_err();
+    assert!(
+        e.contains("`lm_head.weight` has shape [32, 61], expected [61, 32]"),
         "{e}"
     );
 }

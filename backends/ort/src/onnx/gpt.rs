@@ -10,8 +10,8 @@ use inferbench_backend::GptSpec;
 
 use super::graph::{Dim, GraphBuilder, attr_int, attr_ints, f32_tensor, i64_tensor, model};
 use super::layers::{
-    Export, INPUT, Positions, WeightFormat, WeightTable, Weights, append_to_cache, attention,
-    declare_inputs, declare_logits,
+    Export, INPUT, Norm, Positions, WeightFormat, WeightRole, WeightTable, Weights,
+    append_to_cache, attention, declare_inputs, declare_logits, stored_bytes,
 };
 use super::proto::ModelProto;
 
@@ -110,7 +110,7 @@ pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<Mo
     for l in 0..spec.layers {
         let p = |s: &str| format!("h.{l}.{s}");
         // Attention: qkv [b,t,3h] -> [b,t,3,nh,d] -> [3,b,nh,t,d].
-        let ln1 = w.layer_norm(&mut g, &p("ln_1"), &x, ln)?;
+        let ln1 = w.norm(&mut g, Norm::Layer, &p("ln_1"), &x, ln)?;
         let qkv = w.linear(
             &mut g,
             &p("attn.c_attn"),
@@ -160,7 +160,7 @@ pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<Mo
         x = g.node("Add", "resid_attn", &[&x, &y], vec![]);
 
         // MLP with the exact GELU, x/2 * (1 + erf(x/sqrt(2))).
-        let ln2 = w.layer_norm(&mut g, &p("ln_2"), &x, ln)?;
+        let ln2 = w.norm(&mut g, Norm::Layer, &p("ln_2"), &x, ln)?;
         let fc = w.linear(
             &mut g,
             &p("mlp.c_fc"),
@@ -182,7 +182,7 @@ pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<Mo
         )?;
         x = g.node("Add", "resid_mlp", &[&x, &m], vec![]);
     }
-    let xf = w.layer_norm(&mut g, "ln_f", &x, ln)?;
+    let xf = w.norm(&mut g, Norm::Layer, "ln_f", &x, ln)?;
     w.linear(
         &mut g,
         "lm_head",
@@ -222,16 +222,13 @@ pub fn weight_bytes(spec: &GptSpec, format: WeightFormat) -> u64 {
     spec.weight_shapes()
         .into_iter()
         .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let linear = shape.len() == 2 && name != "wte" && name != "wpe";
-            let bytes = match format {
-                WeightFormat::F32 => 4 * n,
-                _ if name.starts_with("ln_") || name.contains(".ln_") => 4 * n,
-                WeightFormat::F16 => 2 * n,
-                WeightFormat::Int8 if linear => n + 5 * shape[0],
-                WeightFormat::Int8 => 4 * n,
+            let role = match name.as_str() {
+                _ if name.starts_with("ln_") || name.contains(".ln_") => WeightRole::Norm,
+                "wte" | "wpe" => WeightRole::Other,
+                _ if shape.len() == 2 => WeightRole::Linear,
+                _ => WeightRole::Other,
             };
-            bytes as u64
+            stored_bytes(format, role, &shape)
         })
         .sum()
 }

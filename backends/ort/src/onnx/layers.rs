@@ -83,6 +83,43 @@ impl Export {
     };
 }
 
+/// Normalizations over the last axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Norm {
+    /// ONNX `LayerNormalization` with gain and bias.
+    Layer,
+    /// RMSNorm, `x / sqrt(mean(x^2) + eps) * weight` (Zhang & Sennrich
+    /// 2019; `LlamaRMSNorm`), written as `Pow, ReduceMean, Add, Sqrt, Div,
+    /// Mul`, the pattern ONNX Runtime's `SimplifiedLayerNormFusion` turns
+    /// into one kernel.
+    Rms,
+}
+
+/// What a stored weight is, for [`stored_bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightRole {
+    /// A linear layer's `[out, in]` matrix.
+    Linear,
+    /// A norm's gain or bias: f32 in every format.
+    Norm,
+    /// Embeddings and biases: in the storage type.
+    Other,
+}
+
+/// Bytes of one weight of `shape` as [`WeightTable`] writes it: in f16 two
+/// bytes a value but norms; in int8 a linear weight is one byte a value
+/// plus an f32 scale and a uint8 zero point per output row, the rest f32.
+pub fn stored_bytes(format: WeightFormat, role: WeightRole, shape: &[usize]) -> u64 {
+    let n: usize = shape.iter().product();
+    let bytes = match (format, role) {
+        (WeightFormat::F32, _) | (_, WeightRole::Norm) => 4 * n,
+        (WeightFormat::F16, _) => 2 * n,
+        (WeightFormat::Int8, WeightRole::Linear) => n + 5 * shape[0],
+        (WeightFormat::Int8, WeightRole::Other) => 4 * n,
+    };
+    bytes as u64
+}
+
 /// Looks weights up by name, checks their shapes and adds them as
 /// initializers in the export's format.
 pub struct WeightTable<'a> {
@@ -144,37 +181,22 @@ impl WeightTable<'_> {
         g.node("Cast", hint, &[x], vec![attr_int("to", to as i64)])
     }
 
-    /// LayerNormalization over the last axis (`width` wide), with its gain
-    /// and bias f32 in every format.
-    pub fn layer_norm(
+    /// `kind` of normalization over the last axis (`width` wide), its
+    /// parameters f32 in every format.
+    pub fn norm(
         &mut self,
         g: &mut GraphBuilder,
+        kind: Norm,
         name: &str,
         x: &str,
         (width, eps): (usize, f64),
     ) -> Result<String, String> {
         let gain = self.exact(g, &format!("{name}.weight"), &[width])?;
-        let bias = self.exact(g, &format!("{name}.bias"), &[width])?;
-        Ok(g.node(
-            "LayerNormalization",
-            name,
-            &[x, &gain, &bias],
-            vec![attr_int("axis", -1), attr_float("epsilon", eps as f32)],
-        ))
-    }
-
-    /// RMSNorm, `x / sqrt(mean(x^2) + eps) * weight` over the last axis
-    /// (Zhang & Sennrich 2019; `LlamaRMSNorm`), gain f32 in every format.
-    /// Written as `Pow, ReduceMean, Add, Sqrt, Div, Mul`, the pattern ONNX
-    /// Runtime's `SimplifiedLayerNormFusion` turns into one kernel.
-    pub fn rms_norm(
-        &mut self,
-        g: &mut GraphBuilder,
-        name: &str,
-        x: &str,
-        (width, eps): (usize, f64),
-    ) -> Result<String, String> {
-        let gain = self.exact(g, &format!("{name}.weight"), &[width])?;
+        if kind == Norm::Layer {
+            let bias = self.exact(g, &format!("{name}.bias"), &[width])?;
+            let attrs = vec![attr_int("axis", -1), attr_float("epsilon", eps as f32)];
+            return Ok(g.node("LayerNormalization", name, &[x, &gain, &bias], attrs));
+        }
         let two = g.initializer(f32_tensor(&format!("const_{name}.two"), &[], &[2.0]));
         let eps = g.initializer(f32_tensor(&format!("const_{name}.eps"), &[], &[eps as f32]));
         let sq = g.node("Pow", "rms_sq", &[x, &two], vec![]);

@@ -16,8 +16,8 @@ use inferbench_backend::LlamaConfig;
 
 use super::graph::{Dim, GraphBuilder, attr_int, attr_ints, f32_tensor, i64_tensor, model};
 use super::layers::{
-    Export, INPUT, Positions, WeightFormat, WeightTable, Weights, append_to_cache, attention,
-    declare_inputs, declare_logits,
+    Export, INPUT, Norm, Positions, WeightFormat, WeightRole, WeightTable, Weights,
+    append_to_cache, attention, declare_inputs, declare_logits, stored_bytes,
 };
 use super::proto::ModelProto;
 
@@ -34,32 +34,16 @@ pub fn llama_graph(
     export: Export,
 ) -> Result<ModelProto, String> {
     config.validate()?;
-    let mut w = WeightTable {
+    let mut g = GraphBuilder::new();
+    let ctx = Context::declare(&mut g, config, export);
+    let w = WeightTable {
         weights,
         format: export.format,
     };
-    let mut g = GraphBuilder::new();
-    let ctx = Context::declare(&mut g, config, export);
-    let (v, h) = (config.vocab_size, config.hidden_size);
-    let embed = w.plain(&mut g, "model.embed_tokens.weight", &[v, h])?;
-    let mut x = g.node(
-        "Gather",
-        "embed",
-        &[&embed, INPUT],
-        vec![attr_int("axis", 0)],
-    );
-    for l in 0..config.num_hidden_layers {
-        x = decoder_layer(&mut g, &mut w, &ctx, l, &x)?;
-    }
-    let rows = if export.kv_cache {
-        x = last_position(&mut g, &x);
-        Dim::Fixed(1)
-    } else {
-        Dim::Named("seq_len".into())
-    };
-    let x = w.rms_norm(&mut g, "model.norm", &x, (h, config.rms_norm_eps))?;
-    lm_head(&mut g, &mut w, config, &x, &embed)?;
-    declare_logits(&mut g, rows, v);
+    let mut writer = Writer { g, w, ctx };
+    let rows = writer.network()?;
+    let mut g = writer.g;
+    declare_logits(&mut g, rows, config.vocab_size);
     let (name, kind) = match export.kv_cache {
         true => ("llama_decoder", ", KV-cache decoder"),
         false => ("llama", ""),
@@ -196,77 +180,149 @@ fn causal_mask(g: &mut GraphBuilder, rows: &str, cols: &str) -> String {
     g.node("Where", "causal_mask", &[&future, &neg_inf, &zero], vec![])
 }
 
-/// One decoder layer: pre-norm attention and pre-norm SwiGLU MLP, each
-/// added to the residual stream.
-fn decoder_layer(
-    g: &mut GraphBuilder,
-    w: &mut WeightTable,
-    ctx: &Context,
-    l: usize,
-    x: &str,
-) -> Result<String, String> {
-    let c = ctx.config;
-    let p = |s: &str| format!("model.layers.{l}.{s}");
-    let norm = (c.hidden_size, c.rms_norm_eps);
-    let n = w.rms_norm(g, &p("input_layernorm"), x, norm)?;
-    let a = self_attention(g, w, ctx, l, &n)?;
-    let x = g.node("Add", "resid_attn", &[x, &a], vec![]);
-    let n = w.rms_norm(g, &p("post_attention_layernorm"), &x, norm)?;
-    let m = swiglu_mlp(g, w, c, &p("mlp"), &n)?;
-    Ok(g.node("Add", "resid_mlp", &[&x, &m], vec![]))
+/// The graph being written, its weights, and what every layer reads.
+struct Writer<'a> {
+    g: GraphBuilder,
+    w: WeightTable<'a>,
+    ctx: Context<'a>,
 }
 
-/// Grouped-query self-attention. Queries are laid out `[batch, kv_heads,
-/// group, seq, head_dim]` (query head `h` is `(h / group, h % group)`), keys
-/// and values `[batch, kv_heads, 1, len, head_dim]`, so `MatMul`
-/// broadcasting shares each key/value head with its group of query heads.
-fn self_attention(
-    g: &mut GraphBuilder,
-    w: &mut WeightTable,
-    ctx: &Context,
-    l: usize,
-    x: &str,
-) -> Result<String, String> {
-    let c = ctx.config;
-    let p = |s: &str| format!("model.layers.{l}.self_attn.{s}");
-    let (h, d, bias) = (c.hidden_size, c.head_dim, c.attention_bias());
-    let (q_width, kv_width) = (c.num_attention_heads * d, c.num_key_value_heads * d);
-    let q = w.linear(g, &p("q_proj"), x, [h, q_width], bias)?;
-    let k = w.linear(g, &p("k_proj"), x, [h, kv_width], bias)?;
-    let v = w.linear(g, &p("v_proj"), x, [h, kv_width], bias)?;
-    let q = g.node("Reshape", "q_heads", &[&q, &ctx.q_shape], vec![]);
-    let q = g.node(
-        "Transpose",
-        "q_t",
-        &[&q],
-        vec![attr_ints("perm", &[0, 2, 3, 1, 4])],
-    );
-    let q = rotate(g, ctx, &q);
-    let [k, v] = [("k", k), ("v", v)].map(|(hint, t)| {
-        let t = g.node("Reshape", hint, &[&t, &ctx.kv_shape], vec![]);
-        g.node(
-            "Transpose",
-            hint,
-            &[&t],
-            vec![attr_ints("perm", &[0, 2, 1, 3])],
-        )
-    });
-    let (mut k, mut v) = (rotate(g, ctx, &k), v);
-    if ctx.kv_cache {
-        let present = cache_dims(c.num_key_value_heads, d, "total_len");
-        (k, v) = append_to_cache(g, w, l, (&k, &v), &present);
+impl Writer<'_> {
+    /// Embedding, layers, final norm and LM head; the logits are the last
+    /// node's output, with `rows` positions per sequence.
+    fn network(&mut self) -> Result<Dim, String> {
+        let c = self.ctx.config;
+        let (v, h) = (c.vocab_size, c.hidden_size);
+        let embed = self
+            .w
+            .plain(&mut self.g, "model.embed_tokens.weight", &[v, h])?;
+        let gather = vec![attr_int("axis", 0)];
+        let mut x = self.g.node("Gather", "embed", &[&embed, INPUT], gather);
+        for l in 0..c.num_hidden_layers {
+            x = self.decoder_layer(l, &x)?;
+        }
+        let rows = if self.ctx.kv_cache {
+            x = last_position(&mut self.g, &x);
+            Dim::Fixed(1)
+        } else {
+            Dim::Named("seq_len".into())
+        };
+        let x = self.rms_norm("model.norm", &x)?;
+        self.lm_head(&x, &embed)?;
+        Ok(rows)
     }
-    let k = g.node("Unsqueeze", "k_group", &[&k, &ctx.axis_2], vec![]);
-    let v = g.node("Unsqueeze", "v_group", &[&v, &ctx.axis_2], vec![]);
-    let y = attention(g, (&q, &k, &v), &ctx.mask, &ctx.sqrt_head_dim, 5);
-    let y = g.node(
-        "Transpose",
-        "attn_t",
-        &[&y],
-        vec![attr_ints("perm", &[0, 3, 1, 2, 4])],
-    );
-    let y = g.node("Reshape", "attn_merged", &[&y, &ctx.merge_shape], vec![]);
-    w.linear(g, &p("o_proj"), &y, [q_width, h], false)
+
+    fn rms_norm(&mut self, name: &str, x: &str) -> Result<String, String> {
+        let c = self.ctx.config;
+        let width_eps = (c.hidden_size, c.rms_norm_eps);
+        self.w.norm(&mut self.g, Norm::Rms, name, x, width_eps)
+    }
+
+    /// Pre-norm attention and pre-norm SwiGLU MLP, each added to the
+    /// residual stream.
+    fn decoder_layer(&mut self, l: usize, x: &str) -> Result<String, String> {
+        let p = |s: &str| format!("model.layers.{l}.{s}");
+        let n = self.rms_norm(&p("input_layernorm"), x)?;
+        let a = self.self_attention(l, &n)?;
+        let x = self.g.node("Add", "resid_attn", &[x, &a], vec![]);
+        let n = self.rms_norm(&p("post_attention_layernorm"), &x)?;
+        let m = self.swiglu_mlp(&p("mlp"), &n)?;
+        Ok(self.g.node("Add", "resid_mlp", &[&x, &m], vec![]))
+    }
+
+    /// Grouped-query self-attention. Queries are laid out `[batch,
+    /// kv_heads, group, seq, head_dim]` (query head `h` is `(h / group, h %
+    /// group)`), keys and values `[batch, kv_heads, 1, len, head_dim]`, so
+    /// `MatMul` broadcasting shares each key/value head with its group of
+    /// query heads.
+    fn self_attention(&mut self, l: usize, x: &str) -> Result<String, String> {
+        let (c, g) = (self.ctx.config, &mut self.g);
+        let p = |s: &str| format!("model.layers.{l}.self_attn.{s}");
+        let (h, d, bias) = (c.hidden_size, c.head_dim, c.attention_bias());
+        let (q_width, kv_width) = (c.num_attention_heads * d, c.num_key_value_heads * d);
+        let q = self.w.linear(g, &p("q_proj"), x, [h, q_width], bias)?;
+        let k = self.w.linear(g, &p("k_proj"), x, [h, kv_width], bias)?;
+        let v = self.w.linear(g, &p("v_proj"), x, [h, kv_width], bias)?;
+        let ctx = &self.ctx;
+        let q = g.node("Reshape", "q_heads", &[&q, &ctx.q_shape], vec![]);
+        let q = g.node(
+            "Transpose",
+            "q_t",
+            &[&q],
+            vec![attr_ints("perm", &[0, 2, 3, 1, 4])],
+        );
+        let q = rotate(g, ctx, &q);
+        let [k, v] = [("k", k), ("v", v)].map(|(hint, t)| {
+            let t = g.node("Reshape", hint, &[&t, &ctx.kv_shape], vec![]);
+            g.node(
+                "Transpose",
+                hint,
+                &[&t],
+                vec![attr_ints("perm", &[0, 2, 1, 3])],
+            )
+        });
+        let (mut k, mut v) = (rotate(g, ctx, &k), v);
+        if ctx.kv_cache {
+            let present = cache_dims(c.num_key_value_heads, d, "total_len");
+            (k, v) = append_to_cache(g, &self.w, l, (&k, &v), &present);
+        }
+        let k = g.node("Unsqueeze", "k_group", &[&k, &ctx.axis_2], vec![]);
+        let v = g.node("Unsqueeze", "v_group", &[&v, &ctx.axis_2], vec![]);
+        let y = attention(g, (&q, &k, &v), &ctx.mask, &ctx.sqrt_head_dim, 5);
+        let y = g.node(
+            "Transpose",
+            "attn_t",
+            &[&y],
+            vec![attr_ints("perm", &[0, 3, 1, 2, 4])],
+        );
+        let y = g.node("Reshape", "attn_merged", &[&y, &ctx.merge_shape], vec![]);
+        self.w.linear(g, &p("o_proj"), &y, [q_width, h], false)
+    }
+
+    /// `down(silu(gate(x)) * up(x))`, `silu(z) = z * sigmoid(z)` (`LlamaMLP`).
+    fn swiglu_mlp(&mut self, prefix: &str, x: &str) -> Result<String, String> {
+        let (c, g, w) = (self.ctx.config, &mut self.g, &mut self.w);
+        let (h, f) = (c.hidden_size, c.intermediate_size);
+        let gate = w.linear(g, &format!("{prefix}.gate_proj"), x, [h, f], false)?;
+        let up = w.linear(g, &format!("{prefix}.up_proj"), x, [h, f], false)?;
+        let sig = g.node("Sigmoid", "gate_sigmoid", &[&gate], vec![]);
+        let act = g.node("Mul", "silu", &[&gate, &sig], vec![]);
+        let y = g.node("Mul", "swiglu", &[&act, &up], vec![]);
+        w.linear(g, &format!("{prefix}.down_proj"), &y, [f, h], false)
+    }
+
+    /// `lm_head.weight`, or with tied embeddings the embedding table itself.
+    /// Tied f32/f16 heads multiply by the very initializer the `Gather`
+    /// reads, through `Gemm` with `transB` (no transposed copy in the file
+    /// or in memory); int8 stores the table a second time, quantized.
+    fn lm_head(&mut self, x: &str, embed: &str) -> Result<String, String> {
+        let (c, g, w) = (self.ctx.config, &mut self.g, &mut self.w);
+        let (v, h) = (c.vocab_size, c.hidden_size);
+        if !c.tie_word_embeddings {
+            return w.linear(g, "lm_head", x, [h, v], false);
+        }
+        if w.format == WeightFormat::Int8 {
+            let table = w.get("model.embed_tokens.weight", &[v, h])?;
+            return Ok(w.matmul_transposed(g, "lm_head", x, table, [h, v]));
+        }
+        let rows_shape = g.initializer(i64_tensor("const_rows_shape", &[2], &[-1, h as i64]));
+        let rows = g.node("Reshape", "head_rows", &[x, &rows_shape], vec![]);
+        let y = g.node(
+            "Gemm",
+            "lm_head",
+            &[&rows, embed],
+            vec![attr_int("transB", 1)],
+        );
+        let vocab = g.initializer(i64_tensor("const_vocab", &[1], &[v as i64]));
+        let lead = g.node("Shape", "lead", &[x], vec![attr_int("end", 2)]);
+        let shape = g.node(
+            "Concat",
+            "logits_shape",
+            &[&lead, &vocab],
+            vec![attr_int("axis", 0)],
+        );
+        Ok(g.node("Reshape", "lm_head", &[&y, &shape], vec![]))
+    }
 }
 
 /// Rotary embedding in HF's "rotate half" layout: with `x = [x1, x2]`
@@ -290,67 +346,12 @@ fn rotate(g: &mut GraphBuilder, ctx: &Context, x: &str) -> String {
     )
 }
 
-/// `down(silu(gate(x)) * up(x))`, `silu(z) = z * sigmoid(z)` (`LlamaMLP`).
-fn swiglu_mlp(
-    g: &mut GraphBuilder,
-    w: &mut WeightTable,
-    c: &LlamaConfig,
-    prefix: &str,
-    x: &str,
-) -> Result<String, String> {
-    let (h, f) = (c.hidden_size, c.intermediate_size);
-    let gate = w.linear(g, &format!("{prefix}.gate_proj"), x, [h, f], false)?;
-    let up = w.linear(g, &format!("{prefix}.up_proj"), x, [h, f], false)?;
-    let sig = g.node("Sigmoid", "gate_sigmoid", &[&gate], vec![]);
-    let act = g.node("Mul", "silu", &[&gate, &sig], vec![]);
-    let y = g.node("Mul", "swiglu", &[&act, &up], vec![]);
-    w.linear(g, &format!("{prefix}.down_proj"), &y, [f, h], false)
-}
-
 /// `x[:, -1:, :]`, the last position of each sequence.
 fn last_position(g: &mut GraphBuilder, x: &str) -> String {
     let start = g.initializer(i64_tensor("const_last_start", &[1], &[-1]));
     let end = g.initializer(i64_tensor("const_last_end", &[1], &[i64::MAX]));
     let axis = g.initializer(i64_tensor("const_seq_axis", &[1], &[1]));
     g.node("Slice", "last_position", &[x, &start, &end, &axis], vec![])
-}
-
-/// `lm_head.weight`, or with tied embeddings the embedding table itself.
-/// Tied f32/f16 heads multiply by the very initializer the `Gather` reads,
-/// through `Gemm` with `transB` (no transposed copy in the file or in
-/// memory); int8 stores the table a second time, quantized.
-fn lm_head(
-    g: &mut GraphBuilder,
-    w: &mut WeightTable,
-    c: &LlamaConfig,
-    x: &str,
-    embed: &str,
-) -> Result<String, String> {
-    let (v, h) = (c.vocab_size, c.hidden_size);
-    if !c.tie_word_embeddings {
-        return w.linear(g, "lm_head", x, [h, v], false);
-    }
-    if w.format == WeightFormat::Int8 {
-        let table = w.get("model.embed_tokens.weight", &[v, h])?;
-        return Ok(w.matmul_transposed(g, "lm_head", x, table, [h, v]));
-    }
-    let rows_shape = g.initializer(i64_tensor("const_rows_shape", &[2], &[-1, h as i64]));
-    let rows = g.node("Reshape", "head_rows", &[x, &rows_shape], vec![]);
-    let y = g.node(
-        "Gemm",
-        "lm_head",
-        &[&rows, embed],
-        vec![attr_int("transB", 1)],
-    );
-    let vocab = g.initializer(i64_tensor("const_vocab", &[1], &[v as i64]));
-    let lead = g.node("Shape", "lead", &[x], vec![attr_int("end", 2)]);
-    let shape = g.node(
-        "Concat",
-        "logits_shape",
-        &[&lead, &vocab],
-        vec![attr_int("axis", 0)],
-    );
-    Ok(g.node("Reshape", "lm_head", &[&y, &shape], vec![]))
 }
 
 /// Bytes of the initializers the exported graph holds for the weights, as
@@ -360,111 +361,19 @@ fn lm_head(
 /// head quantized beside the f32 table.
 pub fn llama_weight_bytes(config: &LlamaConfig, format: WeightFormat) -> u64 {
     let embed = "model.embed_tokens.weight";
+    let role = |name: &str, shape: &[usize]| match name {
+        _ if name.ends_with("norm.weight") => WeightRole::Norm,
+        _ if shape.len() == 2 && name != embed => WeightRole::Linear,
+        _ => WeightRole::Other,
+    };
     let mut bytes: u64 = config
         .weight_shapes()
         .into_iter()
-        .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let linear = shape.len() == 2 && name != embed;
-            let bytes = match format {
-                WeightFormat::F32 => 4 * n,
-                _ if name.ends_with("norm.weight") => 4 * n,
-                WeightFormat::F16 => 2 * n,
-                WeightFormat::Int8 if linear => n + 5 * shape[0],
-                WeightFormat::Int8 => 4 * n,
-            };
-            bytes as u64
-        })
+        .map(|(name, shape)| stored_bytes(format, role(&name, &shape), &shape))
         .sum();
     if format == WeightFormat::Int8 && config.tie_word_embeddings {
-        let (v, h) = (config.vocab_size as u64, config.hidden_size as u64);
-        bytes += v * h + 5 * v;
+        let head = [config.vocab_size, config.hidden_size];
+        bytes += stored_bytes(format, WeightRole::Linear, &head);
     }
     bytes
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// Grouped-query attention (4 query heads on 2 key/value heads), RMS
-    /// norms, tied or not, with or without Qwen2's q/k/v biases.
-    pub fn tiny_config(arch: inferbench_backend::LlamaArch, tied: bool) -> LlamaConfig {
-        LlamaConfig {
-            arch,
-            vocab_size: 37,
-            hidden_size: 16,
-            intermediate_size: 24,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            num_key_value_heads: 2,
-            head_dim: 4,
-            rms_norm_eps: 1e-5,
-            rope_theta: 10000.0,
-            rope_scaling: None,
-            max_position_embeddings: 64,
-            tie_word_embeddings: tied,
-            bos_token_id: None,
-            eos_token_id: None,
-        }
-    }
-
-    fn weights(config: &LlamaConfig) -> Weights {
-        config
-            .weight_shapes()
-            .into_iter()
-            .map(|(name, shape)| {
-                let n = shape.iter().product();
-                (name, (shape, vec![0.25; n]))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn weight_bytes_count_the_written_initializers() {
-        use inferbench_backend::LlamaArch;
-        for (arch, tied) in [(LlamaArch::Llama, true), (LlamaArch::Qwen2, false)] {
-            let config = tiny_config(arch, tied);
-            for format in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Int8] {
-                let export = Export {
-                    format,
-                    kv_cache: false,
-                };
-                let graph = llama_graph(&config, &weights(&config), export)
-                    .unwrap()
-                    .graph
-                    .unwrap();
-                let written: u64 = graph
-                    .initializer
-                    .iter()
-                    .filter(|t| !t.name.starts_with("const_") && !t.name.starts_with("rotary_"))
-                    .map(|t| t.raw_data.len() as u64)
-                    .sum();
-                assert_eq!(
-                    llama_weight_bytes(&config, format),
-                    written,
-                    "{arch:?} {format:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_missing_or_misshapen_weight_is_named() {
-        let config = tiny_config(inferbench_backend::LlamaArch::Qwen2, false);
-        let mut w = weights(&config);
-        w.remove("model.layers.1.self_attn.k_proj.bias");
-        let e = llama_graph(&config, &w, Export::F32).unwrap_err();
-        assert_eq!(
-            e,
-            "weight `model.layers.1.self_attn.k_proj.bias` is missing"
-        );
-        let mut w = weights(&config);
-        w.insert("lm_head.weight".into(), (vec![16, 37], vec![0.0; 16 * 37]));
-        let e = llama_graph(&config, &w, Export::F32).unwrap_err();
-        assert!(
-            e.contains("`lm_head.weight` has shape [16, 37], expected [37, 16]"),
-            "{e}"
-        );
-    }
 }
