@@ -41,13 +41,7 @@ fn run(dir: &Path, name: &str, out: &str, extra: &[&str]) -> PathBuf {
         "run {name}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut runs: Vec<PathBuf> = fs::read_dir(dir.join(out))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    runs.sort();
-    runs.pop().unwrap()
+    support::newest_run(&dir.join(out))
 }
 
 /// Where screenshots go: a kept folder when asked for, else `tmp`.
