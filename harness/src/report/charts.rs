@@ -6,7 +6,7 @@ use super::reduce::{Histogram, reduce_series};
 use super::svg::{Plot, Scale, label_width};
 use crate::stats::Summary;
 
-pub const WIDTH: f64 = 640.0;
+pub const WIDTH: f64 = 540.0;
 pub const HEIGHT: f64 = 260.0;
 /// Right margin of row charts without value labels.
 const RIGHT_PAD: f64 = 20.0;
