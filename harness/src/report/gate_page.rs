@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::charts::{overlaid, prefix_note, rows_plot, shorten};
-use super::html::{Page, escape, key_values, sortable_header};
+use super::html::{Page, escape, key_values, sort_cell, sortable_header};
 use super::svg::Scale;
 use crate::gate::comparison::{CaseOutcome, Comparison, MetricChange};
 use crate::gate::report::{TABLE_METRICS, cell, change_with_interval, signed_change};
@@ -63,7 +63,7 @@ fn sides(c: &Comparison) -> String {
 
 fn case_table(c: &Comparison) -> String {
     let mut columns = vec![("case", false), ("outcome", false)];
-    columns.extend(TABLE_METRICS.iter().map(|m| (m.label(), false)));
+    columns.extend(TABLE_METRICS.iter().map(|m| (m.label(), true)));
     columns.push(("note", false));
     let mut out = String::from(
         "<table id=\"cases-table\" class=\"sortable\"><caption>Change of each metric, candidate against base, \
@@ -74,7 +74,14 @@ fn case_table(c: &Comparison) -> String {
     for case in &c.cases {
         let cells: String = TABLE_METRICS
             .iter()
-            .map(|&m| format!("<td class=\"num\">{}</td>", escape(&cell(&case.metrics, m))))
+            .map(|&m| {
+                let change = case
+                    .metrics
+                    .iter()
+                    .find(|c| c.metric == m)
+                    .map(|c| c.change);
+                sort_cell(&cell(&case.metrics, m), change)
+            })
             .collect();
         let _ = writeln!(
             out,

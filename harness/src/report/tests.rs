@@ -183,3 +183,52 @@ fn a_page_of_50_cases_with_10000_samples_each_stays_under_2_mb() {
     );
     assert_eq!(page.matches("<tr class=\"row-").count(), 50);
 }
+
+#[test]
+fn the_page_of_a_fixed_comparison() {
+    use crate::gate::side::{Side, SideKind};
+    let comparison = crate::gate::report::fixture::comparison();
+    // The sides' samples (for the regressed case's distributions).
+    let side = |label: &str, scale: f64| Side {
+        label: label.into(),
+        kind: SideKind::Run,
+        scenario: "ci".into(),
+        git_commit: None,
+        cpu_model: None,
+        gate: None,
+        cases: vec![crate::gate::record::CaseRecord {
+            id: comparison.cases[0].id.clone(),
+            status: crate::results::Status::Measured,
+            message: None,
+            tokens_per_forward: 16,
+            runs: 1,
+            peak_rss_bytes: None,
+            accuracy: None,
+            samples_ns: samples(7, 500)
+                .into_iter()
+                .map(|ns| (ns as f64 * scale) as u64)
+                .collect(),
+            run_sizes: Vec::new(),
+            cpu_samples_ns: Vec::new(),
+        }],
+    };
+    let page = super::render_comparison(&comparison, &side("base", 1.0), &side("candidate", 1.05));
+    insta::assert_snapshot!(outline(&page));
+}
+
+#[test]
+fn the_page_of_a_fixed_history() {
+    use crate::gate::history::edivisive::EDivisive;
+    use crate::gate::history::{analyze_all, store::tests::entry};
+    use crate::gate::settings::GateSettings;
+    // Case a slows down by 20% at run 9; case b stays.
+    let entries: Vec<_> = (0..16)
+        .flat_map(|run| {
+            let p50 = if run < 9 { 1.0 } else { 1.2 } + (run % 3) as f64 * 0.005;
+            [entry(run, "a", p50), entry(run, "b", 2.0)]
+        })
+        .collect();
+    let found = analyze_all(&entries, &EDivisive::default(), &GateSettings::default());
+    let page = super::render_history("history.jsonl", &entries, &found);
+    insta::assert_snapshot!(outline(&page));
+}
