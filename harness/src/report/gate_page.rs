@@ -121,7 +121,10 @@ fn forest(c: &Comparison) -> Option<String> {
     let names: Vec<String> = rows
         .iter()
         .zip(&short)
-        .map(|((_, m), id)| format!("{id} · {}", m.metric.label()))
+        .map(|((_, m), id)| match id.as_str() {
+            "" => m.metric.label().to_string(),
+            id => format!("{id} · {}", m.metric.label()),
+        })
         .collect();
     let label = "Forest plot: change of each metric with its interval against the threshold band";
     let mut plot = rows_plot(label, &names, Scale::linear(-extent, extent), 200.0)
