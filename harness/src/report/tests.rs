@@ -232,3 +232,19 @@ fn the_page_of_a_fixed_history() {
     let page = super::render_history("history.jsonl", &entries, &found);
     insta::assert_snapshot!(outline(&page));
 }
+
+#[test]
+fn a_run_folder_before_its_first_case_renders() {
+    // `inferbench run` writes results.json before the first case ends; a
+    // report of an interrupted run starts from such a file.
+    let mut doc: RunDocument =
+        serde_json::from_slice(&std::fs::read(fixture().join("results.json")).unwrap()).unwrap();
+    doc.cases.clear();
+    doc.finished_at = None;
+    let dir = tempfile::tempdir().unwrap();
+    crate::results::json::write(&dir.path().join("results.json"), &doc).unwrap();
+    let page = render_run(&RunFiles::load(dir.path()).unwrap());
+    assert!(page.contains("0 cases"), "{page}");
+    assert!(page.contains("not finished (interrupted run)"));
+    assert!(!page.contains("<svg"), "nothing to draw");
+}
