@@ -19,6 +19,10 @@ cache="${INFERBENCH_CACHE:-$HOME/.cache/inferbench}"
 prefix="$cache/llama.cpp-$LLAMA_CPP_PYTHON_VERSION"
 tools=(llama-server llama-bench llama-perplexity llama-cli)
 
+mkdir -p "$cache"
+# One build at a time: a second caller waits for the first, then finds it.
+exec 9>"$cache/llama.cpp.lock"
+flock 9
 if [ ! -x "$prefix/bin/llama-server" ]; then
     if ! command -v cmake >/dev/null; then
         echo "== installing cmake (Debian) to build llama.cpp"

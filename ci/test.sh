@@ -19,6 +19,8 @@ cargo test --workspace
 # feature; torch-sys's C++ shim takes ~2 minutes once.
 echo "== cargo clippy --features inferbench/tch -D warnings"
 cargo clippy --workspace --all-targets --features inferbench/tch -- -D warnings
-echo "== cargo test --features inferbench/tch"
-cargo test --workspace --features inferbench/tch
+# Only the crates the feature changes are tested again: the others' tests
+# (real-model checks among them) already ran above.
+echo "== cargo test --features inferbench/tch (inferbench, inferbench-tch)"
+cargo test -p inferbench -p inferbench-tch --features inferbench/tch
 # ---- end libtorch -----------------------------------------------------------
