@@ -11,6 +11,9 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use support::receivers::free_port;
+
+mod support;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -91,11 +94,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
@@ -130,18 +128,7 @@ fn run(dir: &Path, name: &str, text: &str, env: &[(&str, &str)]) -> (PathBuf, bo
 type Row = HashMap<String, String>;
 
 fn rows(folder: &Path) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(folder.join("results.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .map(String::from)
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
+    support::read_csv(&folder.join("results.csv"))
 }
 
 fn num(row: &Row, col: &str) -> f64 {

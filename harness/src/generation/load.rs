@@ -58,6 +58,9 @@ pub struct GenerationSummary {
     /// The `[slo]` limits the case was held to.
     #[serde(default)]
     pub slo: Slo,
+    /// `slo.ttft_ms` under its older name (runs written before `[slo]`
+    /// have only this).
+    pub target_p99_ttft_ms: Option<f64>,
     /// Whether the p99 of every limited figure met its limit, without errors.
     pub target_met: Option<bool>,
     /// Requests per second meeting every `[slo]` limit (vLLM's goodput);
@@ -304,6 +307,22 @@ pub(crate) fn p99_meets(run: &LoadRun, slo: &Slo) -> (bool, f64) {
     (met, ttft.map_or(f64::INFINITY, |s| s.p99))
 }
 
+/// Records one trial of the rate search; true when it met every limit.
+pub(crate) fn record_trial(
+    trials: &mut Vec<RateTrial>,
+    rate: f64,
+    run: &LoadRun,
+    slo: &Slo,
+) -> bool {
+    let (met, p99_ttft_ms) = p99_meets(run, slo);
+    trials.push(RateTrial {
+        rate,
+        p99_ttft_ms,
+        met,
+    });
+    met
+}
+
 /// Bisection on the arrival rate for the highest one whose p99 meets every
 /// limit ([`search_highest_rate`]), from the single-stream capacity
 /// estimate 1/e2e (beyond it the queue grows without bound).
@@ -318,13 +337,7 @@ fn search_rate(
     let rate = search_highest_rate(1.0 / service_s.max(1e-6), |rate| {
         let arrivals = gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed);
         let run = serve(session, case, g, &arrivals, false)?;
-        let (met, p99_ttft_ms) = p99_meets(&run, &g.slo);
-        trials.push(RateTrial {
-            rate,
-            p99_ttft_ms,
-            met,
-        });
-        Ok::<_, BackendError>(met)
+        Ok::<_, BackendError>(record_trial(&mut trials, rate, &run, &g.slo))
     })?;
     Ok((rate, trials))
 }
@@ -499,6 +512,7 @@ pub(crate) fn summarize(
         offered_rate,
         burstiness: offered_rate.map(|_| g.burstiness),
         slo: g.slo,
+        target_p99_ttft_ms: g.slo.ttft_ms,
         target_met: if g.search_rate {
             max_rate_meeting_target.map(|r| r > 0.0)
         } else {

@@ -12,7 +12,7 @@ use tokio::runtime::Runtime;
 
 use super::arrivals::gamma_arrivals_ns;
 use super::drive::{Driven, Plan, drive};
-use super::load::{ClientFigures, GenerationOutcome, LoadRun, RateTrial, p99_meets, summarize};
+use super::load::{ClientFigures, GenerationOutcome, LoadRun, RateTrial, record_trial, summarize};
 use super::slo::search_highest_rate;
 use super::timeline::RequestTimeline;
 use crate::model::inputs::token_batch;
@@ -151,13 +151,7 @@ fn search(
             &plan,
             g,
         );
-        let (met, p99_ttft_ms) = p99_meets(&run, &g.slo);
-        trials.push(RateTrial {
-            rate,
-            p99_ttft_ms,
-            met,
-        });
-        Ok::<_, BackendError>(met)
+        Ok::<_, BackendError>(record_trial(&mut trials, rate, &run, &g.slo))
     })?;
     Ok((rate, trials))
 }
