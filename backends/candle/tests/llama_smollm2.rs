@@ -173,3 +173,23 @@ fn quantized_levels_stay_close_and_q4k_reports_its_fallbacks() {
         }
     }
 }
+
+/// One llama.cpp-style chunk of 32 tokens (the second half scored).
+#[test]
+fn f32_perplexity_is_finite_and_the_references_within_1e_3() {
+    use inferbench_reference::perplexity::{perplexity, score_chunk};
+    let ids = smollm2_prompt(32).unwrap();
+    let expected = perplexity(&[score_chunk(
+        &smollm2_reference_logits(&ids).unwrap(),
+        &ids,
+        49152,
+    )]);
+    let actual = logits(session(Precision::F32).as_mut(), &ids);
+    let ppl = perplexity(&[score_chunk(&actual, &ids, 49152)]);
+    assert!(ppl.is_finite() && ppl > 1.0, "{ppl}");
+    assert!(
+        (ppl / expected - 1.0).abs() <= 1e-3,
+        "candle {ppl}, reference {expected}"
+    );
+    eprintln!("perplexity over one 32-token chunk: candle f32 {ppl}, reference {expected}");
+}
