@@ -274,7 +274,8 @@ macro_rules! with_case_settings {
             pub backends: Option<Axis<BackendKind>>,
             /// Devices: `cpu`, `cuda`, `cuda:N` (default `cpu`).
             pub devices: Option<Axis<Device>>,
-            /// Precisions: f32, f16, bf16, int8, q8_0, q4_0, q4k (default f32).
+            /// Precisions: f32, f16, bf16, int8, q8_0, q4_0, q4_1, q4k, gguf (the GGUF
+            /// file's own types, as stored) (default f32).
             pub precisions: Option<Axis<Precision>>,
             /// Sequences per forward pass (default 1).
             pub batch: Option<Axis<usize>>,
