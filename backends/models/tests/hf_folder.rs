@@ -35,10 +35,13 @@ fn value(t: usize, i: usize) -> f32 {
     ((t * 7 + i) % 64) as f32 / 8.0
 }
 
+/// A shard's tensors: name, shape, little-endian bytes.
+type Shard = Vec<(String, Vec<usize>, Vec<u8>)>;
+
 /// Layer 0 and the embedding in an f16 shard, the rest in a bf16 shard.
 fn write_folder(dir: &Path, config: &LlamaConfig, skip: Option<&str>, reshape: Option<&str>) {
     std::fs::write(dir.join("config.json"), hf_config_json(config).to_string()).unwrap();
-    let mut shards: [Vec<(String, Vec<usize>, Vec<u8>)>; 2] = [Vec::new(), Vec::new()];
+    let mut shards: [Shard; 2] = [Vec::new(), Vec::new()];
     let mut index = serde_json::Map::new();
     for (t, (name, mut shape)) in config.weight_shapes().into_iter().enumerate() {
         if skip == Some(name.as_str()) {
