@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::BackendError;
+
 /// A batch of token ids, row-major `[batch, seq_len]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenBatch {
@@ -15,6 +17,38 @@ impl TokenBatch {
 
     pub fn row(&self, b: usize) -> &[i64] {
         &self.ids[b * self.seq_len..(b + 1) * self.seq_len]
+    }
+
+    /// One token per sequence, the input of a decoding step.
+    pub fn step(tokens: &[i64]) -> Self {
+        Self {
+            batch: tokens.len(),
+            seq_len: 1,
+            ids: tokens.to_vec(),
+        }
+    }
+
+    /// The one check every backend makes before running a batch (a full
+    /// pass, a prefill or a decoding step): at least one sequence of at
+    /// least one token, and exactly `batch * seq_len` ids, so no backend
+    /// divides by zero, underflows `seq_len - 1` or reshapes the ids into
+    /// rows they do not make.
+    pub fn check(&self) -> Result<(), BackendError> {
+        if self.batch == 0 || self.seq_len == 0 {
+            return Err(BackendError::Run(format!(
+                "an empty batch ({} sequences of {} tokens)",
+                self.batch, self.seq_len
+            )));
+        }
+        if self.ids.len() != self.tokens() {
+            return Err(BackendError::Run(format!(
+                "{} token ids do not make {} sequences of {} tokens",
+                self.ids.len(),
+                self.batch,
+                self.seq_len
+            )));
+        }
+        Ok(())
     }
 }
 
