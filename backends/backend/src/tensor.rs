@@ -60,3 +60,25 @@ pub struct HostTensor {
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_rejects_empty_and_ragged_batches() {
+        assert!(TokenBatch::step(&[4, 5]).check().is_ok());
+        let empty = TokenBatch::step(&[]).check().unwrap_err().to_string();
+        assert!(empty.contains("an empty batch (0 sequences"), "{empty}");
+        let ragged = TokenBatch {
+            batch: 2,
+            seq_len: 3,
+            ids: vec![1; 5],
+        };
+        let ragged = ragged.check().unwrap_err().to_string();
+        assert!(
+            ragged.contains("5 token ids do not make 2 sequences of 3"),
+            "{ragged}"
+        );
+    }
+}
