@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use inferbench_backend::{BackendError, GenerationRequest, Generator, Prompt};
+use inferbench_models::TextTokenizer;
 use inferbench_openai::{EndpointClient, EndpointConfig};
 use tokio::runtime::Runtime;
 
@@ -22,6 +23,9 @@ use crate::stats::Summary;
 /// The achieved send rate may fall this far below the schedule's before
 /// the run says the client could not keep up.
 const RATE_SHORTFALL: f64 = 0.02;
+
+/// Usage and tokenizer counts may differ this much before the run warns.
+const USAGE_MISMATCH: f64 = 0.01;
 
 /// Runs a generation case against the endpoint of `case`.
 pub fn run_endpoint(
@@ -41,7 +45,21 @@ pub fn run_endpoint(
     }
     let client = EndpointClient::new(endpoint, in_flight, Duration::from_secs_f64(timeout_s))?;
     let requests = requests(case, g, endpoint)?;
-    run_with(&runtime, Arc::new(client), &requests, case, g)
+    let tokenizer = match &endpoint.tokenizer {
+        Some(path) => Some(
+            TextTokenizer::from_file(path)
+                .map_err(|e| BackendError::Load(format!("[endpoint] tokenizer: {e}")))?,
+        ),
+        None => None,
+    };
+    run_with(
+        &runtime,
+        Arc::new(client),
+        &requests,
+        case,
+        g,
+        tokenizer.as_ref(),
+    )
 }
 
 /// The requests of a case: the `[inputs]` text prompts in turn, else token
@@ -86,6 +104,7 @@ pub fn run_with(
     requests: &[GenerationRequest],
     case: &Case,
     g: &GenerationCase,
+    tokenizer: Option<&TextTokenizer>,
 ) -> Result<GenerationOutcome, BackendError> {
     // Warm-up: one request, unmeasured; a failure shows again in the run.
     let _ = drive(
@@ -107,7 +126,7 @@ pub fn run_with(
         LoadPattern::Offline => (Plan::Schedule(vec![0; requests.len()]), None, None),
         LoadPattern::Concurrency => (Plan::Concurrency(g.concurrency), None, None),
         LoadPattern::Server if g.search_rate => {
-            let (rate, trials) = search(runtime, &generator, requests, g)?;
+            let (rate, trials) = search(runtime, &generator, requests, g, tokenizer)?;
             let lowest = trials.iter().map(|t| t.rate).fold(f64::INFINITY, f64::min);
             let rate_run = if rate > 0.0 { rate } else { lowest.min(1e6) };
             (scheduled(rate_run), Some(rate_run), Some((rate, trials)))
@@ -118,7 +137,7 @@ pub fn run_with(
         }
     };
     let driven = drive(runtime, generator, requests.to_vec(), &plan);
-    let run = load_run(driven, &plan, g);
+    let run = load_run(driven, &plan, g, tokenizer);
     Ok(summarize(run, case, g, offered, searched, None))
 }
 
@@ -129,6 +148,7 @@ fn search(
     generator: &Arc<dyn Generator>,
     requests: &[GenerationRequest],
     g: &GenerationCase,
+    tokenizer: Option<&TextTokenizer>,
 ) -> Result<(f64, Vec<RateTrial>), BackendError> {
     let probe_n = requests.len().min(4);
     let probe = drive(
@@ -150,14 +170,33 @@ fn search(
             drive(runtime, generator.clone(), requests.to_vec(), &plan),
             &plan,
             g,
+            tokenizer,
         );
         Ok::<_, BackendError>(record_trial(&mut trials, rate, &run, &g.slo))
     })?;
     Ok((rate, trials))
 }
 
+/// The warning when the server's `usage` and the tokenizer disagree on the
+/// output tokens of the same answers by more than 1%.
+fn usage_mismatch(usage: u64, tokenizer: u64) -> Option<String> {
+    let apart = (usage as f64 - tokenizer as f64).abs() / (usage.max(1) as f64);
+    (apart > USAGE_MISMATCH).then(|| {
+        format!(
+            "the server's usage counts {usage} output tokens, the tokenizer {tokenizer} ({:.1}% \
+             apart): the tokenizer may not be the served model's",
+            apart * 100.0
+        )
+    })
+}
+
 /// Records → timelines, failures, token counts and the client's figures.
-fn load_run(driven: Driven, plan: &Plan, g: &GenerationCase) -> LoadRun {
+fn load_run(
+    driven: Driven,
+    plan: &Plan,
+    g: &GenerationCase,
+    tokenizer: Option<&TextTokenizer>,
+) -> LoadRun {
     let mut run = LoadRun {
         wall_s: driven.wall_s,
         token_counts: "chunks",
@@ -165,6 +204,7 @@ fn load_run(driven: Driven, plan: &Plan, g: &GenerationCase) -> LoadRun {
     };
     let mut lags = Vec::new();
     let mut sends = Vec::new();
+    let (mut usage_total, mut counted_total) = (0u64, 0u64);
     for r in &driven.records {
         let generation = match &r.outcome {
             Ok(generation) => generation,
@@ -174,13 +214,19 @@ fn load_run(driven: Driven, plan: &Plan, g: &GenerationCase) -> LoadRun {
             }
         };
         let token_ns: Vec<u64> = generation.events.iter().map(|e| driven.ns(e.at)).collect();
-        let output_tokens = match generation.usage {
-            Some(u) => {
-                run.token_counts = "usage";
-                u.completion_tokens as usize
-            }
-            None => token_ns.len(),
+        let counted = tokenizer
+            .and_then(|t| t.encode(&generation.text()).ok())
+            .map(|ids| ids.len());
+        let (output_tokens, source) = match (generation.usage, counted) {
+            (Some(u), _) => (u.completion_tokens as usize, "usage"),
+            (None, Some(n)) => (n, "tokenizer"),
+            (None, None) => (token_ns.len(), "chunks"),
         };
+        run.token_counts = source;
+        if let (Some(u), Some(n)) = (generation.usage, counted) {
+            usage_total += u.completion_tokens;
+            counted_total += n as u64;
+        }
         if output_tokens < g.gen_len {
             run.short_requests += 1;
         }
@@ -195,6 +241,10 @@ fn load_run(driven: Driven, plan: &Plan, g: &GenerationCase) -> LoadRun {
             token_ns,
             output_tokens,
         });
+    }
+    if counted_total > 0 {
+        run.warnings
+            .extend(usage_mismatch(usage_total, counted_total));
     }
     if run.short_requests > 0 {
         run.warnings.push(format!(
@@ -252,5 +302,27 @@ fn client_figures(
         send_lag_ms: Summary::of(lags_ms),
         sent_rate,
         scheduled_rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_and_tokenizer_counts_warn_beyond_one_percent() {
+        assert_eq!(usage_mismatch(1000, 1010), None);
+        let w = usage_mismatch(1000, 1020).unwrap();
+        assert!(
+            w.contains("1000") && w.contains("1020") && w.contains("2.0%"),
+            "{w}"
+        );
+        // A tokenizer that is not the served model's: all-MiniLM's pads
+        // every text to 128 tokens, so a 2-token answer is far off.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vendor/models/all-minilm-l6-v2/tokenizer.json");
+        let t = TextTokenizer::from_file(&path).unwrap();
+        let counted = t.encode("hello world").unwrap().len() as u64;
+        assert!(usage_mismatch(2, counted).is_some(), "{counted}");
     }
 }
