@@ -7,6 +7,7 @@
 mod error;
 pub mod fixtures;
 pub mod llama;
+pub mod perplexity;
 
 pub use error::ReferenceError;
 pub use llama::{LlamaKvCache, LlamaReference};

@@ -176,7 +176,8 @@ pub fn prefix_note(prefix: &str) -> String {
     if prefix.is_empty() {
         String::new()
     } else {
-        format!("; rows are of {prefix}…")
+        let more = if prefix.ends_with('/') { "…" } else { "" };
+        format!("; rows are of {prefix}{more}")
     }
 }
 

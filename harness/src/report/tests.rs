@@ -186,33 +186,13 @@ fn a_page_of_50_cases_with_10000_samples_each_stays_under_2_mb() {
 
 #[test]
 fn the_page_of_a_fixed_comparison() {
-    use crate::gate::side::{Side, SideKind};
+    use crate::gate::comparison::tests::{record, samples, side};
     let comparison = crate::gate::report::fixture::comparison();
-    // The sides' samples (for the regressed case's distributions).
-    let side = |label: &str, scale: f64| Side {
-        label: label.into(),
-        kind: SideKind::Run,
-        scenario: "ci".into(),
-        git_commit: None,
-        cpu_model: None,
-        gate: None,
-        cases: vec![crate::gate::record::CaseRecord {
-            id: comparison.cases[0].id.clone(),
-            status: crate::results::Status::Measured,
-            message: None,
-            tokens_per_forward: 16,
-            runs: 1,
-            peak_rss_bytes: None,
-            accuracy: None,
-            samples_ns: samples(7, 500)
-                .into_iter()
-                .map(|ns| (ns as f64 * scale) as u64)
-                .collect(),
-            run_sizes: Vec::new(),
-            cpu_samples_ns: Vec::new(),
-        }],
-    };
-    let page = super::render_comparison(&comparison, &side("base", 1.0), &side("candidate", 1.05));
+    // The sides' samples, for the regressed case's distributions.
+    let id = &comparison.cases[0].id;
+    let base = side("base", vec![record(id, samples(1.0))]);
+    let candidate = side("candidate", vec![record(id, samples(1.05))]);
+    let page = super::render_comparison(&comparison, &base, &candidate);
     insta::assert_snapshot!(outline(&page));
 }
 
@@ -231,4 +211,20 @@ fn the_page_of_a_fixed_history() {
     let found = analyze_all(&entries, &EDivisive::default(), &GateSettings::default());
     let page = super::render_history("history.jsonl", &entries, &found);
     insta::assert_snapshot!(outline(&page));
+}
+
+#[test]
+fn a_run_folder_before_its_first_case_renders() {
+    // `inferbench run` writes results.json before the first case ends; a
+    // report of an interrupted run starts from such a file.
+    let mut doc: RunDocument =
+        serde_json::from_slice(&std::fs::read(fixture().join("results.json")).unwrap()).unwrap();
+    doc.cases.clear();
+    doc.finished_at = None;
+    let dir = tempfile::tempdir().unwrap();
+    crate::results::json::write(&dir.path().join("results.json"), &doc).unwrap();
+    let page = render_run(&RunFiles::load(dir.path()).unwrap());
+    assert!(page.contains("0 cases"), "{page}");
+    assert!(page.contains("not finished (interrupted run)"));
+    assert!(!page.contains("<svg"), "nothing to draw");
 }
