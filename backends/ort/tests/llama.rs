@@ -5,6 +5,8 @@
 //! tolerances, and the export cache. Needs the ONNX Runtime library from
 //! `ci/setup.sh`.
 
+mod common;
+use common::{rel_l2, widen};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -142,17 +144,6 @@ fn forward(session: &mut dyn Session, batch: &TokenBatch) -> Vec<f32> {
     out.data
 }
 
-fn rel_l2(got: &[f32], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let diff: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(&g, &w)| (g as f64 - w).powi(2))
-        .sum();
-    let norm: f64 = want.iter().map(|w| w * w).sum();
-    (diff / norm).sqrt()
-}
-
 /// Two sequences of `len` ids below `vocab`, different from each other.
 fn prompt(len: usize, vocab: usize) -> TokenBatch {
     let ids = (0..2 * len)
@@ -244,10 +235,6 @@ fn decode_and_recompute(
         seqs.seq_len += 1;
         logits = decoder.step(&next).unwrap();
     }
-}
-
-fn widen(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
 }
 
 #[test]
