@@ -20,7 +20,10 @@ fn root() -> PathBuf {
 }
 
 fn llama_server() -> Option<PathBuf> {
-    let path = root().join("vendor/llama.cpp/bin/llama-server");
+    let path = std::env::var_os("INFERBENCH_LLAMA_SERVER").map_or_else(
+        || root().join("vendor/llama.cpp/bin/llama-server"),
+        PathBuf::from,
+    );
     if path.is_file() {
         return Some(path);
     }
@@ -366,8 +369,9 @@ fn the_api_key_is_read_from_its_variable_and_written_nowhere() {
     );
     let scenario = format!(
         "backends = 'openai'\n[inputs]\nprompt = '{PROMPT}'\n[generation]\ngen_len = 4\nrequests = 2\n\
-         [[cases]]\nname = 'keyed'\n[cases.endpoint]\nurl = '{url}'\napi_key_env = 'IB_TEST_KEY'\n\
-         [[cases]]\nname = 'unkeyed'\n[cases.endpoint]\nurl = '{url}'\napi = 'completions'\n",
+         [[cases]]\nname = 'keyed'\n[cases.endpoint]\nurl = '{url}'\nmodel = 'keyed'\n\
+         api_key_env = 'IB_TEST_KEY'\n\
+         [[cases]]\nname = 'unkeyed'\n[cases.endpoint]\nurl = '{url}'\nmodel = 'unkeyed'\n",
         url = server.url()
     );
     let (folder, _) = run(dir.path(), "key", &scenario, &[("IB_TEST_KEY", key)]);

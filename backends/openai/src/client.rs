@@ -65,18 +65,17 @@ impl EndpointClient {
 
     /// Sends one request and follows its stream to the end.
     pub async fn request(&self, request: GenerationRequest) -> Result<Generation, GenerationError> {
-        let body = crate::request::body(&self.config, &request)?;
-        let mut builder = self
-            .http
-            .post(&self.url)
-            .timeout(self.timeout)
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        if let Some(key) = &self.api_key {
-            builder = builder.bearer_auth(key);
-        }
+        let body = crate::request::body(&self.config, &request)?.to_string();
         let started = Instant::now();
-        let mut response = builder.send().await.map_err(transport_error)?;
+        let mut response = match self.send(&body).await {
+            // Servers close kept-alive connections after some requests
+            // (llama-server after 5) without saying so; a request sent on
+            // one such is lost before the server read it: send it again,
+            // on a fresh connection, still timed from the first attempt.
+            Err(e) if closed_before_answer(&e) => self.send(&body).await,
+            other => other,
+        }
+        .map_err(transport_error)?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
@@ -99,6 +98,34 @@ impl EndpointClient {
         }
         Ok(generation)
     }
+}
+
+impl EndpointClient {
+    async fn send(&self, body: &str) -> Result<reqwest::Response, reqwest::Error> {
+        let mut builder = self
+            .http
+            .post(&self.url)
+            .timeout(self.timeout)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        builder.send().await
+    }
+}
+
+/// Whether the connection closed before any answer: hyper's "incomplete
+/// message" on a reused connection.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message();
+        }
+        source = s.source();
+    }
+    false
 }
 
 impl Generator for EndpointClient {
