@@ -62,18 +62,21 @@ impl GgufFile {
         Some(format!("{:?}", info.ggml_dtype).to_lowercase())
     }
 
+    /// Reads one tensor as stored (its quantized blocks).
+    pub fn quantized(&mut self, name: &str) -> Result<candle_core::quantized::QTensor, ModelError> {
+        self.content
+            .tensor(&mut self.reader, name, &candle_core::Device::Cpu)
+            .map_err(|e| ModelError::invalid(&self.path, format!("tensor `{name}`: {e}")))
+    }
+
     /// Reads one tensor and dequantizes it to f32, row-major.
     pub fn dequantized(&mut self, name: &str) -> Result<Vec<f32>, ModelError> {
-        let located = |m: String| ModelError::invalid(&self.path, format!("tensor `{name}`: {m}"));
-        let tensor = self
-            .content
-            .tensor(&mut self.reader, name, &candle_core::Device::Cpu)
-            .map_err(|e| located(e.to_string()))?;
+        let tensor = self.quantized(name)?;
         tensor
             .dequantize(&candle_core::Device::Cpu)
             .and_then(|t| t.flatten_all())
             .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| located(e.to_string()))
+            .map_err(|e| self.invalid(format!("tensor `{name}`: {e}")))
     }
 
     fn invalid(&self, message: impl Into<String>) -> ModelError {

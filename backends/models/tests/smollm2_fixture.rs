@@ -113,3 +113,16 @@ fn a_folder_without_a_tokenizer_says_where_it_looked() {
         "{err}"
     );
 }
+
+/// The shipped evaluation text (written for this repository, so no model
+/// has seen it): a few thousand tokens, and byte-level BPE round-trips it.
+#[test]
+fn the_shipped_evaluation_text_is_a_few_thousand_tokens() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/text/eval.txt");
+    let text = std::fs::read_to_string(path).unwrap();
+    let tokenizer = tokenizer();
+    let ids = tokenizer.encode(&text).unwrap();
+    eprintln!("scenarios/text/eval.txt: {} SmolLM2 tokens", ids.len());
+    assert!((3000..8000).contains(&ids.len()), "{} tokens", ids.len());
+    assert_eq!(tokenizer.decode(&ids).unwrap(), text);
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use inferbench_backend::LlamaConfig;
 use inferbench_models::{
-    ConvertedModel, ModelError, cache::default_cache_dir, convert_gguf_cached,
+    ConvertedModel, ModelError, TextTokenizer, cache::default_cache_dir, convert_gguf_cached,
 };
 
 use crate::LlamaReference;
@@ -46,7 +46,51 @@ pub fn smollm2() -> Result<(LlamaConfig, PathBuf), ModelError> {
 }
 
 /// The f64 reference of SmolLM2 (loads ~540 MB of f32 weights).
-pub fn smollm2_reference() -> Result<LlamaReference, Box<dyn std::error::Error + Send + Sync>> {
+pub fn smollm2_reference() -> Result<LlamaReference, FixtureError> {
     let (config, weights) = smollm2()?;
     Ok(LlamaReference::load(&config, &weights)?)
+}
+
+pub type FixtureError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The fixed English text test prompts are cut from.
+pub const PROMPT_TEXT: &str = "The old lighthouse keeper climbed the spiral stairs every evening \
+to light the lamp. Ships passing the rocky coast relied on its beam to find the harbor. \
+One stormy night, the wind howled and the waves crashed against the cliffs, but the keeper";
+
+/// The first `n` token ids of [`PROMPT_TEXT`] (at most 48), tokenized by
+/// SmolLM2's own tokenizer.
+pub fn smollm2_prompt(n: usize) -> Result<Vec<u32>, FixtureError> {
+    let folder = smollm2_folder()?.folder;
+    let tokenizer = TextTokenizer::from_file(&folder.join("tokenizer.json"))?;
+    let ids = tokenizer.encode(PROMPT_TEXT)?;
+    if n > ids.len() {
+        return Err(format!("the prompt text has {} tokens, {n} asked", ids.len()).into());
+    }
+    Ok(ids[..n].to_vec())
+}
+
+/// The reference's logits `[ids.len(), vocab]` for `ids`, computed once and
+/// kept in the model cache (keyed by the weights' and the ids' content), as
+/// the reference costs ~0.3 GFLOP per token.
+pub fn smollm2_reference_logits(ids: &[u32]) -> Result<Vec<f64>, FixtureError> {
+    let model = smollm2_folder()?;
+    Ok(crate::cache::cached_logits(&model.folder, ids, || {
+        LlamaReference::load(&model.config, &model.weights)?.forward(ids)
+    })?)
+}
+
+/// The reference's greedy continuation of `prompt` by `n` tokens (with its
+/// KV cache), computed once and cached like [`smollm2_reference_logits`].
+pub fn smollm2_reference_greedy(prompt: &[u32], n: usize) -> Result<Vec<u32>, FixtureError> {
+    let model = smollm2_folder()?;
+    let values = crate::cache::cached_values(&model.folder, &format!("greedy{n}"), prompt, || {
+        let reference = LlamaReference::load(&model.config, &model.weights)?;
+        Ok(reference
+            .greedy(prompt, n)?
+            .into_iter()
+            .map(f64::from)
+            .collect())
+    })?;
+    Ok(values.into_iter().map(|v| v as u32).collect())
 }

@@ -4,9 +4,11 @@
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
 
+pub mod cache;
 mod error;
 pub mod fixtures;
 pub mod llama;
+pub mod perplexity;
 
 pub use error::ReferenceError;
 pub use llama::{LlamaKvCache, LlamaReference};

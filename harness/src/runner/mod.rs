@@ -54,18 +54,15 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     if let Support::No(reason) = backend.supports(case.device, case.precision) {
         return CaseResult::skipped(case, reason);
     }
-    // A model file needs no generated weights.
-    let weights = match &case.model.file {
-        Some(file) => file.path.clone(),
-        None => match ensure_weights(&options.cache_dir, &case.model.spec) {
-            Ok(path) => path,
-            Err(e) => return CaseResult::from_report(case, WorkerReport::failed(error_chain(&e))),
-        },
+    let (weights, folder, llama) = match model_weights(case, &options.cache_dir) {
+        Ok(found) => found,
+        Err(message) => return CaseResult::from_report(case, WorkerReport::failed(message)),
     };
     let job = WorkerJob {
         case: case.clone(),
         weights,
-        spec_dir: spec_dir(&options.cache_dir, &case.model.spec),
+        spec_dir: folder,
+        llama,
         inject_slowdown_pct: options.inject_slowdown_pct,
     };
     let report = match options.isolation {
@@ -76,6 +73,40 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
         },
     };
     CaseResult::from_report(case, report)
+}
+
+/// The weights file, the folder for converted forms, and a Llama
+/// checkpoint's config: a GGUF file or HF folder converted once into the
+/// model cache; a model file as it is; the synthetic GPT's generated weights.
+fn model_weights(
+    case: &Case,
+    cache_dir: &std::path::Path,
+) -> Result<(PathBuf, PathBuf, Option<inferbench_backend::LlamaConfig>), String> {
+    if let Some(checkpoint) = &case.model.llama {
+        let converted = match checkpoint.format {
+            crate::scenario::CheckpointFormat::Gguf => {
+                inferbench_models::convert_gguf_cached(&checkpoint.path, cache_dir)
+            }
+            crate::scenario::CheckpointFormat::Hf => {
+                inferbench_models::convert_hf_cached(&checkpoint.path, cache_dir)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        let folder = converted
+            .weights
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        return Ok((converted.weights, folder, Some(converted.config)));
+    }
+    let folder = spec_dir(cache_dir, &case.model.spec);
+    match &case.model.file {
+        // A model file needs no generated weights.
+        Some(file) => Ok((file.path.clone(), folder, None)),
+        None => ensure_weights(cache_dir, &case.model.spec)
+            .map(|path| (path, folder, None))
+            .map_err(|e| error_chain(&e)),
+    }
 }
 
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {

@@ -38,6 +38,10 @@ fn resolve(base: &Path, path: &Path, key: &str, is_dir: bool) -> Result<PathBuf,
 /// against `base`, the scenario file's folder.
 pub fn resolve_case_paths(cases: &mut [Case], base: &Path) -> Result<(), Invalid> {
     for case in cases {
+        if let Some(llama) = &mut case.model.llama {
+            let is_dir = llama.format == super::CheckpointFormat::Hf;
+            llama.path = resolve(base, &llama.path, llama.format.key(), is_dir)?;
+        }
         if let Some(file) = &mut case.model.file {
             if inferbench_backend::ModelFormat::from_path(&file.path).is_none() {
                 return Err(Invalid {
@@ -56,6 +60,9 @@ pub fn resolve_case_paths(cases: &mut [Case], base: &Path) -> Result<(), Invalid
         }
         if let Some(reference) = &mut case.reference_case {
             reference.file = resolve(base, &reference.file, "file", false)?;
+        }
+        if let Some(tokenizer) = case.endpoint.as_mut().and_then(|e| e.tokenizer.as_mut()) {
+            *tokenizer = resolve(base, tokenizer, "tokenizer", false)?;
         }
     }
     Ok(())

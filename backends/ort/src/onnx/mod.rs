@@ -237,6 +237,10 @@ pub fn read_safetensors(path: &Path) -> Result<Weights, BackendError> {
 /// reads a half-written model.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+    let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        // A full disk leaves no half-written file behind.
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
