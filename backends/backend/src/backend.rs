@@ -2,7 +2,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::{
-    BackendError, Device, GptSpec, LlamaConfig, HostTensor, InputSpec, NamedTensor, Precision, TokenBatch,
+    BackendError, Device, GptSpec, HostTensor, InputSpec, LlamaConfig, NamedTensor, Precision,
+    TokenBatch,
 };
 
 /// Whether a backend can run at all on this machine.

@@ -23,7 +23,9 @@ use crate::stats::Summary;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateTrial {
+    #[serde(with = "crate::results::float")]
     pub rate: f64,
+    #[serde(with = "crate::results::float")]
     pub p99_ttft_ms: f64,
     pub met: bool,
 }
@@ -34,12 +36,16 @@ pub struct GenerationSummary {
     pub requests: usize,
     /// Requests that failed or exceeded `timeout_ms`.
     pub errors: usize,
+    #[serde(with = "crate::results::float")]
     pub error_rate: f64,
     pub output_tokens: u64,
+    #[serde(with = "crate::results::float")]
     pub wall_s: f64,
     /// All output tokens over the wall time of the run.
+    #[serde(with = "crate::results::float")]
     pub output_tokens_per_s: f64,
     /// Completed requests per second of wall time.
+    #[serde(with = "crate::results::float")]
     pub achieved_rate: f64,
     pub ttft_ms: Option<Summary>,
     pub tpot_ms: Option<Summary>,
@@ -48,11 +54,14 @@ pub struct GenerationSummary {
     pub prefill_ms: Option<Summary>,
     pub queue_ms: Option<Summary>,
     /// server: the arrival rate asked for (requests/s).
+    #[serde(default, with = "crate::results::float::option")]
     pub offered_rate: Option<f64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub target_p99_ttft_ms: Option<f64>,
     pub target_met: Option<bool>,
     /// server with `search_rate`: the highest rate whose p99 TTFT met the
     /// target, and every rate tried.
+    #[serde(default, with = "crate::results::float::option")]
     pub max_rate_meeting_target: Option<f64>,
     pub rate_trials: Vec<RateTrial>,
     /// concurrency: parallel sessions, and each one's output tokens/s.
@@ -240,7 +249,7 @@ fn search_rate(
     let probe = serve(session, case, g, &vec![0; g.requests.min(4)], false)?;
     let service_s = probe.wall_s / probe.timelines.len().max(1) as f64;
     let mut trials = Vec::new();
-    let mut trial = |rate: f64, session: &mut dyn Session| -> Result<bool, BackendError> {
+    let trial = |rate: f64| -> Result<bool, BackendError> {
         let run = serve(
             session,
             case,
@@ -257,9 +266,21 @@ fn search_rate(
         });
         Ok(met)
     };
-    let (mut lo, mut hi) = (0.0, 1.0 / service_s.max(1e-6));
+    let best = bisect_rate(1.0 / service_s.max(1e-6), trial)?;
+    Ok((best, trials))
+}
+
+/// The search of [`search_rate`] over any pass/fail trial: doubles the
+/// ceiling (at most 4 times) while it passes, then halves the interval
+/// between the last pass and the first failure 5 times. Returns the
+/// highest rate that passed (0 when none did).
+fn bisect_rate(
+    first_ceiling: f64,
+    mut passes: impl FnMut(f64) -> Result<bool, BackendError>,
+) -> Result<f64, BackendError> {
+    let (mut lo, mut hi) = (0.0, first_ceiling);
     for _ in 0..4 {
-        if !trial(hi, session)? {
+        if !passes(hi)? {
             break;
         }
         lo = hi;
@@ -270,13 +291,9 @@ fn search_rate(
             break;
         }
         let mid = (lo + hi) / 2.0;
-        if trial(mid, session)? {
-            lo = mid
-        } else {
-            hi = mid
-        }
+        if passes(mid)? { lo = mid } else { hi = mid }
     }
-    Ok((lo, trials))
+    Ok(lo)
 }
 
 /// Reference check of the first request: the f64 model over prompt +
@@ -448,5 +465,95 @@ fn summarize(
         summary,
         accuracy,
         peak_rss_bytes: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_str;
+
+    /// The rate search as a pure function of its trials: a system that
+    /// meets the target up to 37.3 requests/s.
+    #[test]
+    fn the_rate_search_doubles_then_halves_toward_the_highest_passing_rate() {
+        let mut tried = Vec::new();
+        let best = bisect_rate(10.0, |rate| {
+            tried.push(rate);
+            Ok(rate <= 37.3)
+        })
+        .unwrap();
+        // Ceilings 10, 20 pass, 40 fails; then 30, 35, 37.5 (fails),
+        // 36.25, 36.875 between the last pass and the failure.
+        assert_eq!(tried, [10.0, 20.0, 40.0, 30.0, 35.0, 37.5, 36.25, 36.875]);
+        assert_eq!(best, 36.875);
+    }
+
+    #[test]
+    fn the_rate_search_reports_zero_when_nothing_passes_and_stops_on_errors() {
+        assert_eq!(bisect_rate(10.0, |_| Ok(false)).unwrap(), 0.0);
+        // Every ceiling passes: four doublings, then the interval above.
+        assert_eq!(bisect_rate(1.0, |_| Ok(true)).unwrap(), 15.75);
+        let e = bisect_rate(1.0, |_| Err(BackendError::Run("gone".into())));
+        assert!(e.is_err());
+    }
+
+    fn generation_case(extra: &str) -> (Case, GenerationCase) {
+        let text =
+            format!("[model]\nmax_seq = 64\n[generation]\nprompt_len = 4\ngen_len = 3\n{extra}");
+        let case = parse_str(&text, std::path::Path::new("s.toml"), "s", 1)
+            .unwrap()
+            .cases
+            .remove(0);
+        let g = case.generation.clone().unwrap();
+        (case, g)
+    }
+
+    fn timeline(arrival_ms: u64, tokens_ms: &[u64]) -> RequestTimeline {
+        RequestTimeline {
+            arrival_ns: arrival_ms * 1_000_000,
+            start_ns: arrival_ms * 1_000_000,
+            token_ns: tokens_ms.iter().map(|t| t * 1_000_000).collect(),
+        }
+    }
+
+    /// Figures by hand: two requests of 3 tokens over 1 s, one request
+    /// failed, one slower than the 25 ms timeout.
+    #[test]
+    fn summaries_count_failures_and_timeouts_as_errors() {
+        let (case, g) = generation_case("timeout_ms = 25.0\ntarget_p99_ttft_ms = 100.0\n");
+        let run = LoadRun {
+            timelines: vec![timeline(0, &[10, 15, 20]), timeline(100, &[110, 120, 130])],
+            errors: 1,
+            wall_s: 1.0,
+            ..LoadRun::default()
+        };
+        let s = summarize(run, &case, &g, None, None, None).summary;
+        assert_eq!((s.requests, s.errors), (3, 2));
+        assert!((s.error_rate - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(
+            (s.output_tokens, s.output_tokens_per_s, s.achieved_rate),
+            (6, 6.0, 2.0)
+        );
+        assert_eq!(s.ttft_ms.unwrap().max, 10.0);
+        // TPOT = (e2e − TTFT) / (tokens − 1): (20 − 10)/2 and (30 − 10)/2.
+        assert_eq!(s.tpot_ms.unwrap().min, 5.0);
+        assert_eq!(s.tpot_ms.unwrap().max, 10.0);
+        // Errors never meet a latency target.
+        assert_eq!(s.target_met, Some(false));
+    }
+
+    #[test]
+    fn a_run_without_any_answered_request_has_no_latency_and_an_infinite_p99() {
+        let run = LoadRun {
+            errors: 4,
+            wall_s: 0.5,
+            ..LoadRun::default()
+        };
+        assert_eq!(p99_ttft_ms(&run), f64::INFINITY);
+        let (case, g) = generation_case("");
+        let s = summarize(run, &case, &g, None, None, None).summary;
+        assert_eq!((s.requests, s.errors, s.error_rate), (4, 4, 1.0));
+        assert!(s.ttft_ms.is_none() && s.e2e_ms.is_none());
     }
 }

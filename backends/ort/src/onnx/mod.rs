@@ -13,6 +13,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use inferbench_backend::cache::{self, Integrity};
 use inferbench_backend::{BackendError, GptSpec};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -60,7 +61,9 @@ pub fn ensure_gpt_onnx(
     export: GptExport,
 ) -> Result<PathBuf, BackendError> {
     let path = cache_dir.join(gpt_variant_file_name(spec, export));
-    if path.is_file() {
+    let check_err = |e: io::Error| BackendError::Load(format!("reading {}: {e}", path.display()));
+    // A file that does not match its recorded hash is rebuilt, never run.
+    if cache::check(&path).map_err(check_err)? == Integrity::Intact {
         return Ok(path);
     }
     let weights_table = read_safetensors(weights)?;
@@ -71,7 +74,7 @@ pub fn ensure_gpt_onnx(
         })?;
     let write_err = |e: io::Error| BackendError::Load(format!("writing {}: {e}", path.display()));
     fs::create_dir_all(cache_dir).map_err(write_err)?;
-    write_atomically(&path, &model.encode_to_vec()).map_err(write_err)?;
+    cache::write(&path, &model.encode_to_vec()).map_err(write_err)?;
     Ok(path)
 }
 
@@ -99,12 +102,4 @@ pub fn read_safetensors(path: &Path) -> Result<Weights, BackendError> {
         out.insert(name, (view.shape().to_vec(), data));
     }
     Ok(out)
-}
-
-/// Through a temporary file and a rename, so another case's worker never
-/// reads a half-written model.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
 }
