@@ -696,7 +696,7 @@ mod tests {
                     .case
                     .model
                     .spec,
-                inferbench_ort::onnx::GptExport {
+                inferbench_ort::onnx::Export {
                     format: inferbench_ort::onnx::WeightFormat::F32,
                     kv_cache: true,
                 },
@@ -759,7 +759,7 @@ mod tests {
                         .case
                         .model
                         .spec,
-                    inferbench_ort::onnx::GptExport {
+                    inferbench_ort::onnx::Export {
                         format: match precision {
                             Precision::F16 => inferbench_ort::onnx::WeightFormat::F16,
                             _ => inferbench_ort::onnx::WeightFormat::Int8,
