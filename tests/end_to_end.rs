@@ -146,7 +146,7 @@ fn run_writes_measured_and_skipped_rows() {
 }
 
 #[test]
-fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
+fn damaged_cached_weights_are_rebuilt_not_measured() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
     let file = scenario("tiny.toml");
@@ -159,12 +159,18 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
         "candle/cpu/f32/b1",
     ];
     inferbench(tmp.path()).args(args).assert().success();
-    // Corrupt the cached weights: the next run must report it, located.
+    // Damage the cached weights: zeroed pages used to be read as weights
+    // (rel L2 0.2-0.36 and exit 0), garbage lost the rows. Their recorded
+    // hash no longer matches, so the next run rebuilds them.
     let weights = walk(tmp.path())
         .into_iter()
         .find(|p| p.ends_with("model.safetensors"))
         .unwrap();
-    fs::write(&weights, b"garbage").unwrap();
+    let whole = fs::read(&weights).unwrap();
+    let mut damaged = whole.clone();
+    let end = damaged.len();
+    damaged[end - 4096..].fill(0);
+    fs::write(&weights, &damaged).unwrap();
     fs::remove_dir_all(&out).unwrap();
     inferbench(tmp.path())
         .args([
@@ -174,15 +180,13 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
             out.to_str().unwrap(),
         ])
         .assert()
-        .code(1)
-        .stderr(contains("errored"));
+        .success();
     let rows = read_csv(&run_dir(&out).join("results.csv"));
-    let errors: Vec<_> = rows.iter().filter(|r| r["status"] == "error").collect();
-    assert_eq!(errors.len(), 2 * compiled_in().len(), "{rows:?}");
-    for error in errors {
-        assert!(error["message"].contains("model.safetensors"), "{error:?}");
-    }
     assert_eq!(rows.len(), 6, "every case still has its row");
+    for row in rows.iter().filter(|r| r["status"] == "measured") {
+        assert!(num(row, "acc_rel_l2") < 1e-5, "{row:?}");
+    }
+    assert_eq!(fs::read(&weights).unwrap(), whole, "rebuilt exactly");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -550,6 +554,7 @@ accuracy = { reference = "case", reference_case = { file = "nan.onnx" } }
 
 [[cases]]
 name = "unjudged"
+batch = 1
 model = { file = "nan.onnx", vocab_size = 11 }
 "#,
     )
@@ -564,7 +569,7 @@ model = { file = "nan.onnx", vocab_size = 11 }
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("unjudged/ort/cpu/f32/b2/t3/th1: 24 output values are NaN or infinite"),
+        stderr.contains("nan/ort/cpu/f32/b1/t3/th1: 12 output values are NaN or infinite"),
         "{stderr}"
     );
     let dir = run_dir(&out);
@@ -581,7 +586,7 @@ model = { file = "nan.onnx", vocab_size = 11 }
             rows[1]["status"].as_str(),
             rows[1]["nonfinite_outputs"].as_str()
         ),
-        ("measured", "24")
+        ("measured", "12")
     );
     let json = fs::read_to_string(dir.join("results.json")).unwrap();
     assert!(json.contains("\"max_abs\": \"NaN\""), "{json}");
@@ -631,11 +636,21 @@ name = "short"
 measurement = { min_iterations = 3, max_iterations = 3, min_seconds = 0.0 }
 [[cases]]
 name = "long"
+batch = 2
 measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 100000000 }
 "#,
     )
     .unwrap();
     let out = tmp.path().join("runs");
+    // Worker scratch folders (other files may appear in TMPDIR).
+    let scratch_dirs = || {
+        fs::read_dir(&scratch)
+            .map(|d| {
+                d.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
     let exe = assert_cmd::cargo::cargo_bin("inferbench");
     let mut child = std::process::Command::new(exe)
         .env("INFERBENCH_CACHE_DIR", tmp.path().join("cache"))
@@ -653,10 +668,11 @@ measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 10000
             .ok()
             .and_then(|mut d| d.next())
             .map(|d| read_csv(&d.unwrap().path().join("results.csv")).len());
-        let working = fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0) > 0;
+        let working = scratch_dirs() > 0;
         if rows == Some(1) && working {
             break;
         }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         assert!(
             started.elapsed().as_secs() < 120,
             "the first case never finished"
@@ -677,7 +693,7 @@ measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 10000
         serde_json::from_str(&fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(doc["interrupted"], "SIGTERM");
     // The scratch folder of the worker is gone, and so is the worker.
-    assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
+    assert_eq!(scratch_dirs(), 0);
     let orphans = fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| fs::read(e.ok()?.path().join("cmdline")).ok())

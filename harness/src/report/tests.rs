@@ -194,7 +194,7 @@ fn the_page_of_a_fixed_comparison() {
         kind: SideKind::Run,
         scenario: "ci".into(),
         git_commit: None,
-        cpu_model: None,
+        environment: Default::default(),
         gate: None,
         cases: vec![crate::gate::record::CaseRecord {
             id: comparison.cases[0].id.clone(),

@@ -432,7 +432,10 @@ fn check_ort_options(
                 .map_err(|e| Invalid {
                     key: key.clone(),
                     group,
-                    message: e.to_string(),
+                    message: match e {
+                        inferbench_backend::BackendError::Load(m) => m,
+                        other => other.to_string(),
+                    },
                 })
         }),
         Some(key) => Err(Invalid {
