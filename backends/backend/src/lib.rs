@@ -10,6 +10,7 @@ mod backend;
 pub mod cache;
 mod device;
 mod error;
+mod generate;
 pub mod gpt;
 pub mod llama;
 mod named;
@@ -21,6 +22,10 @@ pub use backend::{
 };
 pub use device::Device;
 pub use error::BackendError;
+pub use generate::{
+    ChatMessage, ErrorClass, Generation, GenerationError, GenerationFuture, GenerationRequest,
+    Generator, Prompt, TokenEvent, Usage,
+};
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};

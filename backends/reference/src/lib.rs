@@ -3,3 +3,11 @@
 //! "right answer" every backend's outputs are measured against. They live
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
+
+mod error;
+pub mod fixtures;
+pub mod llama;
+pub mod perplexity;
+
+pub use error::ReferenceError;
+pub use llama::{LlamaKvCache, LlamaReference};

@@ -214,7 +214,7 @@ fn settings(c: &Comparison) -> String {
             format!(
                 "{} (Bonferroni: each at {:.4})",
                 s.simultaneous_intervals,
-                1.0 - (1.0 - s.confidence) / s.simultaneous_intervals.max(1) as f64
+                s.interval_confidence()
             ),
         ),
         ("bootstrap resamples", s.resamples.to_string()),

@@ -186,33 +186,13 @@ fn a_page_of_50_cases_with_10000_samples_each_stays_under_2_mb() {
 
 #[test]
 fn the_page_of_a_fixed_comparison() {
-    use crate::gate::side::{Side, SideKind};
+    use crate::gate::comparison::tests::{record, samples, side};
     let comparison = crate::gate::report::fixture::comparison();
-    // The sides' samples (for the regressed case's distributions).
-    let side = |label: &str, scale: f64| Side {
-        label: label.into(),
-        kind: SideKind::Run,
-        scenario: "ci".into(),
-        git_commit: None,
-        environment: Default::default(),
-        gate: None,
-        cases: vec![crate::gate::record::CaseRecord {
-            id: comparison.cases[0].id.clone(),
-            status: crate::results::Status::Measured,
-            message: None,
-            tokens_per_forward: 16,
-            runs: 1,
-            peak_rss_bytes: None,
-            accuracy: None,
-            samples_ns: samples(7, 500)
-                .into_iter()
-                .map(|ns| (ns as f64 * scale) as u64)
-                .collect(),
-            run_sizes: Vec::new(),
-            cpu_samples_ns: Vec::new(),
-        }],
-    };
-    let page = super::render_comparison(&comparison, &side("base", 1.0), &side("candidate", 1.05));
+    // The sides' samples, for the regressed case's distributions.
+    let id = &comparison.cases[0].id;
+    let base = side("base", vec![record(id, samples(1.0))]);
+    let candidate = side("candidate", vec![record(id, samples(1.05))]);
+    let page = super::render_comparison(&comparison, &base, &candidate);
     insta::assert_snapshot!(outline(&page));
 }
 

@@ -90,6 +90,34 @@ const TABLE: &[Column] = &[
             .as_ref()
             .and_then(|g| g.max_rate_meeting_target))
     }),
+    ("tpot_p99_ms", |r| {
+        generation_stat(r, |g| g.tpot_ms, |s| s.p99)
+    }),
+    ("e2e_p99_ms", |r| {
+        generation_stat(r, |g| g.e2e_ms, |s| s.p99)
+    }),
+    ("achieved_rate", |r| {
+        opt(r.generation.as_ref().map(|g| g.achieved_rate))
+    }),
+    ("goodput", |r| {
+        opt(r.generation.as_ref().and_then(|g| g.goodput))
+    }),
+    ("errors", |r| opt(r.generation.as_ref().map(|g| g.errors))),
+    ("token_counts", |r| {
+        r.generation
+            .as_ref()
+            .map_or_else(String::new, |g| g.token_counts.clone())
+    }),
+    ("short_requests", |r| {
+        opt(r.generation.as_ref().map(|g| g.short_requests))
+    }),
+    ("client_cpu_us_per_request", |r| {
+        opt(r
+            .generation
+            .as_ref()
+            .and_then(|g| g.client.as_ref())
+            .map(|c| c.cpu_us_per_request))
+    }),
     ("nonfinite_outputs", |r| opt(r.nonfinite_outputs)),
 ];
 

@@ -57,6 +57,9 @@ pub fn resolve_case_paths(cases: &mut [Case], base: &Path) -> Result<(), Invalid
         if let Some(reference) = &mut case.reference_case {
             reference.file = resolve(base, &reference.file, "file", false)?;
         }
+        if let Some(tokenizer) = case.endpoint.as_mut().and_then(|e| e.tokenizer.as_mut()) {
+            *tokenizer = resolve(base, tokenizer, "tokenizer", false)?;
+        }
     }
     Ok(())
 }
