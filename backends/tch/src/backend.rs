@@ -1,15 +1,16 @@
-//! The `tch` backend: the synthetic GPT on libtorch.
+//! The `tch` backend: the synthetic GPT, Llama-family models and
+//! TorchScript files on libtorch.
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Decoder, Device, HostTensor, LoadOptions, ModelFormat,
-    ModelSource, Precision, Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelFormat, ModelSource, Precision,
+    Session, Support,
 };
-use tch::{Kind, Tensor};
+use tch::Kind;
 
-use crate::device::{synchronize, tch_device};
-use crate::error::run_error;
-use crate::gpt::{KvCache, TchGpt};
-use crate::inference_mode::inference;
+use crate::causal_lm::LmSession;
+use crate::device::tch_device;
+use crate::gpt::TchGpt;
+use crate::llama::TchLlama;
 use crate::torchscript::TorchScriptSession;
 
 /// The libtorch adapter. Threads: `tch::set_num_threads` (ATen's intra-op
@@ -76,130 +77,37 @@ impl Backend for TchBackend {
         tch::set_num_threads(threads);
         let device = tch_device(options.device).map_err(BackendError::Unsupported)?;
         let kind = kind(options.precision).expect("checked by supports");
-        let (spec, weights) = match model {
-            ModelSource::SyntheticGpt { spec, weights, .. } => (spec, weights),
-            ModelSource::File {
-                path,
-                format: ModelFormat::TorchScript,
-            } => {
-                let session = TorchScriptSession::load(path, options.device, options.precision)?;
-                return Ok(Box::new(session));
-            }
-            ModelSource::Llama { .. } => {
-                return Err(BackendError::Unsupported(
-                    "tch does not run Llama-family models yet".into(),
-                ));
-            }
-            ModelSource::File { format, .. } => {
-                return Err(BackendError::Unsupported(format!(
-                    "tch runs TorchScript files, not {} files",
-                    format.as_str()
-                )));
-            }
-        };
-        let model = TchGpt::load(spec, weights, kind, device)?;
-        Ok(Box::new(TchGptSession {
-            model,
-            input: None,
-            logits: None,
-        }))
+        load_model(model, kind, options, device)
     }
 }
 
-struct TchGptSession {
-    model: TchGpt,
-    input: Option<Tensor>,
-    logits: Option<Tensor>,
-}
-
-impl Session for TchGptSession {
-    fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        let ids = Tensor::from_slice(&input.ids)
-            .f_view([input.batch as i64, input.seq_len as i64])
-            .and_then(|t| t.f_to_device(self.model.device()))
-            .map_err(run_error)?;
-        self.input = Some(ids);
-        Ok(())
-    }
-
-    fn run(&mut self) -> Result<(), BackendError> {
-        let input = self
-            .input
-            .as_ref()
-            .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
-        // Drop the previous logits first, so the allocator can reuse them.
-        self.logits = None;
-        let logits = inference(|| self.model.forward(input)).map_err(run_error)?;
-        synchronize(self.model.device());
-        self.logits = Some(logits);
-        Ok(())
-    }
-
-    fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
-        let logits = self
-            .logits
-            .as_ref()
-            .ok_or_else(|| BackendError::Run("outputs requested before run".into()))?;
-        Ok(vec![crate::torchscript::host_tensor("logits", logits)?])
-    }
-
-    fn weight_bytes(&self) -> Option<u64> {
-        Some(self.model.weight_bytes())
-    }
-
-    fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
-        let layers = self.model.spec().layers;
-        Ok(Box::new(TchDecoder {
-            model: &self.model,
-            cache: KvCache::new(layers),
-        }))
-    }
-}
-
-/// Incremental decoding: each layer's keys and values stay on the model's
-/// device and grow by the new tokens' at every call.
-struct TchDecoder<'a> {
-    model: &'a TchGpt,
-    cache: KvCache,
-}
-
-impl TchDecoder<'_> {
-    /// Runs `ids` `[batch, new]` and returns the last position's logits
-    /// `[batch, vocab]`.
-    fn advance(&mut self, ids: &[i64], batch: usize) -> Result<HostTensor, BackendError> {
-        let batch = batch.max(1);
-        let new = ids.len() / batch;
-        if new == 0 || new * batch != ids.len() {
-            return Err(BackendError::Run(format!(
-                "{} token ids do not make {batch} sequences",
-                ids.len()
-            )));
-        }
-        let model = self.model;
-        let cache = &mut self.cache;
-        let last = inference(|| {
-            let ids = Tensor::from_slice(ids)
-                .f_view([batch as i64, new as i64])?
-                .f_to_device(model.device())?;
-            let logits = model.forward_cached(&ids, cache)?;
-            logits.f_select(1, new as i64 - 1)
-        })
-        .map_err(run_error)?;
-        synchronize(model.device());
-        crate::torchscript::host_tensor("logits", &last)
-    }
-}
-
-impl Decoder for TchDecoder<'_> {
-    fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
-        self.cache = KvCache::new(self.model.spec().layers);
-        self.advance(&prompt.ids, prompt.batch)
-    }
-
-    fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.cache.is_empty() {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
-        self.advance(tokens, tokens.len())
+/// A session over `model`, built in `kind` on `device`.
+fn load_model(
+    model: &ModelSource,
+    kind: Kind,
+    options: &LoadOptions,
+    device: tch::Device,
+) -> Result<Box<dyn Session>, BackendError> {
+    match model {
+        ModelSource::SyntheticGpt { spec, weights, .. } => Ok(Box::new(LmSession::new(
+            TchGpt::load(spec, weights, kind, device)?,
+        ))),
+        ModelSource::Llama {
+            config, weights, ..
+        } => Ok(Box::new(LmSession::new(TchLlama::load(
+            config, weights, kind, device,
+        )?))),
+        ModelSource::File {
+            path,
+            format: ModelFormat::TorchScript,
+        } => Ok(Box::new(TorchScriptSession::load(
+            path,
+            options.device,
+            options.precision,
+        )?)),
+        ModelSource::File { format, .. } => Err(BackendError::Unsupported(format!(
+            "tch runs TorchScript files, not {} files",
+            format.as_str()
+        ))),
     }
 }

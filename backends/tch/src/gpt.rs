@@ -15,6 +15,8 @@ use inferbench_backend::{BackendError, GptSpec};
 use tch::nn::{self, Init, LayerNorm, Linear};
 use tch::{Kind, TchError, Tensor};
 
+use crate::attention::{KvCache, Mask, Slot, attend, run_layers};
+use crate::causal_lm::CausalLm;
 use crate::error::torch_message;
 
 struct Block {
@@ -134,92 +136,16 @@ impl TchGpt {
         Ok(self)
     }
 
-    /// Bytes the parameters occupy.
-    pub fn weight_bytes(&self) -> u64 {
-        self.vs
-            .variables()
-            .values()
-            .map(|t| (t.numel() * t.kind().elt_size_in_bytes()) as u64)
-            .sum()
-    }
-
-    pub fn device(&self) -> tch::Device {
-        self.vs.device()
-    }
-
     pub fn spec(&self) -> &GptSpec {
         &self.spec
     }
 
-    /// Logits `[batch, seq, vocab]` for int64 token ids `[batch, seq]`.
-    /// Call in inference mode (the session does).
-    pub fn forward(&self, ids: &Tensor) -> Result<Tensor, TchError> {
+    /// Token plus learned position embeddings of `ids` starting at
+    /// position `past` (checked against `max_seq` by `run_layers`).
+    fn embed(&self, ids: &Tensor, past: i64) -> Result<Tensor, TchError> {
         let (_, t) = ids.size2()?;
-        if t as usize > self.spec.max_seq {
-            return Err(TchError::Shape(format!(
-                "sequence length {t} exceeds the model's max_seq {}",
-                self.spec.max_seq
-            )));
-        }
-        let positions = self.wpe.f_narrow(0, 0, t)?;
-        let mut x = Tensor::f_embedding(&self.wte, ids, -1, false, false)?.f_add(&positions)?;
-        for block in &self.blocks {
-            let a = self.attention(
-                block,
-                &apply_layer_norm(&block.ln_1, &x)?,
-                Mask::Causal,
-                None,
-            )?;
-            x = x.f_add(&a)?;
-            x = self.mlp(block, x)?;
-        }
-        apply_linear(&self.lm_head, &apply_layer_norm(&self.ln_f, &x)?)
-    }
-
-    /// Logits `[batch, new, vocab]` for the `new` tokens `ids`
-    /// `[batch, new]` that follow the ones already in `cache`, whose keys
-    /// and values it extends by theirs. Call in inference mode.
-    pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor, TchError> {
-        let (_, t) = ids.size2()?;
-        let past = cache.len as i64;
-        if (past + t) as usize > self.spec.max_seq {
-            return Err(TchError::Shape(format!(
-                "sequence length {} exceeds the model's max_seq {}",
-                past + t,
-                self.spec.max_seq
-            )));
-        }
-        if cache.layers.len() != self.blocks.len() {
-            return Err(TchError::Shape(format!(
-                "a cache of {} layers for a model of {}",
-                cache.layers.len(),
-                self.blocks.len()
-            )));
-        }
         let positions = self.wpe.f_narrow(0, past, t)?;
-        let mut x = Tensor::f_embedding(&self.wte, ids, -1, false, false)?.f_add(&positions)?;
-        // A single new token attends to everything before it: no mask. With
-        // an empty past the plain causal mask is the right one; otherwise
-        // new token `i` sees the cache and new tokens `<= i`.
-        let mask = if t == 1 {
-            Mask::None
-        } else if past == 0 {
-            Mask::Causal
-        } else {
-            Mask::Explicit(causal_mask(t, past, self.device())?)
-        };
-        for (block, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
-            let a = self.attention(
-                block,
-                &apply_layer_norm(&block.ln_1, &x)?,
-                mask.clone(),
-                Some(kv),
-            )?;
-            x = x.f_add(&a)?;
-            x = self.mlp(block, x)?;
-        }
-        cache.len += t as usize;
-        apply_linear(&self.lm_head, &apply_layer_norm(&self.ln_f, &x)?)
+        Tensor::f_embedding(&self.wte, ids, -1, false, false)?.f_add(&positions)
     }
 
     fn mlp(&self, block: &Block, x: Tensor) -> Result<Tensor, TchError> {
@@ -233,8 +159,8 @@ impl TchGpt {
         &self,
         block: &Block,
         x: &Tensor,
-        mask: Mask,
-        kv: Option<&mut Option<(Tensor, Tensor)>>,
+        mask: &Mask,
+        kv: Option<&mut Slot>,
     ) -> Result<Tensor, TchError> {
         let (b, t, h) = x.size3()?;
         let (nh, d) = (self.spec.heads as i64, self.spec.head_dim() as i64);
@@ -242,79 +168,50 @@ impl TchGpt {
         let qkv = apply_linear(&block.c_attn, x)?
             .f_view([b, t, 3, nh, d])?
             .f_permute([2, 0, 3, 1, 4])?;
-        let (q, mut k, mut v) = (qkv.f_get(0)?, qkv.f_get(1)?, qkv.f_get(2)?);
-        if let Some(kv) = kv {
-            // Past keys and values `[b, nh, past, d]`, extended along the
-            // sequence dimension.
-            if let Some((k_past, v_past)) = kv.as_ref() {
-                k = Tensor::f_cat(&[k_past, &k], 2)?;
-                v = Tensor::f_cat(&[v_past, &v], 2)?;
-            }
-            *kv = Some((k.shallow_clone(), v.shallow_clone()));
-        }
-        let (attn_mask, is_causal) = match mask {
-            Mask::None => (None, false),
-            Mask::Causal => (None, true),
-            Mask::Explicit(m) => (Some(m), false),
-        };
-        // softmax(q k^T / sqrt(d) + mask) v, scale defaulting to 1/sqrt(d).
-        let y = Tensor::f_scaled_dot_product_attention(
-            &q, &k, &v, attn_mask, 0.0, is_causal, None, false,
-        )?;
+        let y = attend(&qkv.f_get(0)?, qkv.f_get(1)?, qkv.f_get(2)?, mask, kv)?;
         let y = y.f_transpose(1, 2)?.f_reshape([b, t, h])?;
         apply_linear(&block.c_proj, &y)
     }
 }
 
-/// What attention masks.
-enum Mask {
-    None,
-    /// `is_causal`: square, token `i` sees tokens `<= i`.
-    Causal,
-    /// Boolean `[t, past + t]`, true where attention is allowed.
-    Explicit(Tensor),
-}
-
-impl Clone for Mask {
-    fn clone(&self) -> Self {
-        match self {
-            Mask::None => Mask::None,
-            Mask::Causal => Mask::Causal,
-            Mask::Explicit(m) => Mask::Explicit(m.shallow_clone()),
-        }
-    }
-}
-
-/// `[t, past + t]` booleans: new token `i` sees the cached tokens and the
-/// new tokens `<= i`.
-fn causal_mask(t: i64, past: i64, device: tch::Device) -> Result<Tensor, TchError> {
-    let keys = Tensor::f_arange(past + t, (Kind::Int64, device))?;
-    let queries = Tensor::f_arange(t, (Kind::Int64, device))?
-        .f_add_scalar(past)?
-        .f_unsqueeze(1)?;
-    keys.f_le_tensor(&queries)
-}
-
-/// Per layer, the keys and values `[batch, heads, len, head_dim]` of the
-/// tokens seen so far.
-pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
-    len: usize,
-}
-
-impl KvCache {
-    pub fn new(layers: usize) -> Self {
-        Self {
-            layers: (0..layers).map(|_| None).collect(),
-            len: 0,
-        }
+impl CausalLm for TchGpt {
+    fn device(&self) -> tch::Device {
+        self.vs.device()
     }
 
-    pub fn len(&self) -> usize {
-        self.len
+    fn layers(&self) -> usize {
+        self.blocks.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    fn hidden(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor, TchError> {
+        let x = run_layers(
+            cache,
+            ids,
+            self.blocks.len(),
+            self.spec.max_seq,
+            |past, slots| {
+                let mut x = self.embed(ids, past)?;
+                let mask = Mask::for_new_tokens(ids.size2()?.1, past, self.device())?;
+                for (block, kv) in self.blocks.iter().zip(slots) {
+                    let a =
+                        self.attention(block, &apply_layer_norm(&block.ln_1, &x)?, &mask, kv)?;
+                    x = self.mlp(block, x.f_add(&a)?)?;
+                }
+                Ok(x)
+            },
+        )?;
+        apply_layer_norm(&self.ln_f, &x)
+    }
+
+    fn head(&self, hidden: &Tensor) -> Result<Tensor, TchError> {
+        apply_linear(&self.lm_head, hidden)
+    }
+
+    fn weight_bytes(&self) -> u64 {
+        self.vs
+            .variables()
+            .values()
+            .map(|t| (t.numel() * t.kind().elt_size_in_bytes()) as u64)
+            .sum()
     }
 }

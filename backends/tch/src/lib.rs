@@ -1,6 +1,7 @@
 //! inferbench backend adapter for libtorch, PyTorch's C++ runtime, through
-//! the `tch` crate: the synthetic GPT built with `tch::nn` (f32, f16, bf16 on
-//! cpu, and cuda where libtorch sees a GPU), and TorchScript (`.pt`) user
+//! the `tch` crate: the synthetic GPT built with `tch::nn` and Llama-family
+//! models (Llama, Qwen2, Mistral) from their safetensors weights (f32, f16,
+//! bf16 on cpu, and cuda where libtorch sees a GPU), and TorchScript (`.pt`) user
 //! models through `tch::CModule`.
 //!
 //! Everything here links libtorch, so it sits behind this crate's
@@ -10,7 +11,11 @@
 //! libtorch under `vendor/libtorch`.
 
 #[cfg(feature = "libtorch")]
+mod attention;
+#[cfg(feature = "libtorch")]
 mod backend;
+#[cfg(feature = "libtorch")]
+mod causal_lm;
 #[cfg(feature = "libtorch")]
 mod device;
 #[cfg(feature = "libtorch")]
@@ -20,11 +25,21 @@ mod gpt;
 #[cfg(feature = "libtorch")]
 mod inference_mode;
 #[cfg(feature = "libtorch")]
+mod llama;
+#[cfg(feature = "libtorch")]
 mod torchscript;
+#[cfg(feature = "libtorch")]
+mod weights;
 
+#[cfg(feature = "libtorch")]
+pub use attention::KvCache;
 #[cfg(feature = "libtorch")]
 pub use backend::{TchBackend, libtorch_version};
 #[cfg(feature = "libtorch")]
+pub use causal_lm::CausalLm;
+#[cfg(feature = "libtorch")]
 pub use gpt::TchGpt;
+#[cfg(feature = "libtorch")]
+pub use llama::TchLlama;
 #[cfg(feature = "libtorch")]
 pub use torchscript::{ScriptInput, ScriptInputData, TorchScriptSession};
