@@ -45,8 +45,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(format!(".tmp{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+    let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        // A full disk leaves no half-written file behind.
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Writes `bytes` to `path` and their hash beside it (the hash last: a

@@ -1,10 +1,12 @@
 //! ONNX Runtime on Llama-family models exported by inferbench's writer:
 //! tiny random-weight configs (grouped-query attention, tied and untied
-//! embeddings, Qwen2's q/k/v biases) against an f64 reference, the
+//! embeddings, Qwen2's q/k/v biases) against the shared f64 reference, the
 //! KV-cache decoder against full recomputation, f16 and int8 within their
 //! tolerances, and the export cache. Needs the ONNX Runtime library from
 //! `ci/setup.sh`.
 
+mod common;
+use common::{rel_l2, widen};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -12,8 +14,10 @@ use inferbench_backend::{
     Backend, Device, LlamaArch, LlamaConfig, LoadOptions, ModelSource, Precision, Session,
     TokenBatch,
 };
+use inferbench_models::write_f32_safetensors;
 use inferbench_ort::OrtBackend;
 use inferbench_ort::onnx::{Export, WeightFormat, llama_graph, llama_weight_bytes};
+use inferbench_reference::LlamaReference;
 
 type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
@@ -78,22 +82,12 @@ fn random_weights(config: &LlamaConfig, seed: u64) -> Weights {
 }
 
 fn write_safetensors(path: &Path, weights: &Weights) {
-    let raw: Vec<(&String, Vec<u8>, &Vec<usize>)> = weights
+    let tensors: Vec<(String, Vec<usize>)> = weights
         .iter()
-        .map(|(name, (shape, data))| {
-            (
-                name,
-                data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                shape,
-            )
-        })
+        .map(|(name, (shape, _))| (name.clone(), shape.clone()))
         .collect();
-    let views = raw.iter().map(|(name, bytes, shape)| {
-        let view =
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.to_vec(), bytes);
-        (name.as_str(), view.unwrap())
-    });
-    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let data = |i: usize| Ok(weights[&tensors[i].0].1.clone());
+    write_f32_safetensors(path, &tensors, &BTreeMap::new(), data).unwrap();
 }
 
 /// A tiny model on disk: its weights file and a cache folder for graphs.
@@ -150,17 +144,6 @@ fn forward(session: &mut dyn Session, batch: &TokenBatch) -> Vec<f32> {
     out.data
 }
 
-fn rel_l2(got: &[f32], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let diff: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(&g, &w)| (g as f64 - w).powi(2))
-        .sum();
-    let norm: f64 = want.iter().map(|w| w * w).sum();
-    (diff / norm).sqrt()
-}
-
 /// Two sequences of `len` ids below `vocab`, different from each other.
 fn prompt(len: usize, vocab: usize) -> TokenBatch {
     let ids = (0..2 * len)
@@ -173,10 +156,13 @@ fn prompt(len: usize, vocab: usize) -> TokenBatch {
     }
 }
 
-/// f64 logits `[batch, seq, vocab]` of the reference.
+/// f64 logits `[batch, seq, vocab]` of the shared reference.
 fn reference_logits(model: &TinyModel, batch: &TokenBatch) -> Vec<f64> {
+    let weights = model.dir.path().join("model.safetensors");
+    let reference = LlamaReference::load(&model.config, &weights).unwrap();
+    let row = |b: usize| -> Vec<u32> { batch.row(b).iter().map(|&t| t as u32).collect() };
     (0..batch.batch)
-        .flat_map(|b| interim_reference::logits(&model.config, &model.weights, batch.row(b)))
+        .flat_map(|b| reference.forward(&row(b)).unwrap())
         .collect()
 }
 
@@ -249,10 +235,6 @@ fn decode_and_recompute(
         seqs.seq_len += 1;
         logits = decoder.step(&next).unwrap();
     }
-}
-
-fn widen(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
 }
 
 #[test]
@@ -394,135 +376,4 @@ fn a_misshapen_weight_is_named() {
         e.contains("`lm_head.weight` has shape [32, 61], expected [61, 32]"),
         "{e}"
     );
-}
-
-/// A temporary f64 Llama forward pass (one sequence, no cache), until the
-/// shared one in `inferbench-reference` lands.
-mod interim_reference {
-    use super::*;
-
-    fn w<'a>(weights: &'a Weights, name: &str) -> &'a [f32] {
-        &weights[name].1
-    }
-
-    /// `x W^T (+ b)` for `W [out, in]`.
-    fn linear(x: &[f64], weight: &[f32], bias: Option<&[f32]>) -> Vec<f64> {
-        let inp = x.len();
-        (0..weight.len() / inp)
-            .map(|o| {
-                let dot: f64 = (0..inp).map(|i| x[i] * weight[o * inp + i] as f64).sum();
-                dot + bias.map_or(0.0, |b| b[o] as f64)
-            })
-            .collect()
-    }
-
-    fn rms(x: &[f64], gain: &[f32], eps: f64) -> Vec<f64> {
-        let ms = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
-        let r = (ms + eps).sqrt();
-        x.iter().zip(gain).map(|(v, &g)| v / r * g as f64).collect()
-    }
-
-    fn rope(x: &mut [f64], pos: usize, inv_freq: &[f64]) {
-        let half = inv_freq.len();
-        for head in x.chunks_mut(2 * half) {
-            for (i, f) in inv_freq.iter().enumerate() {
-                let (c, s) = ((pos as f64 * f).cos(), (pos as f64 * f).sin());
-                let (a, b) = (head[i], head[i + half]);
-                head[i] = a * c - b * s;
-                head[i + half] = b * c + a * s;
-            }
-        }
-    }
-
-    pub fn logits(c: &LlamaConfig, weights: &Weights, ids: &[i64]) -> Vec<f64> {
-        let (h, d) = (c.hidden_size, c.head_dim);
-        let emb = w(weights, "model.embed_tokens.weight");
-        let mut xs: Vec<Vec<f64>> = ids
-            .iter()
-            .map(|&t| {
-                emb[t as usize * h..(t as usize + 1) * h]
-                    .iter()
-                    .map(|&v| v as f64)
-                    .collect()
-            })
-            .collect();
-        let inv_freq = c.rope_inv_freq();
-        for l in 0..c.num_hidden_layers {
-            let p = |s: &str| format!("model.layers.{l}.{s}");
-            let bias = |s: &str| c.attention_bias().then(|| w(weights, &p(s)));
-            let (mut qs, mut ks, mut vs) = (vec![], vec![], vec![]);
-            for (pos, x) in xs.iter().enumerate() {
-                let n = rms(x, w(weights, &p("input_layernorm.weight")), c.rms_norm_eps);
-                let mut q = linear(
-                    &n,
-                    w(weights, &p("self_attn.q_proj.weight")),
-                    bias("self_attn.q_proj.bias"),
-                );
-                let mut k = linear(
-                    &n,
-                    w(weights, &p("self_attn.k_proj.weight")),
-                    bias("self_attn.k_proj.bias"),
-                );
-                rope(&mut q, pos, &inv_freq);
-                rope(&mut k, pos, &inv_freq);
-                qs.push(q);
-                ks.push(k);
-                vs.push(linear(
-                    &n,
-                    w(weights, &p("self_attn.v_proj.weight")),
-                    bias("self_attn.v_proj.bias"),
-                ));
-            }
-            for (t, x) in xs.iter_mut().enumerate() {
-                let mut y = vec![0.0; c.num_attention_heads * d];
-                for head in 0..c.num_attention_heads {
-                    let kvh = head / c.kv_group();
-                    let q = &qs[t][head * d..(head + 1) * d];
-                    let scores: Vec<f64> = (0..=t)
-                        .map(|j| {
-                            (0..d).map(|i| q[i] * ks[j][kvh * d + i]).sum::<f64>()
-                                / (d as f64).sqrt()
-                        })
-                        .collect();
-                    let max = scores.iter().cloned().fold(f64::MIN, f64::max);
-                    let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-                    let z: f64 = e.iter().sum();
-                    for (j, ej) in e.iter().enumerate() {
-                        for i in 0..d {
-                            y[head * d + i] += ej / z * vs[j][kvh * d + i];
-                        }
-                    }
-                }
-                let o = linear(&y, w(weights, &p("self_attn.o_proj.weight")), None);
-                x.iter_mut().zip(o).for_each(|(a, b)| *a += b);
-                let n = rms(
-                    x,
-                    w(weights, &p("post_attention_layernorm.weight")),
-                    c.rms_norm_eps,
-                );
-                let g = linear(&n, w(weights, &p("mlp.gate_proj.weight")), None);
-                let u = linear(&n, w(weights, &p("mlp.up_proj.weight")), None);
-                let a: Vec<f64> = g
-                    .iter()
-                    .zip(&u)
-                    .map(|(g, u)| g / (1.0 + (-g).exp()) * u)
-                    .collect();
-                let m = linear(&a, w(weights, &p("mlp.down_proj.weight")), None);
-                x.iter_mut().zip(m).for_each(|(a, b)| *a += b);
-            }
-        }
-        let head = match c.tie_word_embeddings {
-            true => emb,
-            false => w(weights, "lm_head.weight"),
-        };
-        xs.iter()
-            .flat_map(|x| {
-                linear(
-                    &rms(x, w(weights, "model.norm.weight"), c.rms_norm_eps),
-                    head,
-                    None,
-                )
-            })
-            .collect()
-    }
 }
