@@ -696,3 +696,78 @@ measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 10000
     let history = fs::read_to_string(tmp.path().join("history.jsonl")).unwrap();
     assert_eq!(history.lines().count(), 1, "{history}");
 }
+
+#[test]
+fn a_gguf_checkpoint_runs_against_the_f64_llama_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let file = scenario("smollm2_forward.toml");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quick",
+        ])
+        .assert()
+        .success();
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["status"], "measured", "{row:?}");
+        assert_eq!(row["model"], "SmolLM2-135M-Instruct.Q4_1");
+        let (rel, top1) = (num(row, "acc_rel_l2"), num(row, "acc_top1"));
+        // f32 is the reference's computation in f32; gguf also quantizes
+        // the activations (candle 0.032 rel L2 on 32 tokens).
+        let (max_rel, min_top1) = if row["precision"] == "f32" {
+            (1e-4, 1.0)
+        } else {
+            (0.1, 0.75)
+        };
+        assert!(rel <= max_rel && top1 >= min_top1, "{row:?}");
+    }
+}
+
+#[test]
+fn a_bad_checkpoint_is_a_located_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("bad.toml");
+    fs::write(
+        tmp.path().join("config.json"),
+        r#"{"model_type": "gpt_neox"}"#,
+    )
+    .unwrap();
+    fs::write(&scenario, "backends = 'candle'\n[model]\nhf = '.'\n").unwrap();
+    let out = tmp.path().join("runs");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quick",
+        ])
+        .assert()
+        .code(1);
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    assert_eq!(rows[0]["status"], "error");
+    assert!(
+        rows[0]["message"].contains(
+            "config.json: model_type `gpt_neox` is not supported; supported: llama, qwen2, mistral"
+        ),
+        "{:?}",
+        rows[0]
+    );
+    // Two sources for one model are refused before anything runs.
+    fs::write(
+        &scenario,
+        "backends = 'candle'\n[model]\nhf = '.'\ngguf = 'x.gguf'\n",
+    )
+    .unwrap();
+    inferbench(tmp.path())
+        .args(["validate", scenario.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(contains("a model has one source"));
+}

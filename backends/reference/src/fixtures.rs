@@ -74,13 +74,18 @@ pub fn smollm2_prompt(n: usize) -> Result<Vec<u32>, FixtureError> {
 /// kept in the model cache (keyed by the weights' and the ids' content), as
 /// the reference costs ~0.3 GFLOP per token.
 pub fn smollm2_reference_logits(ids: &[u32]) -> Result<Vec<f64>, FixtureError> {
-    cached_f64(ids, "logits", |reference| reference.forward(ids))
+    let model = smollm2_folder()?;
+    Ok(crate::cache::cached_logits(&model.folder, ids, || {
+        LlamaReference::load(&model.config, &model.weights)?.forward(ids)
+    })?)
 }
 
 /// The reference's greedy continuation of `prompt` by `n` tokens (with its
 /// KV cache), computed once and cached like [`smollm2_reference_logits`].
 pub fn smollm2_reference_greedy(prompt: &[u32], n: usize) -> Result<Vec<u32>, FixtureError> {
-    let values = cached_f64(prompt, &format!("greedy{n}"), |reference| {
+    let model = smollm2_folder()?;
+    let values = crate::cache::cached_values(&model.folder, &format!("greedy{n}"), prompt, || {
+        let reference = LlamaReference::load(&model.config, &model.weights)?;
         Ok(reference
             .greedy(prompt, n)?
             .into_iter()
@@ -88,36 +93,4 @@ pub fn smollm2_reference_greedy(prompt: &[u32], n: usize) -> Result<Vec<u32>, Fi
             .collect())
     })?;
     Ok(values.into_iter().map(|v| v as u32).collect())
-}
-
-fn cached_f64(
-    ids: &[u32],
-    what: &str,
-    compute: impl FnOnce(&LlamaReference) -> Result<Vec<f64>, crate::ReferenceError>,
-) -> Result<Vec<f64>, FixtureError> {
-    let model = smollm2_folder()?;
-    let ids_text: Vec<String> = ids.iter().map(u32::to_string).collect();
-    let key = format!("{what}-{}", short_hash(&ids_text.join(",")));
-    let path = model.folder.join("reference").join(format!("{key}.f64"));
-    if let Ok(bytes) = std::fs::read(&path) {
-        return Ok(bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect());
-    }
-    let reference = LlamaReference::load(&model.config, &model.weights)?;
-    let values = compute(&reference)?;
-    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    inferbench_models::cache::write_atomically(&path, &bytes)?;
-    Ok(values)
-}
-
-/// FNV-1a, 64 bits: a file name for a short key, not a security hash.
-fn short_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in text.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
 }

@@ -4,6 +4,7 @@
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
 
+pub mod cache;
 mod error;
 pub mod fixtures;
 pub mod llama;

@@ -27,6 +27,10 @@ pub struct WorkerJob {
     pub case: Case,
     pub weights: PathBuf,
     pub spec_dir: PathBuf,
+    /// A Llama checkpoint's config; `weights` is then its f32 safetensors
+    /// file and `spec_dir` the converted folder, both in the model cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llama: Option<inferbench_backend::LlamaConfig>,
     /// Percent added to each pass by a busy-wait (gate calibration only).
     #[serde(default)]
     pub inject_slowdown_pct: f64,
@@ -127,6 +131,15 @@ enum PreparedInputs {
 }
 
 fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
+    if let (Some(config), Some(checkpoint)) = (&job.llama, &job.case.model.llama) {
+        return Ok(ModelSource::Llama {
+            config: config.clone(),
+            weights: job.weights.clone(),
+            gguf: (checkpoint.format == crate::scenario::CheckpointFormat::Gguf)
+                .then(|| checkpoint.path.clone()),
+            cache_dir: job.spec_dir.clone(),
+        });
+    }
     match &job.case.model.file {
         Some(file) => references::file_source(&file.path),
         None => Ok(ModelSource::SyntheticGpt {
@@ -137,14 +150,14 @@ fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
     }
 }
 
-fn prepare(session: &mut dyn Session, case: &Case) -> Result<PreparedInputs, BackendError> {
+fn prepare(session: &mut dyn Session, job: &WorkerJob) -> Result<PreparedInputs, BackendError> {
+    let case = &job.case;
     let Some(file) = &case.model.file else {
-        let input = token_batch(
-            case.model.spec.vocab_size,
-            case.batch,
-            case.seq_len,
-            case.input_seed,
-        );
+        let vocab = job
+            .llama
+            .as_ref()
+            .map_or(case.model.spec.vocab_size, |c| c.vocab_size);
+        let input = token_batch(vocab, case.batch, case.seq_len, case.input_seed);
         session.prepare(&input)?;
         return Ok(PreparedInputs::Tokens(input));
     };
@@ -176,7 +189,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         report.generation = Some(outcome.summary);
         return Ok(());
     }
-    if case.model.file.is_none() {
+    if case.model.file.is_none() && job.llama.is_none() {
         crate::model::synthetic::ensure_weights_at(&job.weights, &case.model.spec)
             .map_err(|e| BackendError::Load(super::error_chain(&e)))?;
     }
@@ -198,6 +211,12 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.weight_bytes = session.weight_bytes();
     report.model_file_bytes = session.model_file_bytes();
     if let Some(g) = &case.generation {
+        if case.model.llama.is_some() {
+            return Err(BackendError::Unsupported(
+                "generation workloads on Llama checkpoints are not wired into the runner yet"
+                    .into(),
+            ));
+        }
         if case.model.file.is_some() {
             return Err(BackendError::Unsupported(
                 "generation workloads run the synthetic GPT only, not model files".into(),
@@ -221,7 +240,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         report.generation = Some(outcome.summary);
         return Ok(());
     }
-    let input = prepare(session.as_mut(), case)?;
+    let input = prepare(session.as_mut(), job)?;
 
     let t = Instant::now();
     while report.warmup_iterations < case.warmup.iterations
@@ -317,14 +336,17 @@ fn check_accuracy(
     let logits = outputs
         .first()
         .ok_or_else(|| BackendError::Run("the backend returned no outputs".into()))?;
-    let reference = reference::cached_forward(
-        &case.model.spec,
-        &job.weights,
-        &job.spec_dir,
-        input,
-        case.input_seed,
-    )
-    .map_err(|e| BackendError::Run(format!("reference: {e}")))?;
+    let reference = match &job.llama {
+        Some(config) => llama_reference(config, job, input)?,
+        None => reference::cached_forward(
+            &case.model.spec,
+            &job.weights,
+            &job.spec_dir,
+            input,
+            case.input_seed,
+        )
+        .map_err(|e| BackendError::Run(format!("reference: {e}")))?,
+    };
     let mut deltas = accuracy::compare(&reference.data, &logits.data, reference.vocab_size)
         .ok_or_else(|| {
             BackendError::Run(format!(
@@ -340,6 +362,37 @@ fn check_accuracy(
         input.seq_len,
     );
     Ok(deltas)
+}
+
+/// The f64 Llama reference's logits of every sequence of `input`, each
+/// computed once and kept beside the converted weights.
+fn llama_reference(
+    config: &inferbench_backend::LlamaConfig,
+    job: &WorkerJob,
+    input: &TokenBatch,
+) -> Result<reference::ReferenceLogits, BackendError> {
+    let err =
+        |e: inferbench_reference::ReferenceError| BackendError::Run(format!("reference: {e}"));
+    let mut data = Vec::new();
+    let mut model = None;
+    for row in input.ids.chunks(input.seq_len.max(1)) {
+        let ids: Vec<u32> = row.iter().map(|&t| t as u32).collect();
+        let logits = inferbench_reference::cache::cached_logits(&job.spec_dir, &ids, || {
+            if model.is_none() {
+                model = Some(inferbench_reference::LlamaReference::load(
+                    config,
+                    &job.weights,
+                )?);
+            }
+            model.as_ref().expect("just loaded").forward(&ids)
+        })
+        .map_err(err)?;
+        data.extend(logits);
+    }
+    Ok(reference::ReferenceLogits {
+        vocab_size: config.vocab_size,
+        data,
+    })
 }
 
 #[cfg(test)]
@@ -378,6 +431,7 @@ mod tests {
                 name: "tiny".into(),
                 spec,
                 file: None,
+                llama: None,
             },
             warmup: Warmup {
                 iterations: 1,
@@ -399,6 +453,7 @@ mod tests {
             endpoint: None,
         };
         WorkerJob {
+            llama: None,
             weights: ensure_weights(cache, &spec).unwrap(),
             spec_dir: spec_dir(cache, &spec),
             case,

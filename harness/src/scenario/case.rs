@@ -18,6 +18,36 @@ pub struct ModelCase {
     /// A user's model file, run instead of the synthetic GPT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<ModelFile>,
+    /// A Llama-family checkpoint, run instead of the synthetic GPT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llama: Option<LlamaCheckpoint>,
+}
+
+/// Where a Llama-family checkpoint comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaCheckpoint {
+    pub format: CheckpointFormat,
+    /// Resolved against the scenario file's folder.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckpointFormat {
+    /// A GGUF file (`[model] gguf`).
+    Gguf,
+    /// A Hugging Face folder (`[model] hf`).
+    Hf,
+}
+
+impl CheckpointFormat {
+    /// The scenario key that names it.
+    pub fn key(&self) -> &'static str {
+        match self {
+            CheckpointFormat::Gguf => "gguf",
+            CheckpointFormat::Hf => "hf",
+        }
+    }
 }
 
 /// A model file and how to fill its inputs.

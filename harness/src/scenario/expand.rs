@@ -7,10 +7,10 @@ use inferbench_backend::{Device, GptSpec, Precision};
 
 use super::ranges::{Written, check_merged, check_written};
 use super::{
-    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, GenerationCase,
-    GenerationConfig, LoadPattern, Measurement, MeasurementConfig, ModelCase, ModelConfig,
-    ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario, SloConfig, Warmup,
-    WarmupConfig,
+    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, CheckpointFormat,
+    GenerationCase, GenerationConfig, LlamaCheckpoint, LoadPattern, Measurement, MeasurementConfig,
+    ModelCase, ModelConfig, ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario,
+    SloConfig, Warmup, WarmupConfig,
 };
 use crate::generation::slo::Slo;
 
@@ -50,6 +50,8 @@ fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelC
     ModelConfig {
         name: o.name.or(b.name),
         file: o.file.or(b.file),
+        gguf: o.gguf.or(b.gguf),
+        hf: o.hf.or(b.hf),
         dims: o.dims.or(b.dims),
         vocab_size: o.vocab_size.or(b.vocab_size),
         hidden: o.hidden.or(b.hidden),
@@ -63,6 +65,7 @@ fn merge_model(over: Option<&ModelConfig>, base: Option<&ModelConfig>) -> ModelC
 /// A model file takes no synthetic-GPT knob but `vocab_size` (the token-id
 /// range), and that one as a single value.
 fn check_model_file(m: &ModelConfig, group: Option<usize>) -> Result<(), Invalid> {
+    check_checkpoint(m, group)?;
     let knobs = [
         ("hidden", m.hidden.is_some()),
         ("layers", m.layers.is_some()),
@@ -92,7 +95,78 @@ fn check_model_file(m: &ModelConfig, group: Option<usize>) -> Result<(), Invalid
     }
 }
 
+/// A Llama checkpoint (`gguf` or `hf`) is the whole model: no second
+/// source, no synthetic-GPT knob, no `vocab_size` (it has its own).
+fn check_checkpoint(m: &ModelConfig, group: Option<usize>) -> Result<(), Invalid> {
+    let sources: Vec<&str> = [
+        ("file", m.file.is_some()),
+        ("gguf", m.gguf.is_some()),
+        ("hf", m.hf.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, set)| set.then_some(key))
+    .collect();
+    let invalid = |key: &str, message: String| Invalid {
+        key: key.into(),
+        group,
+        message,
+    };
+    if sources.len() > 1 {
+        return Err(invalid(
+            sources[1],
+            format!(
+                "a model has one source; `{}` and `{}` are both set",
+                sources[0], sources[1]
+            ),
+        ));
+    }
+    let Some(&source) = sources.first().filter(|s| **s != "file") else {
+        return Ok(());
+    };
+    let knobs = [
+        ("vocab_size", m.vocab_size.is_some()),
+        ("hidden", m.hidden.is_some()),
+        ("layers", m.layers.is_some()),
+        ("heads", m.heads.is_some()),
+        ("max_seq", m.max_seq.is_some()),
+        ("seed", m.seed.is_some()),
+        ("dims", m.dims.is_some()),
+    ];
+    match knobs.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(invalid(
+            key,
+            format!("`{key}` is a knob of the synthetic GPT; a `{source}` checkpoint has its own"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn checkpoint(m: &ModelConfig) -> Option<LlamaCheckpoint> {
+    let (format, path) = match (&m.gguf, &m.hf) {
+        (Some(path), _) => (CheckpointFormat::Gguf, path),
+        (None, Some(path)) => (CheckpointFormat::Hf, path),
+        (None, None) => return None,
+    };
+    Some(LlamaCheckpoint {
+        format,
+        path: path.clone(),
+    })
+}
+
 fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
+    if let Some(llama) = checkpoint(m) {
+        let stem = llama
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("model");
+        return vec![ModelCase {
+            name: m.name.clone().unwrap_or_else(|| stem.to_string()),
+            spec: DEFAULT_SPEC,
+            file: None,
+            llama: Some(llama),
+        }];
+    }
     if let Some(path) = &m.file {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
         return vec![ModelCase {
@@ -103,6 +177,7 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
                 dims: m.dims.clone().unwrap_or_default(),
                 vocab_size: m.vocab_size.as_ref().and_then(|a| a.0.first().copied()),
             }),
+            llama: None,
         }];
     }
     let d = DEFAULT_SPEC;
@@ -131,6 +206,7 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
                                 name: String::new(),
                                 spec,
                                 file: None,
+                                llama: None,
                             });
                         }
                     }
@@ -681,7 +757,7 @@ fn expand_group(
     for m in models.iter().filter(|_| !only_served) {
         let longest = workloads.iter().map(|w| w.tokens).max().unwrap_or(0);
         // A model file's sequence limit is the file's business.
-        let fits = m.file.is_some() || longest <= m.spec.max_seq;
+        let fits = m.file.is_some() || m.llama.is_some() || longest <= m.spec.max_seq;
         check(
             group,
             if generation.is_some() {

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub use axis::Axis;
 pub use case::{
-    AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, ModelFile, ReferenceCase,
-    TextPrompt, Warmup,
+    AccuracyLimits, Case, CheckpointFormat, GenerationCase, LlamaCheckpoint, Measurement,
+    ModelCase, ModelFile, ReferenceCase, TextPrompt, Warmup,
 };
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
 
@@ -79,6 +79,14 @@ pub struct ModelConfig {
     /// to the scenario file. Its inputs are generated from the names, types
     /// and shapes it declares.
     pub file: Option<std::path::PathBuf>,
+    /// A llama.cpp GGUF file of a Llama-family model (`general.architecture
+    /// = llama`), relative to the scenario file. Converted once to f32 in
+    /// the model cache for the backends that can't read GGUF.
+    pub gguf: Option<std::path::PathBuf>,
+    /// A Hugging Face model folder (`config.json` with `model_type` llama,
+    /// qwen2 or mistral; `*.safetensors`, sharded or not, any float dtype),
+    /// relative to the scenario file.
+    pub hf: Option<std::path::PathBuf>,
     /// Sizes of a model file's free (symbolic) dimensions, by name, e.g.
     /// `{ num_boxes = 8 }`. Dimensions named like `batch` or `seq`/`len`
     /// take the case's `batch` and `seq_len` without being listed.

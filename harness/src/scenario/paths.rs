@@ -38,6 +38,10 @@ fn resolve(base: &Path, path: &Path, key: &str, is_dir: bool) -> Result<PathBuf,
 /// against `base`, the scenario file's folder.
 pub fn resolve_case_paths(cases: &mut [Case], base: &Path) -> Result<(), Invalid> {
     for case in cases {
+        if let Some(llama) = &mut case.model.llama {
+            let is_dir = llama.format == super::CheckpointFormat::Hf;
+            llama.path = resolve(base, &llama.path, llama.format.key(), is_dir)?;
+        }
         if let Some(file) = &mut case.model.file {
             if inferbench_backend::ModelFormat::from_path(&file.path).is_none() {
                 return Err(Invalid {
