@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `inferbench` binary on real backends, with
 //! its output files read back and asserted.
 
+#[path = "support/pinned.rs"]
+mod pinned;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -124,7 +127,7 @@ fn run_writes_measured_and_skipped_rows() {
         env["backends"]["candle"]
             .as_str()
             .unwrap()
-            .contains("0.11.1")
+            .contains(&pinned::candle_version())
     );
     assert!(dir.join("scenario.toml").is_file());
     // One precision only: nothing to trade, no accuracy/speed-up plot.
@@ -132,7 +135,7 @@ fn run_writes_measured_and_skipped_rows() {
 }
 
 #[test]
-fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
+fn damaged_cached_weights_are_rebuilt_not_measured() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
     let file = scenario("tiny.toml");
@@ -145,12 +148,18 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
         "candle/cpu/f32/b1",
     ];
     inferbench(tmp.path()).args(args).assert().success();
-    // Corrupt the cached weights: the next run must report it, located.
+    // Damage the cached weights: zeroed pages used to be read as weights
+    // (rel L2 0.2-0.36 and exit 0), garbage lost the rows. Their recorded
+    // hash no longer matches, so the next run rebuilds them.
     let weights = walk(tmp.path())
         .into_iter()
         .find(|p| p.ends_with("model.safetensors"))
         .unwrap();
-    fs::write(&weights, b"garbage").unwrap();
+    let whole = fs::read(&weights).unwrap();
+    let mut damaged = whole.clone();
+    let end = damaged.len();
+    damaged[end - 4096..].fill(0);
+    fs::write(&weights, &damaged).unwrap();
     fs::remove_dir_all(&out).unwrap();
     inferbench(tmp.path())
         .args([
@@ -160,15 +169,13 @@ fn corrupt_model_file_is_an_error_row_and_other_cases_still_run() {
             out.to_str().unwrap(),
         ])
         .assert()
-        .code(1)
-        .stderr(contains("errored"));
+        .success();
     let rows = read_csv(&run_dir(&out).join("results.csv"));
-    let errors: Vec<_> = rows.iter().filter(|r| r["status"] == "error").collect();
-    assert_eq!(errors.len(), 2 * compiled_in().len(), "{rows:?}");
-    for error in errors {
-        assert!(error["message"].contains("model.safetensors"), "{error:?}");
-    }
     assert_eq!(rows.len(), 6, "every case still has its row");
+    for row in rows.iter().filter(|r| r["status"] == "measured") {
+        assert!(num(row, "acc_rel_l2") < 1e-5, "{row:?}");
+    }
+    assert_eq!(fs::read(&weights).unwrap(), whole, "rebuilt exactly");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -310,16 +317,24 @@ fn schema_describes_the_format() {
 fn backends_lists_every_adapter() {
     let tmp = tempfile::tempdir().unwrap();
     let tch = if cfg!(feature = "tch") {
-        "tch      ready        libtorch 2.13.0"
+        format!("tch      ready        libtorch {}", pinned::torch_version())
     } else {
-        "tch      unavailable  backend `tch` is not compiled in"
+        "tch      unavailable  backend `tch` is not compiled in".to_string()
     };
+    // Each line whole, status and version: `contains("ort")` matched the
+    // adapter's line whatever it said.
     inferbench(tmp.path())
         .arg("backends")
         .assert()
         .success()
-        .stdout(contains("candle   ready"))
-        .stdout(contains("ort"))
+        .stdout(contains(format!(
+            "candle   ready        candle-core {}",
+            pinned::candle_version()
+        )))
+        .stdout(contains(format!(
+            "ort      ready        onnxruntime {} (",
+            pinned::ort_version()
+        )))
         .stdout(contains(tch));
 }
 
@@ -349,7 +364,7 @@ fn missing_ort_library_gives_skipped_rows_with_the_hint() {
     let rows = run(
         &tmp.path().join("env"),
         &[],
-        Some("/nowhere/libonnxruntime.so.1.32.0"),
+        Some("/nowhere/libonnxruntime.so"),
     );
     let missing = tmp.path().join("missing.so");
     let flag_rows = run(
@@ -358,7 +373,7 @@ fn missing_ort_library_gives_skipped_rows_with_the_hint() {
         Some(""),
     );
     for (rows, path) in [
-        (&rows, "/nowhere/libonnxruntime.so.1.32.0"),
+        (&rows, "/nowhere/libonnxruntime.so"),
         (&flag_rows, missing.to_str().unwrap()),
     ] {
         let ort: Vec<_> = rows.iter().filter(|r| r["backend"] == "ort").collect();
@@ -501,6 +516,185 @@ fn torchscript_file_runs_with_a_reference_case() {
     assert_eq!(num(&rows[0], "acc_max_abs"), 0.0);
     let bf16 = num(&rows[1], "acc_rel_l2");
     assert!(bf16 > 0.0 && bf16 < 0.05, "bf16 rel L2 {bf16}");
+}
+
+/// A model whose outputs are all NaN (the sample encoder with a NaN table,
+/// written by our ONNX writer): with a reference the case is `failed`, not
+/// `measured` with max |Δ| 0; without one it is counted and warned about;
+/// and the NaN figures survive results.json for `baseline` and `export`.
+#[test]
+fn nan_outputs_fail_with_a_reference_and_are_counted_without_one() {
+    use inferbench_ort::onnx::samples::masked_embedding;
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("nan.onnx"),
+        masked_embedding(11, 4, f32::NAN),
+    )
+    .unwrap();
+    let file = tmp.path().join("nan.toml");
+    fs::write(
+        &file,
+        r#"
+backends = "ort"
+batch = 2
+seq_len = 3
+threads = 1
+
+[[cases]]
+name = "judged"
+model = { file = "nan.onnx", vocab_size = 11 }
+accuracy = { reference = "case", reference_case = { file = "nan.onnx" } }
+
+[[cases]]
+name = "unjudged"
+batch = 1
+model = { file = "nan.onnx", vocab_size = 11 }
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("runs");
+    let output = inferbench(tmp.path())
+        .args(["run", "--quick", "--no-history", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("nan/ort/cpu/f32/b1/t3/th1: 12 output values are NaN or infinite"),
+        "{stderr}"
+    );
+    let dir = run_dir(&out);
+    let rows = read_csv(&dir.join("results.csv"));
+    assert_eq!(rows[0]["status"], "failed", "{:?}", rows[0]);
+    assert!(
+        rows[0]["message"].contains("24 output values are NaN"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(rows[0]["acc_max_abs"], "NaN");
+    assert_eq!(
+        (
+            rows[1]["status"].as_str(),
+            rows[1]["nonfinite_outputs"].as_str()
+        ),
+        ("measured", "12")
+    );
+    let json = fs::read_to_string(dir.join("results.json")).unwrap();
+    assert!(json.contains("\"max_abs\": \"NaN\""), "{json}");
+    // A run holding NaN used to make these exit 2.
+    inferbench(tmp.path())
+        .args([
+            "baseline",
+            "save",
+            "nan",
+            dir.to_str().unwrap(),
+            "--dir",
+            "b",
+        ])
+        .assert()
+        .success();
+    inferbench(tmp.path())
+        .args(["export", dir.to_str().unwrap(), "--tensorboard", "tb"])
+        .assert()
+        .success();
+}
+
+/// SIGTERM in the middle of a run: the worker is stopped and its scratch
+/// folder removed, the finished case is kept and goes to the history, and
+/// the run is marked interrupted.
+#[test]
+fn a_terminated_run_stops_its_worker_and_keeps_the_finished_cases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scratch = tmp.path().join("scratch");
+    fs::create_dir_all(&scratch).unwrap();
+    let file = tmp.path().join("long.toml");
+    fs::write(
+        &file,
+        r#"
+threads = 1
+seq_len = 8
+[model]
+vocab_size = 64
+hidden = 32
+layers = 1
+heads = 2
+max_seq = 16
+[warmup]
+iterations = 1
+seconds = 0.0
+[[cases]]
+name = "short"
+measurement = { min_iterations = 3, max_iterations = 3, min_seconds = 0.0 }
+[[cases]]
+name = "long"
+batch = 2
+measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 100000000 }
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("runs");
+    // Worker scratch folders (other files may appear in TMPDIR).
+    let scratch_dirs = || {
+        fs::read_dir(&scratch)
+            .map(|d| {
+                d.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let exe = assert_cmd::cargo::cargo_bin("inferbench");
+    let mut child = std::process::Command::new(exe)
+        .env("INFERBENCH_CACHE_DIR", tmp.path().join("cache"))
+        .env("TMPDIR", &scratch)
+        .current_dir(tmp.path())
+        .args(["run", "--out", "runs", "long.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first case is on disk and the second one's worker runs.
+    let started = std::time::Instant::now();
+    loop {
+        let rows = fs::read_dir(&out)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|d| read_csv(&d.unwrap().path().join("results.csv")).len());
+        let working = scratch_dirs() > 0;
+        if rows == Some(1) && working {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the first case never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) on the child this test spawned.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    let dir = run_dir(&out);
+    let rows = read_csv(&dir.join("results.csv"));
+    let status: Vec<_> = rows.iter().map(|r| r["status"].as_str()).collect();
+    assert_eq!(status, ["measured", "interrupted"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(doc["interrupted"], "SIGTERM");
+    // The scratch folder of the worker is gone, and so is the worker.
+    assert_eq!(scratch_dirs(), 0);
+    let orphans = fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmd| String::from_utf8_lossy(cmd).contains(scratch.to_str().unwrap()))
+        .count();
+    assert_eq!(orphans, 0);
+    let history = fs::read_to_string(tmp.path().join("history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 1, "{history}");
 }
 
 #[test]

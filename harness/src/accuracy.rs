@@ -9,19 +9,28 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyDeltas {
     /// max |candidate − reference| over all logits.
+    #[serde(with = "crate::results::float")]
     pub max_abs: f64,
     /// ‖candidate − reference‖₂ / ‖reference‖₂.
+    #[serde(with = "crate::results::float")]
     pub rel_l2: f64,
     /// cos ∠(candidate, reference) over the flattened logits.
+    #[serde(with = "crate::results::float")]
     pub cosine: f64,
     /// Fraction of positions whose arg-max token is the reference's.
+    #[serde(with = "crate::results::float")]
     pub top1: f64,
     /// Mean over positions of KL(P_ref ‖ P_candidate) of the softmax, nats.
+    #[serde(with = "crate::results::float")]
     pub kl: f64,
     /// Perplexity of the candidate over the reference's on the input token
     /// stream itself (each position predicting the next token); 1 = same.
-    #[serde(default)]
+    #[serde(default, with = "crate::results::float::option")]
     pub ppl_ratio: Option<f64>,
+    /// Candidate values that are NaN or ±inf. Any makes the case `failed`:
+    /// the other figures cannot describe such an output.
+    #[serde(default)]
+    pub nonfinite: u64,
 }
 
 /// Softmax of one row in f64, subtracting the max for stability.
@@ -51,10 +60,16 @@ pub fn compare(reference: &[f64], candidate: &[f32], vocab: usize) -> Option<Acc
         return None;
     }
     let (mut max_abs, mut diff2, mut ref2, mut cand2, mut dot) = (0f64, 0f64, 0f64, 0f64, 0f64);
+    let mut nonfinite = 0u64;
     for (&r, &c) in reference.iter().zip(candidate) {
         let c = c as f64;
         let d = c - r;
-        max_abs = max_abs.max(d.abs());
+        nonfinite += u64::from(!c.is_finite());
+        // `f64::max` skips NaN, which turned a NaN output into max |Δ| 0:
+        // here NaN wins.
+        if d.is_nan() || d.abs() > max_abs {
+            max_abs = d.abs();
+        }
         diff2 += d * d;
         ref2 += r * r;
         cand2 += c * c;
@@ -86,6 +101,7 @@ pub fn compare(reference: &[f64], candidate: &[f32], vocab: usize) -> Option<Acc
         top1: same_top as f64 / rows as f64,
         kl: kl_total / rows as f64,
         ppl_ratio: None,
+        nonfinite,
     })
 }
 
@@ -183,6 +199,16 @@ mod tests {
         assert_eq!(perplexity_ratio(&r, &c, 2, &ids, 1), None);
         let same: Vec<f32> = r.iter().map(|&x| x as f32).collect();
         assert_eq!(perplexity_ratio(&r, &same, 2, &ids, 3), Some(1.0));
+    }
+
+    #[test]
+    fn non_finite_outputs_are_counted_and_not_hidden_by_the_max() {
+        let r = [1.0, 2.0, 3.0, 4.0];
+        let d = compare(&r, &[1.0, f32::NAN, 3.0, 4.0], 2).unwrap();
+        assert!(d.max_abs.is_nan(), "{}", d.max_abs);
+        assert_eq!(d.nonfinite, 1);
+        let d = compare(&r, &[f32::INFINITY, 2.0, 3.0, f32::NEG_INFINITY], 2).unwrap();
+        assert_eq!((d.max_abs, d.nonfinite), (f64::INFINITY, 2));
     }
 
     #[test]

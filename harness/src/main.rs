@@ -14,7 +14,7 @@ use inferbench::gate::history::store::default_path as history_path;
 use inferbench::results::environment::Environment;
 use inferbench::results::{RunFolder, Status, table};
 use inferbench::runner::worker::{WorkerJob, execute};
-use inferbench::runner::{Isolation, RunnerOptions, run_case};
+use inferbench::runner::{Isolation, RunnerOptions, WaitNotice, interrupt, run_case};
 use inferbench::scenario::{self, BackendKind, Case};
 use inferbench::warnings;
 use inferbench_backend::BackendStatus;
@@ -114,6 +114,10 @@ struct RunGateArgs {
     /// Do not append to the history store.
     #[arg(long)]
     no_history: bool,
+    /// With --baseline: judge latency and memory even when the baseline
+    /// ran on another CPU or with other linked runtimes.
+    #[arg(long)]
+    allow_env_mismatch: bool,
     /// Test knob for gate calibration: make each measured pass PCT percent
     /// slower with a busy-wait.
     #[arg(long, hide = true, value_name = "PCT", default_value_t = 0.0)]
@@ -193,8 +197,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if args.quick {
         cases.iter_mut().for_each(quick);
     }
+    let bar = ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
+            .expect("valid template"),
+    );
+    let notice_bar = bar.clone();
     let options = RunnerOptions {
         isolation: args.isolation,
+        wait_notice: Some(WaitNotice(std::sync::Arc::new(move |m: &str| {
+            notice_bar.set_message(m.to_string())
+        }))),
         cache_dir: args
             .cache_dir
             .unwrap_or_else(inferbench_models::cache::default_cache_dir),
@@ -209,15 +222,20 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         folder.dir.display()
     );
 
-    let bar = ProgressBar::new(cases.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
-            .expect("valid template"),
-    );
+    interrupt::install();
     let mut warned = Vec::new();
+    let mut stopped_by = None;
     for case in &cases {
         bar.set_message(case.id.clone());
-        let result = run_case(case, &options);
+        let mut result = run_case(case, &options);
+        if let Some(signal) = interrupt::received() {
+            let name = interrupt::name(signal);
+            result.status = Status::Interrupted;
+            result.message = Some(format!("interrupted by {name} before the case finished"));
+            folder.record(result)?;
+            stopped_by = Some((signal, name));
+            break;
+        }
         for w in warnings::for_result(&result, cores()) {
             bar.suspend(|| eprintln!("warning: {w}"));
             warned.push(w);
@@ -226,7 +244,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    folder.finish()?;
+    folder.finish(stopped_by.map(|(_, name)| name))?;
     if !exporters.is_empty() {
         // Never fails the run: results are on disk, problems are warnings.
         match export::export_run_dir(exporters, &folder.dir) {
@@ -260,6 +278,14 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
+    if let Some((signal, name)) = stopped_by {
+        eprintln!(
+            "error: interrupted by {name}; the finished cases are in {}",
+            folder.dir.display()
+        );
+        // The shell's convention for a process ended by a signal: 128 + N.
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
     let bad = folder
         .results()
         .iter()
@@ -270,7 +296,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if let Some(name) = &args.gate.baseline {
-        return gate::gate_run(&folder.dir, name, Path::new(baseline::DEFAULT_DIR));
+        return gate::gate_run(
+            &folder.dir,
+            name,
+            Path::new(baseline::DEFAULT_DIR),
+            args.gate.allow_env_mismatch,
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

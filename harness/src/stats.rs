@@ -31,13 +31,21 @@ pub fn stddev(xs: &[f64]) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub n: usize,
+    #[serde(with = "crate::results::float")]
     pub min: f64,
+    #[serde(with = "crate::results::float")]
     pub mean: f64,
+    #[serde(with = "crate::results::float")]
     pub stddev: f64,
+    #[serde(with = "crate::results::float")]
     pub p50: f64,
+    #[serde(with = "crate::results::float")]
     pub p90: f64,
+    #[serde(with = "crate::results::float")]
     pub p95: f64,
+    #[serde(with = "crate::results::float")]
     pub p99: f64,
+    #[serde(with = "crate::results::float")]
     pub max: f64,
 }
 

@@ -19,6 +19,8 @@ pub enum Warning {
     /// ONNX Runtime's pool threads spin while idle and the case uses every
     /// core: spinning threads then compete with the work being measured.
     Spinning { case: String, cores: usize },
+    /// Outputs hold NaN or ±inf and no reference judges them.
+    NonFiniteOutputs { case: String, count: u64 },
 }
 
 impl fmt::Display for Warning {
@@ -39,6 +41,10 @@ impl fmt::Display for Warning {
             Warning::Noisy { case, cv_percent } => write!(
                 f,
                 "{case}: latency varies by {cv_percent:.0}% (stddev/mean); the machine may be busy. Close other work, pin `threads` below the core count, or raise `measurement.min_seconds`."
+            ),
+            Warning::NonFiniteOutputs { case, count } => write!(
+                f,
+                "{case}: {count} output values are NaN or infinite and no reference checks them (column `nonfinite_outputs`). Set `[accuracy] reference` to judge the outputs."
             ),
             Warning::Spinning { case, cores } => write!(
                 f,
@@ -70,6 +76,12 @@ pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
     }
     if r.status != Status::Measured {
         return out;
+    }
+    if let Some(count) = r.nonfinite_outputs.filter(|&n| n > 0) {
+        out.push(Warning::NonFiniteOutputs {
+            case: case.clone(),
+            count,
+        });
     }
     if (r.iterations as u64) < r.case.measurement.min_iterations {
         out.push(Warning::FewIterations {

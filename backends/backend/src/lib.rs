@@ -7,6 +7,7 @@
 //! and reads back host tensors.
 
 mod backend;
+pub mod cache;
 mod device;
 mod error;
 mod generate;

@@ -316,3 +316,6 @@ impl Decoder for CandleDecoder<'_> {
         self.advance(tokens.iter().map(|&t| t as u32).collect(), tokens.len())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
+use inferbench_backend::cache::{self, Integrity};
 use inferbench_backend::{GptSpec, Precision};
 
 pub fn ggml_dtype(precision: Precision) -> Option<GgmlDType> {
@@ -57,7 +58,8 @@ pub fn ensure_gguf(
         "model-{}.gguf",
         format!("{dtype:?}").to_lowercase()
     ));
-    if path.is_file() {
+    // A file that does not match its recorded hash is rebuilt, never run.
+    if cache::check(&path)? == Integrity::Intact {
         return Ok(path);
     }
     std::fs::create_dir_all(cache_dir)?;
@@ -81,5 +83,6 @@ pub fn ensure_gguf(
         gguf_file::write(&mut out, &[("general.architecture", &arch)], &refs)?;
     }
     std::fs::rename(&tmp, &path)?;
+    cache::record(&path)?;
     Ok(path)
 }

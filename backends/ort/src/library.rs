@@ -52,7 +52,13 @@ fn load() -> Result<Runtime, Unavailable> {
     // `init_from` only dlopens and checks the version; it returns an error
     // for a missing or incompatible file instead of panicking.
     let builder = ort::init_from(&path).map_err(|e| Unavailable {
-        reason: format!("ONNX Runtime could not be loaded: {e}"),
+        reason: match not_a_library(&path) {
+            Some(why) => format!("ONNX Runtime could not be loaded: {} {why}", path.display()),
+            None => format!(
+                "ONNX Runtime could not be loaded from {}: {e}",
+                path.display()
+            ),
+        },
         hint: HINT.into(),
     })?;
     let environment = builder
@@ -85,17 +91,22 @@ fn runtime_version(path: &Path) -> String {
 pub fn locate() -> Result<PathBuf, Unavailable> {
     if let Some(explicit) = std::env::var_os(LIBRARY_ENV).filter(|v| !v.is_empty()) {
         let path = absolute(Path::new(&explicit));
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(Unavailable {
-                reason: format!(
-                    "ONNX Runtime library not found: {LIBRARY_ENV} (or --ort-lib) names {}, which does not exist",
-                    path.display()
-                ),
-                hint: HINT.into(),
-            })
+        let what = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => return Ok(path),
+            Ok(m) if m.is_dir() => "is a folder; name the library file in it \
+                 (e.g. libonnxruntime.so.1.32.0)"
+                .to_string(),
+            Ok(_) => "is not a regular file".to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+            Err(e) => format!("cannot be read: {e}"),
         };
+        return Err(Unavailable {
+            reason: format!(
+                "ONNX Runtime library not usable: {LIBRARY_ENV} (or --ort-lib) names {}, which {what}",
+                path.display()
+            ),
+            hint: HINT.into(),
+        });
     }
     project_local_candidates()
         .into_iter()
@@ -107,6 +118,21 @@ pub fn locate() -> Result<PathBuf, Unavailable> {
             ),
             hint: HINT.into(),
         })
+}
+
+/// Why `path` cannot be a shared library, when its first bytes say so: a
+/// bare "dlopen failed" does not tell a user they named a text file.
+fn not_a_library(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    match read {
+        Err(e) => Some(format!("cannot be read ({e})")),
+        Ok(()) if &magic != b"\x7fELF" => {
+            Some("is not a shared library (it does not start with an ELF header)".into())
+        }
+        Ok(()) => None,
+    }
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -164,6 +190,34 @@ fn project_local_candidates() -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ci/setup.sh downloads the library; this constant must name the same
+    /// release (it is looked up by that file name).
+    #[test]
+    fn the_version_is_the_one_setup_downloads() {
+        let setup = include_str!("../../../ci/setup.sh");
+        let pinned = setup
+            .lines()
+            .find_map(|l| l.strip_prefix("ORT_VERSION="))
+            .unwrap();
+        assert_eq!(ORT_VERSION, pinned.trim());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_library_is_named_as_such() {
+        let dir = std::env::temp_dir().join(format!("ort-lib-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = dir.join("libonnxruntime.so");
+        std::fs::write(&text, "not a library").unwrap();
+        let why = not_a_library(&text).unwrap();
+        assert!(why.contains("not a shared library"), "{why}");
+        assert!(
+            not_a_library(&dir.join("missing"))
+                .unwrap()
+                .contains("cannot be read")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn candidates_cover_cwd_and_source_tree() {

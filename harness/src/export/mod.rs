@@ -32,11 +32,17 @@ pub enum ExportError {
     Delivery { target: String, reason: String },
     #[error("{target}: no answer within {} s", .after.as_secs_f64())]
     Timeout { target: String, after: Duration },
-    #[error("cannot write {}: {source}", path.display())]
+    // The cause is in the message, not also a `#[source]`: `{:#}` would
+    // print it twice.
+    #[error("cannot write {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
+    },
+    #[error("cannot read the run {}: {cause}", path.display())]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
     },
     #[error("invalid telemetry configuration: {0}")]
     Config(String),
@@ -114,9 +120,9 @@ pub fn export_run_dir(
     run_dir: &Path,
 ) -> Result<ExportReport, ExportError> {
     let path = run_dir.join("results.json");
-    let run = crate::results::json::read(&path).map_err(|source| ExportError::Io {
+    let run = crate::results::json::read(&path).map_err(|cause| ExportError::Read {
         path: path.clone(),
-        source,
+        cause,
     })?;
     Ok(export_run(exporters, &run, run_dir))
 }

@@ -127,14 +127,10 @@ impl OtlpConfig {
                 targets.push(t);
             }
         }
-        if protocol == Protocol::Grpc {
-            for t in &targets {
-                if !(t.starts_with("http://") || t.starts_with("https://")) {
-                    return Err(ExportError::Config(format!(
-                        "the gRPC endpoint {t:?} has no scheme; write http://{t} (plain) or https://{t} (TLS)"
-                    )));
-                }
-            }
+        // Every endpoint, flag or variable, is checked before the run
+        // measures anything: a bad one used to fail only after the run.
+        for t in &targets {
+            check_endpoint(t)?;
         }
         // With only signal-specific variables, a signal without one is off.
         let generic = options.endpoint.is_some() || env_endpoint.is_some();
@@ -161,20 +157,51 @@ impl OtlpConfig {
 /// OTLP/HTTP appends `/v1/<signal>` as the specification does for
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`; gRPC uses the base as it is.
 fn signal_url(base: &str, protocol: Protocol, signal: &str) -> Result<String, ExportError> {
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(ExportError::Config(format!(
-            "the OTLP endpoint {base:?} needs a scheme, e.g. http://{base}"
-        )));
-    }
+    check_endpoint(base)?;
     Ok(match protocol {
         Protocol::Grpc => base.to_string(),
         Protocol::HttpProtobuf => format!("{}/v1/{signal}", base.trim_end_matches('/')),
     })
 }
 
+/// An endpoint is `http://HOST…` or `https://HOST…`.
+fn check_endpoint(url: &str) -> Result<(), ExportError> {
+    let bad = |why: String| {
+        Err(ExportError::Config(format!(
+            "the OTLP endpoint {url:?} {why}"
+        )))
+    };
+    match url.split_once("://") {
+        None => bad(format!(
+            "needs a scheme: write http://{url} (plain) or https://{url} (TLS)"
+        )),
+        Some((scheme, _)) if scheme != "http" && scheme != "https" => bad(format!(
+            "has the scheme `{scheme}`; OTLP takes http:// (plain) or https:// (TLS)"
+        )),
+        Some((_, rest)) if rest.split(['/', '?', '#']).next().is_none_or(str::is_empty) => {
+            bad("has no host, e.g. http://localhost:4318".to_string())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_without_a_usable_scheme_or_host_are_refused_up_front() {
+        let e = check_endpoint("ftp://h:4318").unwrap_err().to_string();
+        assert!(
+            e.contains("the scheme `ftp`") && !e.contains("http://ftp://"),
+            "{e}"
+        );
+        let e = check_endpoint("http://").unwrap_err().to_string();
+        assert!(e.contains("has no host"), "{e}");
+        let e = check_endpoint("h:4318").unwrap_err().to_string();
+        assert!(e.contains("write http://h:4318"), "{e}");
+        assert!(check_endpoint("https://collector.example/otlp").is_ok());
+    }
 
     #[test]
     fn http_endpoints_get_the_signal_path_and_grpc_needs_a_scheme() {

@@ -103,9 +103,12 @@ pub fn export(
     match (result, reason) {
         (Ok(()), None) => Ok(()),
         (_, Some(reason)) => Err(reason),
-        (Err(OTelSdkError::Timeout(d)), None) => {
-            Err(format!("no answer within {} s", d.as_secs_f64()))
-        }
+        // The SDK's own figure is not the timeout the user set (or the 10 s
+        // default); name the one that applies.
+        (Err(OTelSdkError::Timeout(_)), None) => Err(format!(
+            "no answer within {} s (OTEL_EXPORTER_OTLP_TIMEOUT)",
+            config.timeout.as_secs_f64()
+        )),
         (Err(e), None) => Err(e.to_string()),
     }
 }

@@ -161,7 +161,7 @@ impl Builder<'_> {
                 ));
                 Status::Unset
             }
-            (CaseStatus::Error | CaseStatus::Failed, m) => {
+            (CaseStatus::Error | CaseStatus::Failed | CaseStatus::Interrupted, m) => {
                 let message = m.clone().unwrap_or_else(|| r.status.as_str().to_string());
                 // The semantic conventions' exception event.
                 events.push(event("exception", end, &message));

@@ -33,9 +33,9 @@ impl TensorBoardExporter {
     /// The run's step: its 1-based line in the ledger, appended if new.
     fn sequence_number(&self, run_id: &str) -> Result<i64, ExportError> {
         let path = self.dir.join(LEDGER);
-        let io = |source| ExportError::Io {
+        let io = |cause| ExportError::Io {
             path: path.clone(),
-            source,
+            cause,
         };
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
@@ -86,9 +86,9 @@ impl Exporter for TensorBoardExporter {
     }
 
     fn export(&self, run: &RunDocument) -> Result<(), ExportError> {
-        fs::create_dir_all(&self.dir).map_err(|source| ExportError::Io {
+        fs::create_dir_all(&self.dir).map_err(|cause| ExportError::Io {
             path: self.dir.clone(),
-            source,
+            cause,
         })?;
         let step = self.sequence_number(&run.run_id)?;
         let wall_time = run
@@ -108,6 +108,6 @@ impl Exporter for TensorBoardExporter {
             .dir
             .join(format!("events.out.tfevents.{step:010}.inferbench"));
         crate::model::synthetic::write_atomically(&path, &bytes)
-            .map_err(|source| ExportError::Io { path, source })
+            .map_err(|cause| ExportError::Io { path, cause })
     }
 }

@@ -29,6 +29,10 @@ pub struct BaselineDocument {
     pub scenario: String,
     pub git_commit: Option<String>,
     pub cpu_model: Option<String>,
+    /// Where the runs ran (CPU, cores, OS, compiled backends and runtime
+    /// versions); absent in baselines saved before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<super::validity::SideEnvironment>,
     pub cases: Vec<CaseRecord>,
 }
 
@@ -80,7 +84,8 @@ impl BaselineDocument {
             source: side.label.clone(),
             scenario: side.scenario.clone(),
             git_commit: side.git_commit.clone(),
-            cpu_model: side.cpu_model.clone(),
+            cpu_model: side.environment.cpu_model.clone(),
+            environment: Some(side.environment.clone()),
             cases: side.cases.clone(),
         })
     }
@@ -154,7 +159,7 @@ mod tests {
             kind: super::super::side::SideKind::Run,
             scenario: "ci".into(),
             git_commit: Some("abc".into()),
-            cpu_model: None,
+            environment: Default::default(),
             gate: None,
             cases: vec![CaseRecord {
                 id: "m/candle/cpu/f32/b1/t8/th1".into(),

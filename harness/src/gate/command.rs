@@ -15,6 +15,9 @@ use super::side;
 
 /// Exit code of a comparison that found a regression.
 pub const REGRESSION: u8 = 1;
+/// Exit code of a comparison that could judge no case, with
+/// `--fail-on-inconclusive` (without it: 0 and a warning). 2 is bad input.
+pub const INCONCLUSIVE: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
@@ -56,6 +59,14 @@ pub struct CompareArgs {
     /// Where baselines named by NAME are looked up.
     #[arg(long, default_value = baseline::DEFAULT_DIR)]
     pub baselines: PathBuf,
+    /// Judge latency and memory even when the sides ran on different CPUs
+    /// or with different linked runtimes (otherwise those are inconclusive).
+    #[arg(long)]
+    pub allow_env_mismatch: bool,
+    /// Exit 3 when no case could be judged (an inconclusive comparison);
+    /// by default that exits 0 with a warning.
+    #[arg(long)]
+    pub fail_on_inconclusive: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -101,6 +112,7 @@ fn settings(args: &CompareArgs, candidate: &side::Side) -> Result<GateSettings> 
     for flag in &args.thresholds {
         s.apply_flag(flag)?;
     }
+    s.allow_env_mismatch = args.allow_env_mismatch;
     Ok(s)
 }
 
@@ -110,6 +122,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<ExitCode> {
     let base = side::load(&args.base, &args.baselines).context("loading the base")?;
     let candidate =
         side::load(&args.candidate, &args.baselines).context("loading the candidate")?;
+    check_common_cases(&base, &candidate)?;
     let settings = settings(args, &candidate)?;
     let comparison = compare(&base, &candidate, &settings);
     print!("{}", Terminal.render(&comparison));
@@ -126,15 +139,45 @@ pub fn run_compare(args: &CompareArgs) -> Result<ExitCode> {
             .context("writing plots")?;
         eprintln!("plots: {} files in {}", written, dir.display());
     }
-    Ok(exit_code(&comparison))
+    Ok(exit_code(&comparison, args.fail_on_inconclusive))
 }
 
-fn exit_code(c: &Comparison) -> ExitCode {
-    if c.has_regression() {
-        ExitCode::from(REGRESSION)
-    } else {
-        ExitCode::SUCCESS
+/// Two sides without a case in common compare nothing: that is a usage
+/// error (the wrong folder or baseline), not "unchanged".
+fn check_common_cases(base: &side::Side, candidate: &side::Side) -> Result<()> {
+    let ids = |s: &side::Side| s.cases.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let (b, c) = (ids(base), ids(candidate));
+    if b.iter().any(|id| c.contains(id)) {
+        return Ok(());
     }
+    let list = |ids: &[String]| match ids.len() {
+        0 => "no cases".to_string(),
+        n if n > 8 => format!("{} … ({n} cases)", ids[..8].join(", ")),
+        _ => ids.join(", "),
+    };
+    anyhow::bail!(
+        "the two sides have no case in common, so there is nothing to compare\n  base {}: {}\n  candidate {}: {}",
+        base.label,
+        list(&b),
+        candidate.label,
+        list(&c)
+    )
+}
+
+fn exit_code(c: &Comparison, fail_on_inconclusive: bool) -> ExitCode {
+    if c.has_regression() {
+        return ExitCode::from(REGRESSION);
+    }
+    if c.verdict == super::verdict::Verdict::Inconclusive {
+        eprintln!(
+            "warning: no case could be judged (too few samples for the confidence asked, or \
+             different environments); see the lines above"
+        );
+        if fail_on_inconclusive {
+            return ExitCode::from(INCONCLUSIVE);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 pub fn run_baseline(command: &BaselineCommand) -> Result<ExitCode> {
@@ -161,7 +204,12 @@ pub fn run_baseline(command: &BaselineCommand) -> Result<ExitCode> {
 /// `inferbench run --baseline NAME`: compares the finished run folder with
 /// the baseline, using the scenario's [gate] settings, and leaves the
 /// comparison's page beside the run's (`gate.html`).
-pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result<ExitCode> {
+pub fn gate_run(
+    run_dir: &Path,
+    baseline_name: &str,
+    baselines: &Path,
+    allow_env_mismatch: bool,
+) -> Result<ExitCode> {
     let args = CompareArgs {
         base: baseline_name.to_string(),
         candidate: run_dir.display().to_string(),
@@ -175,6 +223,8 @@ pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result
         plots: None,
         html: Some(run_dir.join("gate.html")),
         baselines: baselines.to_path_buf(),
+        allow_env_mismatch,
+        fail_on_inconclusive: false,
     };
     run_compare(&args)
 }
@@ -234,8 +284,15 @@ fn baseline_value(
 /// when the history can be read (it informs, the gate is `compare`).
 pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
     use super::history::{self, edivisive::EDivisive};
-    let entries = history::store::read(&args.file)?;
-    let entries: Vec<_> = entries
+    let history = history::store::read(&args.file)?;
+    for line in &history.torn_lines {
+        eprintln!(
+            "warning: {}:{line}: a torn entry (a run stopped while writing it); skipped",
+            args.file.display()
+        );
+    }
+    let entries: Vec<_> = history
+        .entries
         .into_iter()
         .filter(|e| {
             args.filter

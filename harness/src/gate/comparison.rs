@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
-use super::bootstrap::{Interval, ratio_intervals, side_statistics};
+use super::bootstrap::{Interval, ratio_intervals, samples_needed, side_statistics};
 use super::metric::Metric;
 use super::record::CaseRecord;
 use super::settings::{Clock, GateSettings};
 use super::side::{Side, SideKind};
+use super::validity::{EnvironmentCheck, check_environments, starvation};
 use super::verdict::{Verdict, Worsening, decide};
 use crate::results::Status;
 
@@ -28,6 +29,21 @@ pub struct MetricChange {
     pub interval: Option<(f64, f64)>,
     pub threshold: f64,
     pub verdict: Verdict,
+    /// Samples the metric needs to reach the interval's confidence, when
+    /// the smaller side has fewer (the verdict is then `inconclusive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples_needed: Option<usize>,
+    /// Why the metric was not judged (environment mismatch, starvation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
+}
+
+impl MetricChange {
+    /// Marks the metric `inconclusive` for `reason`.
+    fn void(&mut self, reason: &str) {
+        self.verdict = Verdict::Inconclusive;
+        self.not_judged = Some(reason.to_string());
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +52,8 @@ pub enum CaseOutcome {
     Improved,
     Unchanged,
     Regressed,
+    /// Measured on both sides, but no metric could be judged.
+    Inconclusive,
     OnlyInBase,
     OnlyInCandidate,
     /// Not measured on one side or both (skipped, or errored in the base).
@@ -48,6 +66,7 @@ impl CaseOutcome {
             CaseOutcome::Improved => "improved",
             CaseOutcome::Unchanged => "unchanged",
             CaseOutcome::Regressed => "regressed",
+            CaseOutcome::Inconclusive => "inconclusive",
             CaseOutcome::OnlyInBase => "only in base",
             CaseOutcome::OnlyInCandidate => "only in candidate",
             CaseOutcome::NotCompared => "not compared",
@@ -100,8 +119,13 @@ pub struct Comparison {
     pub cases: Vec<CaseComparison>,
     pub regressions: usize,
     pub improvements: usize,
+    /// How the sides' environments differ; listed first in every report.
+    pub environment: EnvironmentCheck,
+    /// Cases whose wall time one side spent waiting for the CPU.
+    pub starved: Vec<String>,
     /// `regressed` when any case regressed, else `improved` when any
-    /// improved, else `unchanged`.
+    /// improved, else `unchanged` when any case was judged, else
+    /// `inconclusive`.
     pub verdict: Verdict,
 }
 
@@ -155,6 +179,59 @@ fn change(
         interval,
         threshold,
         verdict: decide(worsening, threshold),
+        samples_needed: None,
+        not_judged: None,
+    }
+}
+
+/// The quantile a sampled metric's interval is about (the mean, behind
+/// throughput, is held to the median's count: see `samples_needed`).
+fn sampled_quantile(metric: Metric) -> Option<f64> {
+    match metric {
+        Metric::LatencyP5 => Some(0.05),
+        Metric::LatencyP50 | Metric::Throughput => Some(0.5),
+        Metric::LatencyP99 => Some(0.99),
+        Metric::PeakMemory | Metric::RelL2 | Metric::Top1 => None,
+    }
+}
+
+/// Makes a sampled metric `inconclusive` when the smaller side has fewer
+/// samples than its interval needs for the confidence asked.
+fn require_samples(m: &mut MetricChange, n: usize, settings: &GateSettings) {
+    let Some(q) = sampled_quantile(m.metric) else {
+        return;
+    };
+    let needed = samples_needed(q, settings.interval_confidence());
+    if n < needed {
+        m.verdict = Verdict::Inconclusive;
+        m.samples_needed = Some(needed);
+    }
+}
+
+/// Voids the metrics an environment difference or starvation makes
+/// meaningless, unless `--allow-env-mismatch`.
+fn void_invalidated(
+    metrics: &mut [MetricChange],
+    env: &EnvironmentCheck,
+    starved: Option<&str>,
+    settings: &GateSettings,
+) {
+    for m in metrics.iter_mut() {
+        let latency = sampled_quantile(m.metric).is_some();
+        if latency
+            && let Some(s) = starved
+            && settings.clock == Clock::Wall
+        {
+            m.void(s);
+        }
+        if settings.allow_env_mismatch {
+            continue;
+        }
+        match (&env.latency_void, &env.memory_void) {
+            (Some(why), _) if latency => m.void(why),
+            (_, Some(why)) if m.metric == Metric::PeakMemory => m.void(why),
+            _ => {}
+        }
     }
 }
 
@@ -250,7 +327,12 @@ fn not_measured(r: &CaseRecord) -> String {
     }
 }
 
-fn compare_case(base: &CaseRecord, cand: &CaseRecord, settings: &GateSettings) -> CaseComparison {
+fn compare_case(
+    base: &CaseRecord,
+    cand: &CaseRecord,
+    settings: &GateSettings,
+    env: &EnvironmentCheck,
+) -> CaseComparison {
     let mut out = CaseComparison {
         id: base.id.clone(),
         outcome: CaseOutcome::NotCompared,
@@ -262,6 +344,12 @@ fn compare_case(base: &CaseRecord, cand: &CaseRecord, settings: &GateSettings) -
     match (base.measured(), cand.measured()) {
         (true, true) => {
             out.metrics = metric_changes(base, cand, settings);
+            let n = base.samples_ns.len().min(cand.samples_ns.len());
+            out.metrics
+                .iter_mut()
+                .for_each(|m| require_samples(m, n, settings));
+            let starved = starvation(&base.id, base, cand);
+            void_invalidated(&mut out.metrics, env, starved.as_deref(), settings);
             let clock = settings.clock;
             if !(base.has_clock(clock) && cand.has_clock(clock)) {
                 out.note = Some(format!(
@@ -270,13 +358,19 @@ fn compare_case(base: &CaseRecord, cand: &CaseRecord, settings: &GateSettings) -
                 ));
             }
             let verdicts = || out.metrics.iter().map(|m| m.verdict);
+            // From the conclusive metrics; inconclusive only if none is.
             out.outcome = if verdicts().any(|v| v == Verdict::Regressed) {
                 CaseOutcome::Regressed
             } else if verdicts().any(|v| v == Verdict::Improved) {
                 CaseOutcome::Improved
+            } else if verdicts().all(|v| v == Verdict::Inconclusive) && !out.metrics.is_empty() {
+                CaseOutcome::Inconclusive
             } else {
                 CaseOutcome::Unchanged
             };
+            if let Some(s) = starved {
+                out.note = Some(s);
+            }
             if cand.status == Status::Failed {
                 out.outcome = CaseOutcome::Regressed;
                 out.note = Some(format!("candidate {}", not_measured(cand)));
@@ -306,10 +400,11 @@ pub fn compare(base: &Side, candidate: &Side, settings: &GateSettings) -> Compar
     let mut adjusted = settings.clone();
     adjusted.simultaneous_intervals = (4 * both).max(1);
     let settings = &adjusted;
+    let environment = check_environments(&base.environment, &candidate.environment);
     let mut cases = Vec::new();
     for b in &base.cases {
         match candidate.cases.iter().find(|c| c.id == b.id) {
-            Some(c) => cases.push(compare_case(b, c, settings)),
+            Some(c) => cases.push(compare_case(b, c, settings, &environment)),
             None => cases.push(CaseComparison {
                 id: b.id.clone(),
                 outcome: CaseOutcome::OnlyInBase,
@@ -340,6 +435,20 @@ pub fn compare(base: &Side, candidate: &Side, settings: &GateSettings) -> Compar
     };
     let regressions = count(CaseOutcome::Regressed);
     let improvements = count(CaseOutcome::Improved);
+    let inconclusive = count(CaseOutcome::Inconclusive);
+    let starved = cases
+        .iter()
+        .filter_map(|c| c.note.clone().filter(|n| n.contains("starved of CPU")))
+        .collect();
+    let verdict = if regressions > 0 {
+        Verdict::Regressed
+    } else if improvements > 0 {
+        Verdict::Improved
+    } else if inconclusive > 0 && count(CaseOutcome::Unchanged) == 0 {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Unchanged
+    };
     Comparison {
         base: SideSummary::of(base),
         candidate: SideSummary::of(candidate),
@@ -347,13 +456,9 @@ pub fn compare(base: &Side, candidate: &Side, settings: &GateSettings) -> Compar
         cases,
         regressions,
         improvements,
-        verdict: if regressions > 0 {
-            Verdict::Regressed
-        } else if improvements > 0 {
-            Verdict::Improved
-        } else {
-            Verdict::Unchanged
-        },
+        environment,
+        starved,
+        verdict,
     }
 }
 
@@ -377,6 +482,7 @@ pub(crate) mod tests {
                 top1: 1.0,
                 kl: 0.0,
                 ppl_ratio: None,
+                nonfinite: 0,
             }),
             samples_ns,
             run_sizes: Vec::new(),
@@ -397,7 +503,7 @@ pub(crate) mod tests {
             kind: SideKind::Run,
             scenario: "ci".into(),
             git_commit: None,
-            cpu_model: None,
+            environment: crate::gate::validity::tests::same_machine(),
             gate: None,
             cases,
         }

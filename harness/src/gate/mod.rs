@@ -13,4 +13,5 @@ pub mod record;
 pub mod report;
 pub mod settings;
 pub mod side;
+pub mod validity;
 pub mod verdict;

@@ -74,6 +74,9 @@ pub struct GateSettings {
     pub seed: u64,
     /// Threshold per metric, in [`Metric::ALL`] order.
     pub thresholds: Vec<(Metric, f64)>,
+    /// Judge metrics even when the sides' environments differ in a way
+    /// that moves them (`--allow-env-mismatch`).
+    pub allow_env_mismatch: bool,
 }
 
 /// Why the defaults are what they are: p50 and throughput move with the
@@ -103,6 +106,7 @@ impl Default for GateSettings {
             resamples: 2000,
             seed: 0,
             thresholds: DEFAULT_THRESHOLDS.to_vec(),
+            allow_env_mismatch: false,
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::baseline::{self, BaselineDocument, BaselineError};
 use super::record::{CaseRecord, pool_by_id};
 use super::settings::GateConfig;
+use super::validity::SideEnvironment;
 use crate::results::json::{self as results_json, RunDocument};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub struct Side {
     pub kind: SideKind,
     pub scenario: String,
     pub git_commit: Option<String>,
-    pub cpu_model: Option<String>,
+    pub environment: SideEnvironment,
     /// The `[gate]` section of the run's scenario, if it has one.
     pub gate: Option<GateConfig>,
     pub cases: Vec<CaseRecord>,
@@ -89,7 +90,7 @@ fn from_runs(label: &str, dirs: &[PathBuf]) -> Result<Side, SideError> {
         },
         scenario: first.scenario.clone(),
         git_commit: first.environment.git_commit.clone(),
-        cpu_model: first.environment.cpu_model.clone(),
+        environment: SideEnvironment::of(&first.environment),
         gate: gate_of(&dirs[dirs.len() - 1])?,
         cases,
     })
@@ -101,7 +102,11 @@ fn from_baseline(label: &str, doc: BaselineDocument) -> Side {
         kind: SideKind::Baseline,
         scenario: doc.scenario,
         git_commit: doc.git_commit,
-        cpu_model: doc.cpu_model,
+        // A baseline saved before environments were kept records its CPU only.
+        environment: doc.environment.unwrap_or(SideEnvironment {
+            cpu_model: doc.cpu_model,
+            ..SideEnvironment::default()
+        }),
         gate: None,
         cases: doc.cases,
     }

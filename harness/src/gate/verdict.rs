@@ -18,6 +18,9 @@ pub enum Verdict {
     Improved,
     Unchanged,
     Regressed,
+    /// Not judged: too few samples for the confidence asked, or the sides'
+    /// environments differ in a way that moves this metric.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -26,6 +29,7 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Unchanged => "unchanged",
             Verdict::Regressed => "regressed",
+            Verdict::Inconclusive => "inconclusive",
         }
     }
 }

@@ -10,6 +10,12 @@
 //! 0, 1, ... along the last axis, like token types are zeros, all others are
 //! token ids below `vocab_size`; float inputs are N(0, 1). Everything is
 //! drawn from the case's input seed, so every backend sees the same values.
+//!
+//! Fixed dimensions must agree with the case: axis 0 of an input of rank ≥ 2
+//! is its batch, and axis 1 of an int64 input of rank ≥ 2 its sequence. A
+//! file fixed at `[1, 128]` run as `batch = 4, seq_len = 32` would measure
+//! one shape and report throughput for another, so it is refused with the
+//! file's shape named. Position ids (`[1, seq]`, broadcast) are exempt.
 
 use std::collections::BTreeMap;
 
@@ -63,6 +69,45 @@ impl InputBinding<'_> {
     }
 }
 
+/// Refuses an input whose fixed batch or sequence axis differs from the
+/// case's (see the module documentation).
+fn check_fixed_axes(
+    spec: &InputSpec,
+    element_type: &ElementType,
+    binding: &InputBinding<'_>,
+) -> Result<(), String> {
+    // Position ids are often `[1, seq]`, broadcast over the batch.
+    if spec.dims.len() < 2 || spec.name.to_lowercase().contains("position") {
+        return Ok(());
+    }
+    let shape: Vec<String> = spec
+        .dims
+        .iter()
+        .map(|d| match d {
+            InputDim::Fixed(n) => n.to_string(),
+            InputDim::Symbolic(s) => s.clone(),
+            InputDim::Unnamed => "?".into(),
+        })
+        .collect();
+    let mut checks = vec![(0, "batch", binding.batch)];
+    if *element_type == ElementType::I64 {
+        checks.push((1, "seq_len", binding.seq_len));
+    }
+    for (axis, key, wanted) in checks {
+        if let InputDim::Fixed(n) = spec.dims[axis]
+            && n != wanted
+        {
+            return Err(format!(
+                "input `{}` has the fixed shape [{}]: its {key} is {n}, but the case runs \
+                 `{key} = {wanted}`; set `{key} = {n}` for this model",
+                spec.name,
+                shape.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One tensor per declared input, in the declared order.
 pub fn generate(
     specs: &[InputSpec],
@@ -78,6 +123,7 @@ pub fn generate(
                     spec.name
                 )
             })?;
+            check_fixed_axes(spec, &element_type, binding)?;
             let shape = spec
                 .dims
                 .iter()
@@ -190,6 +236,39 @@ mod tests {
         );
         // Same seed, same values.
         assert_eq!(t, generate(&specs, &binding(&dims)).unwrap());
+    }
+
+    #[test]
+    fn fixed_axes_that_disagree_with_the_case_name_the_files_shape() {
+        let none = BTreeMap::new();
+        let fixed = |dims: [usize; 2]| {
+            [spec(
+                "input_ids",
+                ElementType::I64,
+                dims.iter().map(|&n| InputDim::Fixed(n)).collect(),
+            )]
+        };
+        let e = generate(&fixed([1, 5]), &binding(&none)).unwrap_err();
+        assert!(
+            e.contains("fixed shape [1, 5]") && e.contains("`batch = 1`"),
+            "{e}"
+        );
+        let e = generate(&fixed([2, 128]), &binding(&none)).unwrap_err();
+        assert!(
+            e.contains("fixed shape [2, 128]") && e.contains("`seq_len = 128`"),
+            "{e}"
+        );
+        assert_eq!(
+            generate(&fixed([2, 5]), &binding(&none)).unwrap()[0].shape,
+            [2, 5]
+        );
+        // Float inputs' axis 1 is not a sequence (image channels).
+        let image = [spec(
+            "pixels",
+            ElementType::F32,
+            vec![InputDim::Fixed(2), InputDim::Fixed(3)],
+        )];
+        assert!(generate(&image, &binding(&none)).is_ok());
     }
 
     #[test]

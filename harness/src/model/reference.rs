@@ -2,12 +2,12 @@
 //! backend library, so it is the yardstick every backend's accuracy is
 //! measured against. Follows the architecture in `inferbench_backend::gpt`.
 
-use std::fs;
 use std::path::Path;
 
 use inferbench_backend::{GptSpec, TokenBatch};
 
-use super::synthetic::{GptWeights, write_atomically};
+use super::synthetic::GptWeights;
+use inferbench_backend::cache;
 
 /// Logits `[batch, seq_len, vocab_size]` in f64, row-major.
 pub struct ReferenceLogits {
@@ -156,7 +156,8 @@ pub fn cached_forward(
         input.batch, input.seq_len, input_seed
     ));
     let expected = input.batch * input.seq_len * spec.vocab_size;
-    if let Ok(bytes) = fs::read(&path)
+    // Only bytes matching the hash recorded at creation are reused.
+    if let Ok(Some(bytes)) = cache::read_intact(&path)
         && bytes.len() == expected * 8
     {
         let data = bytes
@@ -172,7 +173,7 @@ pub fn cached_forward(
     let logits = forward(spec, &weights, input);
     let bytes: Vec<u8> = logits.data.iter().flat_map(|x| x.to_le_bytes()).collect();
     // A cache that cannot be written only costs time on the next run.
-    let _ = write_atomically(&path, &bytes);
+    let _ = cache::write(&path, &bytes);
     Ok(logits)
 }
 
@@ -236,5 +237,22 @@ mod tests {
         };
         let (l2, l1) = (forward(&spec, &w, &two), forward(&spec, &w, &second));
         assert_eq!(l2.data[4 * spec.vocab_size..], l1.data[..]);
+    }
+
+    /// A damaged cached reference used to be read as the reference.
+    #[test]
+    fn damaged_cached_references_are_recomputed() {
+        let spec = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let weights = crate::model::synthetic::ensure_weights(dir.path(), &spec).unwrap();
+        let spec_dir = weights.parent().unwrap();
+        let input = token_batch(spec.vocab_size, 1, 4, 2);
+        let fresh = cached_forward(&spec, &weights, spec_dir, &input, 2).unwrap();
+        let file = spec_dir.join("reference-b1-t4-s2.f64");
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[..64].fill(0);
+        std::fs::write(&file, &bytes).unwrap();
+        let again = cached_forward(&spec, &weights, spec_dir, &input, 2).unwrap();
+        assert_eq!(again.data, fresh.data);
     }
 }

@@ -7,6 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use inferbench_backend::GptSpec;
+use inferbench_backend::cache::{self, Integrity};
 use safetensors::{Dtype, tensor::TensorView};
 use sha2::{Digest, Sha256};
 
@@ -125,7 +126,7 @@ impl GptWeights {
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
         let serialized = safetensors::serialize(views, None)
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        write_atomically(path, &serialized).map_err(write_err)
+        cache::write(path, &serialized).map_err(write_err)
     }
 }
 
@@ -144,28 +145,40 @@ pub fn spec_hash(spec: &GptSpec) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The safetensors file of `spec` under `cache_root` (generated or not).
+pub fn weights_path(cache_root: &Path, spec: &GptSpec) -> PathBuf {
+    spec_dir(cache_root, spec).join("model.safetensors")
+}
+
 /// Returns the safetensors file for `spec`, generating it on first use.
 pub fn ensure_weights(cache_root: &Path, spec: &GptSpec) -> Result<PathBuf, WeightsError> {
-    let dir = spec_dir(cache_root, spec);
-    let path = dir.join("model.safetensors");
-    if path.is_file() {
-        return Ok(path);
-    }
-    fs::create_dir_all(&dir).map_err(|source| WeightsError::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    GptWeights::generate(spec).write(&path)?;
+    let path = weights_path(cache_root, spec);
+    ensure_weights_at(&path, spec)?;
     Ok(path)
 }
 
-/// Writes through a temporary file and a rename, so a reader (another case's
-/// worker) never sees a half-written file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+/// Makes `path` hold the weights of `spec`: kept when it matches its
+/// recorded hash, (re)generated otherwise (missing, damaged, or written
+/// before hashes were recorded). The weights are a pure function of the
+/// spec, so a rebuild gives back exactly what was lost.
+pub fn ensure_weights_at(path: &Path, spec: &GptSpec) -> Result<(), WeightsError> {
+    let read_err = |source| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if cache::check(path).map_err(read_err)? == Integrity::Intact {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|source| WeightsError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    GptWeights::generate(spec).write(path)
 }
+
+pub use inferbench_backend::cache::write_atomically;
 
 #[cfg(test)]
 mod tests {
@@ -210,6 +223,24 @@ mod tests {
         )
         .unwrap();
         assert_ne!(path, other);
+    }
+
+    /// Zeroed pages in the cached weights used to be read as weights.
+    #[test]
+    fn damaged_cached_weights_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ensure_weights(dir.path(), &tiny()).unwrap();
+        let whole = fs::read(&path).unwrap();
+        let mut damaged = whole.clone();
+        let n = damaged.len();
+        damaged[n - 256..].fill(0);
+        fs::write(&path, &damaged).unwrap();
+        assert_eq!(ensure_weights(dir.path(), &tiny()).unwrap(), path);
+        assert_eq!(fs::read(&path).unwrap(), whole);
+        // A truncated file, too.
+        fs::write(&path, &whole[..100]).unwrap();
+        ensure_weights(dir.path(), &tiny()).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), whole);
     }
 
     #[test]

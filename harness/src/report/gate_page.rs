@@ -18,6 +18,7 @@ fn banner(c: &Comparison) -> String {
         Verdict::Regressed => ("v-regressed", "✗ Regressed"),
         Verdict::Improved => ("v-improved", "✓ Improved"),
         Verdict::Unchanged => ("v-unchanged", "✓ No change beyond the thresholds"),
+        Verdict::Inconclusive => ("v-inconclusive", "? Inconclusive: no case could be judged"),
     };
     format!(
         "<div class=\"banner {class}\" role=\"status\">{mark}: {} regressed, {} improved, {} unchanged, {} not compared</div>\n",
@@ -161,6 +162,7 @@ fn forest(c: &Comparison) -> Option<String> {
             Verdict::Regressed => "✗ regressed",
             Verdict::Improved => "✓ improved",
             Verdict::Unchanged => "unchanged",
+            Verdict::Inconclusive => "? inconclusive",
         };
         plot.value_label(
             y,

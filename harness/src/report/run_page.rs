@@ -23,6 +23,7 @@ pub fn status_badge(status: Status) -> String {
         Status::Skipped => "–",
         Status::Error => "✗",
         Status::Failed => "!",
+        Status::Interrupted => "⏹",
     };
     format!(
         "<span class=\"status st-{s}\"><span aria-hidden=\"true\">{mark}</span> {s}</span>",

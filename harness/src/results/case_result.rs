@@ -20,6 +20,8 @@ pub enum Status {
     Error,
     /// Measured, but outside its accuracy limits.
     Failed,
+    /// Stopped by SIGINT/SIGTERM before it finished; the run stopped there.
+    Interrupted,
 }
 
 impl Status {
@@ -29,6 +31,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Error => "error",
             Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -44,19 +47,30 @@ pub struct CaseResult {
     pub warmup_iterations: u64,
     /// Latency per forward pass in milliseconds.
     pub latency_ms: Option<Summary>,
+    #[serde(default, with = "crate::results::float::option")]
     pub throughput_seq_per_s: Option<f64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub throughput_tokens_per_s: Option<f64>,
     pub flops_per_forward: u64,
+    #[serde(default, with = "crate::results::float::option")]
     pub gflop_per_s: Option<f64>,
     pub peak_rss_bytes: Option<u64>,
     pub weight_bytes: Option<u64>,
     /// Size on disk of the model file the backend loaded.
     pub model_file_bytes: Option<u64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub load_ms: Option<f64>,
+    #[serde(with = "crate::results::float")]
     pub warmup_ms: f64,
+    #[serde(with = "crate::results::float")]
     pub measure_ms: f64,
+    #[serde(with = "crate::results::float")]
     pub accuracy_ms: f64,
     pub accuracy: Option<AccuracyDeltas>,
+    /// NaN or ±inf values in the last pass's outputs (counted with or
+    /// without a reference; with one they also make the case `failed`).
+    #[serde(default)]
+    pub nonfinite_outputs: Option<u64>,
     /// Every measured iteration, nanoseconds, in order (for generation
     /// workloads: each request's end-to-end latency).
     pub samples_ns: Vec<u64>,
@@ -140,6 +154,16 @@ impl CaseResult {
         };
         if status == Status::Measured
             && let Some(acc) = &report.accuracy
+            && acc.nonfinite > 0
+        {
+            status = Status::Failed;
+            message = Some(format!(
+                "{} output values are NaN or infinite; the accuracy figures cannot describe them",
+                acc.nonfinite
+            ));
+        }
+        if status == Status::Measured
+            && let Some(acc) = &report.accuracy
         {
             let breaches = case.limits.breaches(acc);
             if !breaches.is_empty() {
@@ -161,6 +185,19 @@ impl CaseResult {
                 status = Status::Failed;
                 message = Some(missed_slo(g));
             }
+        }
+        if status == Status::Measured
+            && let (Some(g), Some(gc)) = (&report.generation, &case.generation)
+            && (g.error_rate > gc.max_error_rate() || g.errors >= g.requests.max(1))
+        {
+            status = Status::Failed;
+            message = Some(format!(
+                "{} of {} requests failed or timed out (error rate {:.0}%, limit `max_error_rate` {})",
+                g.errors,
+                g.requests,
+                g.error_rate * 100.0,
+                gc.max_error_rate()
+            ));
         }
         // A generation case's work is its output tokens over the wall time,
         // not one forward pass per sample.
@@ -193,6 +230,7 @@ impl CaseResult {
             measure_ms: report.measure_ms,
             accuracy_ms: report.accuracy_ms,
             accuracy: report.accuracy,
+            nonfinite_outputs: report.nonfinite_outputs,
             samples_ns: report.samples_ns,
             generation: report.generation,
             started_at_unix_ns: None,

@@ -20,6 +20,10 @@ pub struct RunDocument {
     pub scenario: String,
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped the run before its
+    /// last case; `null` for a run that finished.
+    #[serde(default)]
+    pub interrupted: Option<String>,
     pub environment: Environment,
     pub cases: Vec<CaseResult>,
 }

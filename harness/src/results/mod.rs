@@ -4,6 +4,7 @@
 mod case_result;
 pub mod csv;
 pub mod environment;
+pub mod float;
 pub mod json;
 mod run_folder;
 pub mod table;

@@ -12,10 +12,9 @@ use super::json::{self, FORMAT, RunDocument};
 use crate::time::utc_timestamp;
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write results to {}", path.display())]
+#[error("cannot write results to {}: {source}", path.display())]
 pub struct ResultsError {
     pub path: PathBuf,
-    #[source]
     pub source: io::Error,
 }
 
@@ -30,6 +29,26 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> ResultsError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Creates `<root>/<base>`, or `<base>-2`, `-3`… when taken. Only "already
+/// exists" moves on to the next suffix: any other error (read-only mount, no
+/// permission, a name the file system refuses) would fail for every suffix.
+fn create_unique(root: &Path, base: &str) -> Result<(String, PathBuf), ResultsError> {
+    for n in 1u32.. {
+        let id = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        let dir = root.join(&id);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(at(&dir)(e)),
+        }
+    }
+    unreachable!("u32 suffixes run out only after 4 billion run folders of one second")
 }
 
 impl RunFolder {
@@ -48,17 +67,7 @@ impl RunFolder {
             .collect();
         let base = format!("{stamp}-{scenario}");
         fs::create_dir_all(root).map_err(at(root))?;
-        let (run_id, dir) = (1..)
-            .map(|n| {
-                if n == 1 {
-                    base.clone()
-                } else {
-                    format!("{base}-{n}")
-                }
-            })
-            .map(|id| (id.clone(), root.join(id)))
-            .find(|(_, d)| fs::create_dir(d).is_ok())
-            .expect("some suffix is free");
+        let (run_id, dir) = create_unique(root, &base)?;
         fs::write(dir.join("scenario.toml"), scenario_source).map_err(at(&dir))?;
         let env_path = dir.join("environment.json");
         let env_json = serde_json::to_vec_pretty(&environment)
@@ -73,6 +82,7 @@ impl RunFolder {
             scenario: scenario.to_string(),
             started_at,
             finished_at: None,
+            interrupted: None,
             environment,
             cases: Vec::new(),
         };
@@ -96,13 +106,50 @@ impl RunFolder {
         self.write_json()
     }
 
-    pub fn finish(&mut self) -> Result<(), ResultsError> {
+    /// Closes the run; `interrupted` names the signal that cut it short.
+    pub fn finish(&mut self, interrupted: Option<&str>) -> Result<(), ResultsError> {
         self.doc.finished_at = Some(utc_timestamp());
+        self.doc.interrupted = interrupted.map(str::to_string);
         self.write_json()
     }
 
     fn write_json(&self) -> Result<(), ResultsError> {
         let path = self.dir.join("results.json");
         json::write(&path, &self.doc).map_err(at(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment() -> Environment {
+        Environment::capture("s.toml", "")
+    }
+
+    #[test]
+    fn taken_names_get_a_suffix() {
+        let root = tempfile::tempdir().unwrap();
+        let a = RunFolder::create(root.path(), "s", "", environment()).unwrap();
+        let b = RunFolder::create(root.path(), "s", "", environment()).unwrap();
+        assert_ne!(a.dir, b.dir);
+    }
+
+    /// Used to spin forever retrying suffixes: every suffix fails the same way.
+    #[test]
+    fn an_uncreatable_folder_is_an_error_with_the_path_and_reason() {
+        let root = tempfile::tempdir().unwrap();
+        let e = RunFolder::create(root.path(), "no/such/parent", "", environment())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("no/such/parent"), "{e}");
+        assert!(e.contains("No such file or directory"), "{e}");
+        let long = "x".repeat(300);
+        let e = RunFolder::create(root.path(), &long, "", environment())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("File name too long"), "{e}");
     }
 }

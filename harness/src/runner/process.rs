@@ -7,20 +7,53 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::WaitNotice;
+use super::interrupt;
 use super::worker::{WorkerJob, WorkerReport};
 
 /// Longest a worker may take beyond its own measurement limits (loading,
-/// warm-up, reference computation) before it is killed as hung.
+/// warm-up, reference computation) before it is killed as hung. The whole
+/// deadline is `warmup.seconds + measurement.max_seconds + GRACE` (README,
+/// "When a worker hangs").
 const GRACE: Duration = Duration::from_secs(600);
 
-pub fn run_in_child(job: &WorkerJob, scratch: &Path) -> WorkerReport {
-    match try_run_in_child(job, scratch) {
+/// Longest a worker may sit stopped (SIGSTOP, a debugger, `T` in
+/// /proc/PID/stat) before it is given up on: a stopped process makes no
+/// progress, and waiting out the whole deadline would look like a hang.
+const STOPPED_LIMIT: Duration = Duration::from_secs(60);
+
+/// The deadline of a case's worker; saturates rather than panicking on
+/// settings the scenario check would have refused.
+fn deadline(job: &WorkerJob) -> Duration {
+    let case_seconds = job.case.measurement.max_seconds + job.case.warmup.seconds;
+    Duration::try_from_secs_f64(case_seconds)
+        .unwrap_or(Duration::MAX)
+        .saturating_add(GRACE)
+}
+
+/// Whether the process is stopped (state `T` or `t` in /proc/PID/stat).
+fn is_stopped(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the parenthesized command name, which may hold spaces.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .is_some_and(|state| state == 'T' || state == 't')
+}
+
+pub fn run_in_child(job: &WorkerJob, scratch: &Path, notice: Option<&WaitNotice>) -> WorkerReport {
+    match try_run_in_child(job, scratch, notice) {
         Ok(report) => report,
         Err(message) => WorkerReport::failed(message),
     }
 }
 
-fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, String> {
+fn try_run_in_child(
+    job: &WorkerJob,
+    scratch: &Path,
+    notice: Option<&WaitNotice>,
+) -> Result<WorkerReport, String> {
     let job_path = scratch.join("job.json");
     let report_path = scratch.join("report.json");
     let log_path = scratch.join("worker.log");
@@ -62,9 +95,9 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
         .spawn()
         .map_err(|e| io("starting the worker process", e))?;
 
-    let m = &job.case.measurement;
-    let deadline = Duration::from_secs_f64(m.max_seconds + job.case.warmup.seconds) + GRACE;
+    let deadline = deadline(job);
     let started = Instant::now();
+    let mut stopped_since: Option<Instant> = None;
     let status = loop {
         if let Some(status) = child
             .try_wait()
@@ -72,14 +105,46 @@ fn try_run_in_child(job: &WorkerJob, scratch: &Path) -> Result<WorkerReport, Str
         {
             break status;
         }
-        if started.elapsed() > deadline {
+        let waited_for = if let Some(signal) = interrupt::received() {
+            // Forwarded, so the worker's runtime can stop its threads; then
+            // killed, so no orphan outlives the run.
+            interrupt::forward(child.id(), signal);
+            std::thread::sleep(Duration::from_millis(200));
+            Some(format!("interrupted by {}", interrupt::name(signal)))
+        } else if started.elapsed() > deadline {
+            Some(format!(
+                "the worker did not finish within {} s (warm-up seconds + max_seconds + {} s \
+                 for loading and the reference) and was killed",
+                deadline.as_secs(),
+                GRACE.as_secs()
+            ))
+        } else if is_stopped(child.id()) {
+            let since = *stopped_since.get_or_insert_with(|| {
+                if let Some(WaitNotice(tell)) = notice {
+                    tell(&format!(
+                        "{}: the worker (pid {}) is stopped; giving up in {} s",
+                        job.case.id,
+                        child.id(),
+                        STOPPED_LIMIT.as_secs()
+                    ));
+                }
+                Instant::now()
+            });
+            (since.elapsed() > STOPPED_LIMIT).then(|| {
+                format!(
+                    "the worker (pid {}) was stopped for {} s (SIGSTOP or a debugger) and was killed",
+                    child.id(),
+                    STOPPED_LIMIT.as_secs()
+                )
+            })
+        } else {
+            stopped_since = None;
+            None
+        };
+        if let Some(message) = waited_for {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
-                "the worker did not finish within {} s and was killed{}",
-                deadline.as_secs(),
-                log_tail(&log_path)
-            ));
+            return Err(format!("{message}{}", log_tail(&log_path)));
         }
         std::thread::sleep(Duration::from_millis(20));
     };

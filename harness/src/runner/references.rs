@@ -139,15 +139,24 @@ pub fn compare_outputs(
         let rows = e.shape.last().copied().unwrap_or(1).max(1);
         let d = accuracy::compare(&reference, &a.data, rows)
             .ok_or_else(|| format!("output `{}` is empty", a.name))?;
+        // `f64::max`/`min` skip NaN; a NaN output must stay the worst.
+        let worse = |a: f64, b: f64, pick: fn(f64, f64) -> f64| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                pick(a, b)
+            }
+        };
         worst = Some(match worst {
             None => d,
             Some(w) => AccuracyDeltas {
-                max_abs: w.max_abs.max(d.max_abs),
-                rel_l2: w.rel_l2.max(d.rel_l2),
-                cosine: w.cosine.min(d.cosine),
-                top1: w.top1.min(d.top1),
-                kl: w.kl.max(d.kl),
+                max_abs: worse(w.max_abs, d.max_abs, f64::max),
+                rel_l2: worse(w.rel_l2, d.rel_l2, f64::max),
+                cosine: worse(w.cosine, d.cosine, f64::min),
+                top1: worse(w.top1, d.top1, f64::min),
+                kl: worse(w.kl, d.kl, f64::max),
                 ppl_ratio: None,
+                nonfinite: w.nonfinite + d.nonfinite,
             },
         });
     }

@@ -48,9 +48,12 @@ pub enum Outcome {
 pub struct WorkerReport {
     pub outcome: Outcome,
     pub runtime_version: Option<String>,
+    #[serde(default, with = "crate::results::float::option")]
     pub load_ms: Option<f64>,
     pub warmup_iterations: u64,
+    #[serde(with = "crate::results::float")]
     pub warmup_ms: f64,
+    #[serde(with = "crate::results::float")]
     pub measure_ms: f64,
     pub samples_ns: Vec<u64>,
     /// Process CPU time of each measured pass, ns (same order as samples).
@@ -60,7 +63,11 @@ pub struct WorkerReport {
     pub weight_bytes: Option<u64>,
     pub model_file_bytes: Option<u64>,
     pub accuracy: Option<AccuracyDeltas>,
+    #[serde(with = "crate::results::float")]
     pub accuracy_ms: f64,
+    /// NaN or ±inf values among the last measured pass's outputs.
+    #[serde(default)]
+    pub nonfinite_outputs: Option<u64>,
     /// Set for generation workloads.
     #[serde(default)]
     pub generation: Option<GenerationSummary>,
@@ -85,6 +92,7 @@ impl WorkerReport {
             model_file_bytes: None,
             accuracy: None,
             accuracy_ms: 0.0,
+            nonfinite_outputs: None,
             generation: None,
             load_started_at_unix_ns: None,
         }
@@ -181,6 +189,10 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         report.generation = Some(outcome.summary);
         return Ok(());
     }
+    if case.model.file.is_none() && job.llama.is_none() {
+        crate::model::synthetic::ensure_weights_at(&job.weights, &case.model.spec)
+            .map_err(|e| BackendError::Load(super::error_chain(&e)))?;
+    }
     let source = model_source(job)?;
     let options = LoadOptions {
         device: case.device,
@@ -251,8 +263,16 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.peak_rss_bytes = peak_rss_bytes();
     measured?;
 
-    let t = Instant::now();
     let session = session.as_mut();
+    report.nonfinite_outputs = Some(
+        session
+            .outputs()?
+            .iter()
+            .flat_map(|t| &t.data)
+            .filter(|x| !x.is_finite())
+            .count() as u64,
+    );
+    let t = Instant::now();
     report.accuracy = match (case.reference, &input) {
         (ReferenceKind::None, _) => None,
         (ReferenceKind::F64, PreparedInputs::Tokens(tokens)) => {
@@ -483,7 +503,11 @@ mod tests {
         let job = job(BackendKind::Ort, Precision::F32, cache.path());
         let report = execute(&job);
         assert_eq!(report.outcome, Outcome::Measured, "run `bash ci/setup.sh`");
-        assert!(report.runtime_version.unwrap().contains("1.32.0"));
+        let version = report.runtime_version.unwrap();
+        assert!(
+            version.contains(inferbench_ort::library::ORT_VERSION),
+            "{version}"
+        );
         assert_eq!(report.samples_ns.len(), 3);
         let acc = report.accuracy.unwrap();
         assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
@@ -683,6 +707,7 @@ mod tests {
             concurrency: 2,
             seed: 1,
             timeout_ms: None,
+            max_error_rate: None,
         });
         j
     }
@@ -851,7 +876,7 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_precision_is_a_skip_and_missing_weights_an_error() {
+    fn unsupported_precision_is_a_skip_and_unwritable_weights_an_error() {
         let cache = tempfile::tempdir().unwrap();
         let report = execute(&job(BackendKind::Candle, Precision::Int8, cache.path()));
         assert!(
@@ -860,11 +885,15 @@ mod tests {
             report.outcome
         );
 
+        // The worker generates missing weights; where it cannot, the error
+        // names the place.
+        let blocker = cache.path().join("a-file");
+        std::fs::write(&blocker, "").unwrap();
         let mut missing = job(BackendKind::Candle, Precision::F32, cache.path());
-        missing.weights = cache.path().join("nowhere.safetensors");
+        missing.weights = blocker.join("model.safetensors");
         let report = execute(&missing);
         assert!(
-            matches!(report.outcome, Outcome::Error(ref m) if m.contains("nowhere.safetensors")),
+            matches!(report.outcome, Outcome::Error(ref m) if m.contains("a-file")),
             "{:?}",
             report.outcome
         );
@@ -875,7 +904,9 @@ mod tests {
     #[test]
     fn tch_f32_matches_the_f64_reference() {
         let report = assert_f32_matches_the_reference(BackendKind::Tch);
-        assert!(report.runtime_version.unwrap().contains("libtorch 2.13.0"));
+        let version = report.runtime_version.unwrap();
+        let expected = format!("libtorch {}", inferbench_tch::libtorch_version());
+        assert!(version.contains(&expected), "{version}");
         let cache = tempfile::tempdir().unwrap();
         let spec = job(BackendKind::Tch, Precision::F32, cache.path())
             .case

@@ -145,6 +145,21 @@ pub struct GenerationCase {
     pub concurrency: usize,
     pub seed: u64,
     pub timeout_ms: Option<f64>,
+    /// Highest fraction of failed or timed-out requests a measured case may
+    /// have; `None` is [`GenerationCase::DEFAULT_MAX_ERROR_RATE`].
+    #[serde(default)]
+    pub max_error_rate: Option<f64>,
+}
+
+impl GenerationCase {
+    /// Above this error rate a generation case is `failed`: its latency
+    /// figures then describe the few requests that got through, not the
+    /// workload asked for.
+    pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.1;
+
+    pub fn max_error_rate(&self) -> f64 {
+        self.max_error_rate.unwrap_or(Self::DEFAULT_MAX_ERROR_RATE)
+    }
 }
 
 fn one() -> f64 {
@@ -235,6 +250,7 @@ mod tests {
             top1: 0.95,
             kl: 0.02,
             ppl_ratio: None,
+            nonfinite: 0,
         };
         let b = limits.breaches(&d);
         assert_eq!(b.len(), 2, "{b:?}");

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use inferbench_backend::{Device, GptSpec, Precision};
 
+use super::ranges::{Written, check_merged, check_written};
 use super::{
     AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, CheckpointFormat,
     GenerationCase, GenerationConfig, LlamaCheckpoint, LoadPattern, Measurement, MeasurementConfig,
@@ -326,16 +327,34 @@ fn accuracy(
     (reference, limits)
 }
 
+fn option_string(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
     v.iter()
-        .map(|(k, v)| {
-            let s = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), s)
-        })
+        .map(|(k, v)| (k.clone(), option_string(v)))
         .collect()
+}
+
+/// candle and libtorch take no options: any key is a located error at
+/// validation rather than an error row at run time.
+fn check_optionless(
+    backend: BackendKind,
+    options: &BTreeMap<String, serde_json::Value>,
+    group: Option<usize>,
+) -> Result<(), Invalid> {
+    match options.keys().next() {
+        None => Ok(()),
+        Some(key) => Err(Invalid {
+            key: key.clone(),
+            group,
+            message: format!("{backend} has no options; remove `{key}` from `[options.{backend}]`"),
+        }),
+    }
 }
 
 /// What one case computes: a forward pass over `seq_len` tokens, or a
@@ -434,6 +453,7 @@ fn workloads(
         concurrency: 1,
         seed: g.seed.unwrap_or(0),
         timeout_ms: g.timeout_ms,
+        max_error_rate: g.max_error_rate,
     };
     let mut out = Vec::new();
     let mut push = |generation: GenerationCase, suffix: String| {
@@ -517,7 +537,21 @@ fn check_ort_options(
 ) -> Result<(), Invalid> {
     let keys = inferbench_ort::OPTION_KEYS;
     match options.keys().find(|k| !keys.contains(&k.as_str())) {
-        None => Ok(()),
+        // Values too, one key at a time so the error points at its line:
+        // the parser is the one the session uses.
+        None => options.iter().try_for_each(|(key, value)| {
+            let one = BTreeMap::from([(key.clone(), option_string(value))]);
+            inferbench_ort::SessionConfig::parse(&one, 1, Device::Cpu)
+                .map(drop)
+                .map_err(|e| Invalid {
+                    key: key.clone(),
+                    group,
+                    message: match e {
+                        inferbench_backend::BackendError::Load(m) => m,
+                        other => other.to_string(),
+                    },
+                })
+        }),
         Some(key) => Err(Invalid {
             key: key.clone(),
             group,
@@ -575,28 +609,113 @@ fn check(
     }
 }
 
+/// How many model variants `m` sweeps, counted without building them.
+fn model_variant_count(m: &ModelConfig) -> usize {
+    if m.file.is_some() {
+        return 1;
+    }
+    let len = |a: &Option<Axis<usize>>| a.as_ref().map_or(1, |a| a.0.len());
+    [
+        len(&m.vocab_size),
+        len(&m.hidden),
+        len(&m.layers),
+        len(&m.heads),
+        len(&m.max_seq),
+        m.seed.as_ref().map_or(1, |a| a.0.len()),
+    ]
+    .into_iter()
+    .fold(1, usize::saturating_mul)
+}
+
+/// Cases a scenario may expand to unless its `max_cases` allows more: a
+/// matrix is counted before it is built, so a typo'd sweep of 10⁹ cases is
+/// an error, not an out-of-memory abort.
+pub const DEFAULT_MAX_CASES: usize = 10_000;
+
+/// Fails when `axes` (name, length) multiply past `remaining`; the error
+/// points at the longest axis, or at `max_cases` when the file set it.
+fn check_case_count(
+    axes: &[(&str, usize)],
+    remaining: usize,
+    limit: (usize, bool),
+    group: Option<usize>,
+) -> Result<usize, Invalid> {
+    let count = axes.iter().map(|(_, n)| *n).fold(1, usize::saturating_mul);
+    if count <= remaining {
+        return Ok(count);
+    }
+    let (max_cases, set_in_file) = limit;
+    let longest = axes
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or("cases", |(k, _)| k);
+    let count_text = if count == usize::MAX {
+        "more than 10^19".to_string()
+    } else {
+        count.to_string()
+    };
+    Err(Invalid {
+        key: if set_in_file { "max_cases" } else { longest }.to_string(),
+        group: if set_in_file { None } else { group },
+        message: format!(
+            "the scenario expands to more than {max_cases} cases (this group alone: \
+             {count_text}); shorten the `{longest}` list, or raise the limit with \
+             `max_cases = N` at the top of the file"
+        ),
+    })
+}
+
 fn expand_group(
     s: &Scenario,
     c: &CaseSettings,
     group: Option<usize>,
     scenario_name: &str,
     default_threads: usize,
+    remaining: usize,
 ) -> Result<Vec<Case>, Invalid> {
     let model_config = merge_model(c.model.as_ref(), s.model.as_ref());
     check_model_file(&model_config, group)?;
-    let models = model_variants(&model_config);
+    let generation = pick(&c.generation, &s.generation);
+    let seq_lens = axis(&c.seq_len, &s.seq_len, 32);
+    let workloads = workloads(generation.as_ref(), pick(&c.slo, &s.slo), &seq_lens, group)?;
     let backends = axis(&c.backends, &s.backends, BackendKind::Candle);
     let devices = axis(&c.devices, &s.devices, Device::Cpu);
     let precisions = axis(&c.precisions, &s.precisions, Precision::F32);
     let batches = axis(&c.batch, &s.batch, 1);
-    let seq_lens = axis(&c.seq_len, &s.seq_len, 32);
     let threads = axis(&c.threads, &s.threads, default_threads);
+    let limit = (
+        s.max_cases.unwrap_or(DEFAULT_MAX_CASES),
+        s.max_cases.is_some(),
+    );
+    let axes = [
+        ("model", model_variant_count(&model_config)),
+        ("backends", backends.len()),
+        ("devices", devices.len()),
+        ("precisions", precisions.len()),
+        ("batch", batches.len()),
+        (
+            if generation.is_some() {
+                "generation"
+            } else {
+                "seq_len"
+            },
+            workloads.len(),
+        ),
+        ("threads", threads.len()),
+    ];
+    check_case_count(&axes, remaining, limit, group)?;
+    let models = model_variants(&model_config);
     let warmup = warmup(c.warmup.as_ref(), s.warmup.as_ref());
     let measurement = measurement(c.measurement.as_ref(), s.measurement.as_ref());
     let (reference_settings, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
     let options = pick(&c.options, &s.options).unwrap_or_default();
-    if let Some(ort) = options.get(&BackendKind::Ort) {
-        check_ort_options(ort, group)?;
+    for (&backend, opts) in &options {
+        match backend {
+            BackendKind::Ort => check_ort_options(opts, group)?,
+            BackendKind::Candle | BackendKind::Tch => check_optionless(backend, opts, group)?,
+            // Served models: their options are the endpoint's business.
+            BackendKind::Openai => {}
+        }
     }
     let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
 
@@ -614,6 +733,7 @@ fn expand_group(
     check(group, "max_seconds", measurement.max_seconds > 0.0, || {
         "`max_seconds` must be positive".into()
     })?;
+    check_merged(&measurement, group)?;
     for (key, v) in [
         ("batch", &batches),
         ("seq_len", &seq_lens),
@@ -631,8 +751,6 @@ fn expand_group(
         })?;
     }
 
-    let generation = pick(&c.generation, &s.generation);
-    let workloads = workloads(generation.as_ref(), pick(&c.slo, &s.slo), &seq_lens, group)?;
     let endpoint = pick(&c.endpoint, &s.endpoint);
     check_endpoint(&backends, endpoint.as_ref(), generation.is_some(), group)?;
     let only_served = backends.iter().all(|&b| b == BackendKind::Openai);
@@ -728,6 +846,26 @@ fn expand_group(
     Ok(cases)
 }
 
+/// The top level's numeric tables, as a `[[cases]]` entry would hold them.
+fn top_settings(s: &Scenario) -> CaseSettings {
+    CaseSettings {
+        warmup: s.warmup.clone(),
+        measurement: s.measurement.clone(),
+        accuracy: s.accuracy.clone(),
+        generation: s.generation.clone(),
+        ..CaseSettings::default()
+    }
+}
+
+fn written(c: &CaseSettings) -> Written<'_> {
+    Written {
+        warmup: c.warmup.as_ref(),
+        measurement: c.measurement.as_ref(),
+        accuracy: c.accuracy.as_ref(),
+        generation: c.generation.as_ref(),
+    }
+}
+
 /// Every case of the scenario, in file order; ids are unique.
 pub fn expand(
     s: &Scenario,
@@ -735,14 +873,19 @@ pub fn expand(
     default_threads: usize,
 ) -> Result<Vec<Case>, Invalid> {
     let top = CaseSettings::default();
+    check_written(&written(&top_settings(s)), None)?;
+    let limit = s.max_cases.unwrap_or(DEFAULT_MAX_CASES);
     let mut cases = Vec::new();
     match &s.cases {
         Some(groups) if !groups.is_empty() => {
             for (i, g) in groups.iter().enumerate() {
-                cases.extend(expand_group(s, g, Some(i), scenario_name, default_threads)?);
+                check_written(&written(g), Some(i))?;
+                let remaining = limit.saturating_sub(cases.len());
+                let group = expand_group(s, g, Some(i), scenario_name, default_threads, remaining)?;
+                cases.extend(group);
             }
         }
-        _ => cases = expand_group(s, &top, None, scenario_name, default_threads)?,
+        _ => cases = expand_group(s, &top, None, scenario_name, default_threads, limit)?,
     }
     let mut seen: HashMap<&str, Option<String>> = HashMap::new();
     for c in &cases {
@@ -872,6 +1015,46 @@ mod tests {
     }
 
     #[test]
+    fn huge_matrices_are_counted_before_they_are_built() {
+        let list = |n: usize| {
+            format!(
+                "[{}]",
+                (1..=n).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+            )
+        };
+        let text = format!(
+            "batch = {}\nseq_len = {}\nthreads = {}\n[model]\nseed = {}\nlayers = {}\n",
+            list(1000),
+            list(100),
+            list(100),
+            list(10),
+            list(10)
+        );
+        let e = expand(&scenario(&text), "t", 1).unwrap_err();
+        assert_eq!(e.key, "batch");
+        assert!(
+            e.message.contains("this group alone: 1000000000)"),
+            "{}",
+            e.message
+        );
+        let e = expand(&scenario("max_cases = 3\nbatch = [1, 2, 3, 4]"), "t", 1).unwrap_err();
+        assert_eq!(e.key, "max_cases");
+        assert_eq!(
+            expand(&scenario("max_cases = 4\nbatch = [1, 2, 3, 4]"), "t", 1)
+                .unwrap()
+                .len(),
+            4
+        );
+        // The limit is over the whole file, not per group.
+        let e = expand(
+            &scenario("max_cases = 3\n[[cases]]\nbatch = [1, 2]\n[[cases]]\nbatch = [3, 4]"),
+            "t",
+            1,
+        );
+        assert!(e.is_err());
+    }
+
+    #[test]
     fn ort_option_typos_are_caught_up_front() {
         let e = expand(&scenario("[options.ort]\nintra_op_thread = 2"), "t", 1).unwrap_err();
         assert_eq!(e.key, "intra_op_thread");
@@ -880,6 +1063,24 @@ mod tests {
             "unknown ort option `intra_op_thread`, did you mean `intra_op_threads`?"
         );
         assert!(expand(&scenario("[options.ort]\nspinning = true"), "t", 1).is_ok());
+        let e = expand(
+            &scenario("[options.ort]\ngraph_optimization = 'max'"),
+            "t",
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "graph_optimization");
+        assert!(e.message.contains("`disable`, `basic`"), "{}", e.message);
+        let e = expand(&scenario("[options.ort]\nintra_op_threads = 0"), "t", 1).unwrap_err();
+        assert!(e.message.contains("at least 1"), "{}", e.message);
+        let e = expand(&scenario("[options.candle]\nthreads = 2"), "t", 1).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.message.as_str()),
+            (
+                "threads",
+                "candle has no options; remove `threads` from `[options.candle]`"
+            )
+        );
     }
 
     #[test]

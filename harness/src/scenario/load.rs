@@ -12,12 +12,10 @@ use super::{Case, Scenario};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read scenario file {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The OS reason is part of the message (`validate` and `run` print
+    /// the error without its source chain).
+    #[error("cannot read scenario file {}: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
     /// `rendered` holds `file:line:col: message` and the offending line.
     #[error("{rendered}")]
     Invalid {
@@ -49,9 +47,16 @@ pub struct LoadedScenario {
 }
 
 pub fn load_file(path: &Path, default_threads: usize) -> Result<LoadedScenario, ScenarioError> {
-    let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    let unreadable = |reason: String| ScenarioError::Read {
         path: path.to_path_buf(),
-        source,
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        unreadable(format!(
+            "invalid UTF-8 at byte {}",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
     let stem = path
         .file_stem()
@@ -259,5 +264,17 @@ mod tests {
     fn missing_file_names_the_path() {
         let e = load_file(Path::new("/no/such/scenario.toml"), 1).unwrap_err();
         assert!(e.to_string().contains("/no/such/scenario.toml"));
+        assert!(e.to_string().contains("No such file or directory"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_files_give_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load_file(dir.path(), 1).unwrap_err().to_string();
+        assert!(e.contains("Is a directory"), "{e}");
+        let file = dir.path().join("latin1.toml");
+        std::fs::write(&file, b"name = 'caf\xe9'\n").unwrap();
+        let e = load_file(&file, 1).unwrap_err().to_string();
+        assert!(e.contains("invalid UTF-8 at byte 11"), "{e}");
     }
 }

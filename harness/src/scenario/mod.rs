@@ -5,8 +5,11 @@ mod axis;
 mod case;
 mod expand;
 mod load;
+#[cfg(test)]
+mod load_properties;
 mod paths;
 mod prompts;
+pub mod ranges;
 mod suggest;
 
 use std::collections::BTreeMap;
@@ -107,9 +110,9 @@ pub struct ModelConfig {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarmupConfig {
-    /// Minimum warm-up iterations (default 3).
+    /// Minimum warm-up iterations (default 3; 0 skips warm-up).
     pub iterations: Option<u64>,
-    /// Minimum warm-up time in seconds (default 0.5).
+    /// Minimum warm-up time in seconds (default 0.5; finite, 0 to one year).
     pub seconds: Option<f64>,
 }
 
@@ -117,13 +120,14 @@ pub struct WarmupConfig {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementConfig {
-    /// Minimum measured iterations (default 10).
+    /// Minimum measured iterations (default 10; at least 1).
     pub min_iterations: Option<u64>,
-    /// Minimum measured time in seconds (default 3).
+    /// Minimum measured time in seconds (default 3; finite, 0 to `max_seconds`).
     pub min_seconds: Option<f64>,
-    /// Stop after this many iterations (default 100000).
+    /// Stop after this many iterations (default 100000; at least `min_iterations`).
     pub max_iterations: Option<u64>,
-    /// Stop after this many seconds even if `min_iterations` is not met (default 60).
+    /// Stop after this many seconds even if `min_iterations` is not met
+    /// (default 60; finite, above 0, at most one year).
     pub max_seconds: Option<f64>,
 }
 
@@ -237,6 +241,9 @@ pub struct GenerationConfig {
     pub seed: Option<u64>,
     /// A request slower than this end to end counts as an error (timeout).
     pub timeout_ms: Option<f64>,
+    /// Highest fraction of requests that may fail or time out (0 to 1,
+    /// default 0.1); above it the case is `failed` (exit 1).
+    pub max_error_rate: Option<f64>,
 }
 
 /// How the inputs are generated.
@@ -323,6 +330,9 @@ with_case_settings! {
         /// Groups of cases, each overriding some settings; without any, the
         /// top-level settings expand as one group.
         pub cases: Option<Vec<CaseSettings>>,
+        /// The most cases the file may expand to (default 10000); counted
+        /// before the matrix is built.
+        pub max_cases: Option<usize>,
     }
 }
 

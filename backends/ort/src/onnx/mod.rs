@@ -16,6 +16,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use inferbench_backend::cache::{self, Integrity};
 use inferbench_backend::{BackendError, GptSpec, LlamaConfig};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -182,7 +183,9 @@ fn write_once(
     weights: &Path,
     build: impl FnOnce(&Weights) -> Result<proto::ModelProto, String>,
 ) -> Result<PathBuf, BackendError> {
-    if path.is_file() {
+    let check_err = |e: io::Error| BackendError::Load(format!("reading {}: {e}", path.display()));
+    // A file that does not match its recorded hash is rebuilt, never run.
+    if cache::check(path).map_err(check_err)? == Integrity::Intact {
         return Ok(path.to_path_buf());
     }
     let located = |message: String| BackendError::ModelFile {
@@ -203,7 +206,7 @@ fn write_once(
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(write_err)?;
     }
-    write_atomically(path, &model.encode_to_vec()).map_err(write_err)?;
+    cache::write(path, &model.encode_to_vec()).map_err(write_err)?;
     Ok(path.to_path_buf())
 }
 
@@ -231,16 +234,4 @@ pub fn read_safetensors(path: &Path) -> Result<Weights, BackendError> {
         out.insert(name, (view.shape().to_vec(), data));
     }
     Ok(out)
-}
-
-/// Through a temporary file and a rename, so another case's worker never
-/// reads a half-written model.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
-    if written.is_err() {
-        // A full disk leaves no half-written file behind.
-        let _ = fs::remove_file(&tmp);
-    }
-    written
 }

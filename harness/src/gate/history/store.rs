@@ -23,11 +23,16 @@ pub struct HistoryEntry {
     pub case: String,
     pub status: Status,
     pub iterations: usize,
+    #[serde(default, with = "crate::results::float::option")]
     pub p50_ms: Option<f64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub p99_ms: Option<f64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub tokens_per_s: Option<f64>,
     pub peak_rss_bytes: Option<u64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub rel_l2: Option<f64>,
+    #[serde(default, with = "crate::results::float::option")]
     pub top1: Option<f64>,
 }
 
@@ -45,10 +50,12 @@ impl HistoryEntry {
     }
 }
 
-/// One entry per case of a run.
+/// One entry per finished case of a run (a case cut short by a signal has
+/// nothing to add to the history).
 pub fn entries_of(doc: &RunDocument) -> Vec<HistoryEntry> {
     doc.cases
         .iter()
+        .filter(|r| r.status != Status::Interrupted)
         .map(|r| HistoryEntry {
             run_id: doc.run_id.clone(),
             time: doc.started_at.clone(),
@@ -106,7 +113,13 @@ pub fn append(path: &Path, entries: &[HistoryEntry]) -> Result<(), HistoryError>
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(failed)?;
     }
+    // A run killed mid-append leaves a last line without its newline;
+    // ending that line first keeps the new entries whole lines of their own
+    // (they used to be glued onto the torn one and lost with it).
     let mut text = String::new();
+    if ends_torn(path).map_err(failed)? {
+        text.push('\n');
+    }
     for e in entries {
         text.push_str(&serde_json::to_string(e).expect("plain data is JSON"));
         text.push('\n');
@@ -121,22 +134,46 @@ pub fn append(path: &Path, entries: &[HistoryEntry]) -> Result<(), HistoryError>
         .map_err(failed)
 }
 
-/// Every entry, in file order. A torn last line (a run killed mid-append)
-/// is skipped; any other bad line is an error naming it.
-pub fn read(path: &Path) -> Result<Vec<HistoryEntry>, HistoryError> {
+/// Whether the file's last byte is not a newline (empty or missing: no).
+fn ends_torn(path: &Path) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
+/// The entries of a history file, and the lines that were torn.
+#[derive(Debug, Default)]
+pub struct History {
+    pub entries: Vec<HistoryEntry>,
+    /// 1-based numbers of lines cut short by a crash mid-append: skipped.
+    pub torn_lines: Vec<usize>,
+}
+
+/// Every entry, in file order. A torn line (JSON cut short: a run killed
+/// mid-append) is skipped and listed; any other bad line is an error naming it.
+pub fn read(path: &Path) -> Result<History, HistoryError> {
     let text = fs::read_to_string(path).map_err(|source| HistoryError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    let mut out = History::default();
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str(line) {
-            Ok(e) => out.push(e),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+            Ok(e) => out.entries.push(e),
+            Err(e) if e.is_eof() => out.torn_lines.push(i + 1),
             Err(e) => {
                 return Err(HistoryError::Invalid {
                     path: path.to_path_buf(),
@@ -178,27 +215,31 @@ pub(crate) mod tests {
         let path = dir.path().join("results/history.jsonl");
         append(&path, &[entry(1, "a", 1.0), entry(1, "b", 2.0)]).unwrap();
         append(&path, &[entry(2, "a", 1.1)]).unwrap();
-        let back = read(&path).unwrap();
+        let back = read(&path).unwrap().entries;
         assert_eq!(back.len(), 3);
         assert_eq!(back[2], entry(2, "a", 1.1));
         assert_eq!(back[0].value(Metric::PeakMemory), Some(64.0));
     }
 
     #[test]
-    fn a_torn_last_line_is_skipped_a_bad_middle_line_is_located() {
+    fn a_torn_line_is_reported_and_skipped_a_bad_line_is_located() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.jsonl");
         append(&path, &[entry(1, "a", 1.0)]).unwrap();
         let mut text = fs::read_to_string(&path).unwrap();
         text.push_str("{\"run_id\": \"x\", \"ti");
         fs::write(&path, &text).unwrap();
-        assert_eq!(read(&path).unwrap().len(), 1);
-        let first = fs::read_to_string(&path).unwrap();
-        text.push('\n');
-        text.push_str(first.lines().next().unwrap());
-        fs::write(&path, text + "\n").unwrap();
+        let history = read(&path).unwrap();
+        assert_eq!((history.entries.len(), history.torn_lines), (1, vec![2]));
+        // The next append used to glue its entry onto the torn line, and
+        // every later read failed.
+        append(&path, &[entry(2, "a", 1.1)]).unwrap();
+        let history = read(&path).unwrap();
+        assert_eq!(history.entries, [entry(1, "a", 1.0), entry(2, "a", 1.1)]);
+        assert_eq!(history.torn_lines, [2]);
+        fs::write(&path, "{\"run_id\": 3}\n").unwrap();
         let e = read(&path).unwrap_err().to_string();
-        assert!(e.contains("h.jsonl:2: not a history entry"), "{e}");
+        assert!(e.contains("h.jsonl:1: not a history entry"), "{e}");
     }
 
     #[test]

@@ -93,5 +93,6 @@ pub(crate) fn verdict_color(v: crate::gate::verdict::Verdict) -> RGBColor {
         crate::gate::verdict::Verdict::Regressed => RGBColor(200, 30, 30),
         crate::gate::verdict::Verdict::Improved => RGBColor(20, 140, 60),
         crate::gate::verdict::Verdict::Unchanged => RGBColor(90, 90, 90),
+        crate::gate::verdict::Verdict::Inconclusive => RGBColor(200, 140, 0),
     }
 }

@@ -45,7 +45,8 @@ impl Exporter for JUnit {
                 )),
                 CaseOutcome::OnlyInBase
                 | CaseOutcome::OnlyInCandidate
-                | CaseOutcome::NotCompared => out.push_str(&format!(
+                | CaseOutcome::NotCompared
+                | CaseOutcome::Inconclusive => out.push_str(&format!(
                     "      <skipped message=\"{}\"/>\n",
                     xml(&format!(
                         "{}: {}",

@@ -34,8 +34,12 @@ impl Exporter for Markdown {
             Verdict::Regressed => format!("❌ {} case(s) regressed", c.regressions),
             Verdict::Improved => format!("✅ no regression, {} case(s) improved", c.improvements),
             Verdict::Unchanged => "✅ no regression".to_string(),
+            Verdict::Inconclusive => "⚠️ inconclusive (no metric could be judged)".to_string(),
         };
         let mut out = format!("## inferbench regression gate: {headline}\n\n");
+        for line in super::validity_lines(c) {
+            out.push_str(&format!("> ⚠️ {}\n\n", escape(&line)));
+        }
         out.push_str(&format!(
             "Base **{}** ({}, {}) vs candidate **{}** ({}, {}).\n\n",
             escape(&c.base.label),

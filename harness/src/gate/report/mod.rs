@@ -52,13 +52,40 @@ pub const TABLE_METRICS: [Metric; 5] = [
     Metric::PeakMemory,
 ];
 
+/// The lines every report starts with when the sides' environments differ
+/// or a side was starved: said first, before any verdict.
+pub fn validity_lines(c: &Comparison) -> Vec<String> {
+    let mut out = Vec::new();
+    if !c.environment.differences.is_empty() {
+        let action = if c.settings.allow_env_mismatch {
+            "judged anyway (--allow-env-mismatch)"
+        } else {
+            "the metrics they move are inconclusive (--allow-env-mismatch judges them)"
+        };
+        out.push(format!(
+            "the two sides ran in different environments; {action}: {}",
+            c.environment.differences.join("; ")
+        ));
+    }
+    out.extend(c.starved.iter().cloned());
+    out
+}
+
 /// One line per metric that is not unchanged, e.g. `p50 +5.1% [+4.2, +6.0]
-/// > 3%: regressed`.
+/// > 3%: regressed`. Metrics voided by an environment difference or
+/// starvation are left to [`validity_lines`].
 pub fn findings(metrics: &[MetricChange]) -> Vec<String> {
     metrics
         .iter()
-        .filter(|m| m.verdict != super::verdict::Verdict::Unchanged)
+        .filter(|m| m.verdict != super::verdict::Verdict::Unchanged && m.not_judged.is_none())
         .map(|m| {
+            if let Some(needed) = m.samples_needed {
+                return format!(
+                    "{}: inconclusive: its interval needs {needed} samples per side for the \
+                     confidence asked; raise `measurement.min_iterations` or pool more runs",
+                    m.metric
+                );
+            }
             let unit = if m.metric.absolute_change() {
                 " pp"
             } else {
@@ -112,6 +139,8 @@ pub(crate) mod fixture {
             interval: ci,
             threshold,
             verdict: v,
+            samples_needed: None,
+            not_judged: None,
         }
     }
 
@@ -229,6 +258,8 @@ pub(crate) mod fixture {
             ],
             regressions: 1,
             improvements: 0,
+            environment: Default::default(),
+            starved: Vec::new(),
             verdict: Regressed,
         }
     }

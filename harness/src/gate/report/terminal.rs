@@ -26,10 +26,14 @@ impl Exporter for Terminal {
         let widths: Vec<usize> = (0..rows[0].len())
             .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
             .collect();
-        let mut out = format!(
+        let mut out = String::new();
+        for line in super::validity_lines(c) {
+            out.push_str(&format!("warning: {line}\n"));
+        }
+        out.push_str(&format!(
             "base: {} ({})  candidate: {} ({})\n",
             c.base.label, c.base.kind, c.candidate.label, c.candidate.kind
-        );
+        ));
         for row in &rows {
             let cells: Vec<String> = row
                 .iter()
@@ -60,11 +64,12 @@ impl Exporter for Terminal {
         }
         let one_sided = c.count(CaseOutcome::OnlyInBase) + c.count(CaseOutcome::OnlyInCandidate);
         out.push_str(&format!(
-            "verdict: {} — {} regressed, {} improved, {} unchanged, {} on one side only, {} not compared ({} clock; {}% family-wise over {} bootstrap intervals of {} resamples)\n",
+            "verdict: {} — {} regressed, {} improved, {} unchanged, {} inconclusive, {} on one side only, {} not compared ({} clock; {}% family-wise over {} bootstrap intervals of {} resamples)\n",
             c.verdict.as_str(),
             c.regressions,
             c.improvements,
             c.count(CaseOutcome::Unchanged),
+            c.count(CaseOutcome::Inconclusive),
             one_sided,
             c.count(CaseOutcome::NotCompared),
             c.settings.clock.as_str(),
@@ -93,7 +98,7 @@ gpt/candle/cpu/f32/b1/t16/th1: latency_p5 0.900 ms → 0.950 ms: +5.6% [+4.9, +6
 gpt/candle/cpu/f32/b1/t16/th1: latency_p50 1.000 ms → 1.052 ms: +5.2% [+4.1, +6.3] (threshold 3%): regressed
 gpt/candle/cpu/f32/b1/t16/th1: throughput 16000 tok/s → 15200 tok/s: -5.0% [-6.0, -4.0] (threshold 3%): regressed
 gpt/candle/cpu/q4k/b1/t16/th1 (only in candidate): new case: nothing to compare against
-verdict: regressed — 1 regressed, 0 improved, 1 unchanged, 1 on one side only, 0 not compared (wall clock; 95% family-wise over 8 bootstrap intervals of 2000 resamples)
+verdict: regressed — 1 regressed, 0 improved, 1 unchanged, 0 inconclusive, 1 on one side only, 0 not compared (wall clock; 95% family-wise over 8 bootstrap intervals of 2000 resamples)
 ";
         assert_eq!(Terminal.render(&comparison()), expected);
     }
