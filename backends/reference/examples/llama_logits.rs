@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::error::Error;
 
 use inferbench_models::TextTokenizer;
-use inferbench_reference::fixtures::smollm2_folder;
 use inferbench_reference::LlamaReference;
+use inferbench_reference::fixtures::smollm2_folder;
 
 /// Strings whose encodings are compared: plain words, leading spaces,
 /// digits, punctuation and non-ASCII text exercise the byte-level BPE and
