@@ -7,21 +7,31 @@
 //! and reads back host tensors.
 
 mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod declaration;
 mod device;
 mod error;
+mod files;
 pub mod gpt;
 pub mod llama;
 mod named;
+mod not_compiled;
 mod precision;
 mod tensor;
 
 pub use backend::{
     Backend, BackendStatus, Decoder, LoadOptions, ModelFormat, ModelSource, Session, Support,
 };
+pub use declaration::{
+    Capabilities, CaseContext, ModelKind, OptionKind, OptionSpec, check_options, closest,
+};
 pub use device::Device;
 pub use error::BackendError;
+pub use files::{F32Tensors, read_f32_safetensors, write_atomically, write_f32_safetensors};
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
+pub use not_compiled::NotCompiled;
 pub use precision::Precision;
-pub use tensor::{HostTensor, TokenBatch};
+pub use tensor::{HostTensor, KvCacheShape, TokenBatch};

@@ -9,8 +9,8 @@ mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Decoder, Device, HostTensor, LoadOptions, ModelSource,
-    Precision, Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, HostTensor, KvCacheShape,
+    LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch, check_options,
 };
 
 pub use gpt::{CandleGpt, KvCache};
@@ -37,6 +37,14 @@ fn candle_err(e: candle_core::Error) -> BackendError {
 impl Backend for CandleBackend {
     fn name(&self) -> &'static str {
         "candle"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            models: &[ModelKind::SyntheticGpt],
+            logits: true,
+            decoder: true,
+        }
     }
 
     fn status(&self) -> BackendStatus {
@@ -68,9 +76,12 @@ impl Backend for CandleBackend {
         if let Support::No(reason) = self.supports(options.device, options.precision) {
             return Err(BackendError::Unsupported(reason));
         }
-        if let Some((key, _)) = options.options.iter().next() {
-            return Err(BackendError::Load(format!("candle has no option `{key}`")));
-        }
+        check_options(
+            "candle",
+            self.options(),
+            options.options.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )
+        .map_err(|(_, message)| BackendError::Load(message))?;
         let (spec, weights, cache_dir) = match model {
             ModelSource::SyntheticGpt {
                 spec,
@@ -128,6 +139,8 @@ struct CandleSession {
 
 impl Session for CandleSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
+        let spec = self.model.spec();
+        input.validate(spec.vocab_size, spec.max_seq)?;
         let ids: Vec<u32> = input.ids.iter().map(|&t| t as u32).collect();
         let tensor = Tensor::from_vec(ids, (input.batch, input.seq_len), &CandleDevice::Cpu)
             .map_err(candle_err)?;
@@ -172,10 +185,11 @@ impl Session for CandleSession {
     }
 
     fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
-        let layers = self.model.spec().layers;
+        let spec = self.model.spec();
         Ok(Box::new(CandleDecoder {
             model: &self.model,
-            cache: KvCache::new(layers),
+            cache: KvCache::new(spec.layers),
+            shape: KvCacheShape::new(spec.vocab_size, spec.max_seq),
         }))
     }
 }
@@ -183,6 +197,7 @@ impl Session for CandleSession {
 struct CandleDecoder<'a> {
     model: &'a CandleGpt,
     cache: KvCache,
+    shape: KvCacheShape,
 }
 
 impl CandleDecoder<'_> {
@@ -214,14 +229,13 @@ impl CandleDecoder<'_> {
 
 impl Decoder for CandleDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.shape.prefill(prompt)?;
         self.cache = KvCache::new(self.model.spec().layers);
         self.advance(prompt.ids.iter().map(|&t| t as u32).collect(), prompt.batch)
     }
 
     fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.cache.len == 0 {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
+        self.shape.step(tokens)?;
         self.advance(tokens.iter().map(|&t| t as u32).collect(), tokens.len())
     }
 }

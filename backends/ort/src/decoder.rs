@@ -5,7 +5,7 @@
 //! ORT values between calls; only the logits are copied to the host.
 
 use half::f16;
-use inferbench_backend::{BackendError, Decoder, GptSpec, HostTensor, TokenBatch};
+use inferbench_backend::{BackendError, Decoder, GptSpec, HostTensor, KvCacheShape, TokenBatch};
 use ort::session::Session as OrtSessionHandle;
 use ort::value::{DynValue, Tensor};
 
@@ -20,7 +20,7 @@ pub struct OrtDecoder<'a> {
     /// `past_key_l`, `past_value_l` for every layer, in input order; empty
     /// before the prefill.
     past: Vec<(String, DynValue)>,
-    batch: usize,
+    shape: KvCacheShape,
 }
 
 fn run_err(e: impl std::fmt::Display) -> BackendError {
@@ -36,7 +36,7 @@ impl<'a> OrtDecoder<'a> {
             head_dim: spec.head_dim(),
             format,
             past: Vec::new(),
-            batch: 0,
+            shape: KvCacheShape::new(spec.vocab_size, spec.max_seq),
         }
     }
 
@@ -117,26 +117,17 @@ impl<'a> OrtDecoder<'a> {
 
 impl Decoder for OrtDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.shape.prefill(prompt)?;
         let empty = (0..self.layers)
             .flat_map(|l| [onnx::past_key(l), onnx::past_value(l)])
             .map(|name| Ok((name, self.empty_cache(prompt.batch)?)))
             .collect::<Result<Vec<_>, BackendError>>()?;
         self.past = empty;
-        self.batch = prompt.batch;
         self.advance(prompt.ids.clone(), prompt.batch)
     }
 
     fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.batch == 0 {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
-        if tokens.len() != self.batch {
-            return Err(BackendError::Run(format!(
-                "step got {} tokens for a batch of {}",
-                tokens.len(),
-                self.batch
-            )));
-        }
-        self.advance(tokens.to_vec(), self.batch)
+        self.shape.step(tokens)?;
+        self.advance(tokens.to_vec(), tokens.len())
     }
 }

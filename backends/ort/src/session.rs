@@ -132,11 +132,12 @@ fn to_host(name: &str, value: &DynValue) -> Result<HostTensor, BackendError> {
 
 impl Session for OrtSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        if self.decoder_source.is_none() {
+        let Some(source) = &self.decoder_source else {
             return Err(BackendError::Run(
                 "this model file takes named inputs, not token batches".into(),
             ));
-        }
+        };
+        input.validate(source.spec.vocab_size, source.spec.max_seq)?;
         let ids = Tensor::from_array(([input.batch, input.seq_len], input.ids.clone()))
             .map_err(run_err)?;
         self.inputs = vec![(onnx::INPUT.to_string(), ids.into_dyn())];

@@ -3,3 +3,7 @@
 //! "right answer" every backend's outputs are measured against. They live
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
+
+pub mod gpt;
+pub mod rng;
+pub mod synthetic_weights;

@@ -1,8 +1,9 @@
 //! The `tch` backend: the synthetic GPT on libtorch.
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Decoder, Device, HostTensor, LoadOptions, ModelFormat,
-    ModelSource, Precision, Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, HostTensor, KvCacheShape,
+    LoadOptions, ModelFormat, ModelSource, OptionSpec, Precision, Session, Support, TokenBatch,
+    check_options,
 };
 use tch::{Kind, Tensor};
 
@@ -34,7 +35,15 @@ pub(crate) fn kind(precision: Precision) -> Option<Kind> {
 
 impl Backend for TchBackend {
     fn name(&self) -> &'static str {
-        "tch"
+        crate::declaration::NAME
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        crate::declaration::OPTIONS
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        crate::declaration::CAPABILITIES
     }
 
     fn status(&self) -> BackendStatus {
@@ -68,9 +77,12 @@ impl Backend for TchBackend {
         if let Support::No(reason) = self.supports(options.device, options.precision) {
             return Err(BackendError::Unsupported(reason));
         }
-        if let Some((key, _)) = options.options.iter().next() {
-            return Err(BackendError::Load(format!("tch has no option `{key}`")));
-        }
+        check_options(
+            "tch",
+            self.options(),
+            options.options.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )
+        .map_err(|(_, message)| BackendError::Load(message))?;
         let threads = i32::try_from(options.threads.max(1))
             .map_err(|_| BackendError::Load(format!("{} threads is too many", options.threads)))?;
         tch::set_num_threads(threads);
@@ -114,6 +126,8 @@ struct TchGptSession {
 
 impl Session for TchGptSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
+        let spec = self.model.spec();
+        input.validate(spec.vocab_size, spec.max_seq)?;
         let ids = Tensor::from_slice(&input.ids)
             .f_view([input.batch as i64, input.seq_len as i64])
             .and_then(|t| t.f_to_device(self.model.device()))
@@ -148,10 +162,11 @@ impl Session for TchGptSession {
     }
 
     fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
-        let layers = self.model.spec().layers;
+        let spec = self.model.spec();
         Ok(Box::new(TchDecoder {
             model: &self.model,
-            cache: KvCache::new(layers),
+            cache: KvCache::new(spec.layers),
+            shape: KvCacheShape::new(spec.vocab_size, spec.max_seq),
         }))
     }
 }
@@ -161,20 +176,15 @@ impl Session for TchGptSession {
 struct TchDecoder<'a> {
     model: &'a TchGpt,
     cache: KvCache,
+    shape: KvCacheShape,
 }
 
 impl TchDecoder<'_> {
     /// Runs `ids` `[batch, new]` and returns the last position's logits
     /// `[batch, vocab]`.
     fn advance(&mut self, ids: &[i64], batch: usize) -> Result<HostTensor, BackendError> {
-        let batch = batch.max(1);
-        let new = ids.len() / batch;
-        if new == 0 || new * batch != ids.len() {
-            return Err(BackendError::Run(format!(
-                "{} token ids do not make {batch} sequences",
-                ids.len()
-            )));
-        }
+        // Shapes are checked by `KvCacheShape` before this runs.
+        let new = ids.len() / batch.max(1);
         let model = self.model;
         let cache = &mut self.cache;
         let last = inference(|| {
@@ -192,14 +202,13 @@ impl TchDecoder<'_> {
 
 impl Decoder for TchDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.shape.prefill(prompt)?;
         self.cache = KvCache::new(self.model.spec().layers);
         self.advance(&prompt.ids, prompt.batch)
     }
 
     fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.cache.is_empty() {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
+        self.shape.step(tokens)?;
         self.advance(tokens, tokens.len())
     }
 }

@@ -14,7 +14,7 @@ use super::settings::GateSettings;
 use super::side;
 
 /// Exit code of a comparison that found a regression.
-pub const REGRESSION: u8 = 1;
+pub const REGRESSION: u8 = crate::exit_status::FAILURE;
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {

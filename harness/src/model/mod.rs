@@ -3,6 +3,6 @@
 
 pub mod inputs;
 pub mod named_inputs;
-pub mod reference;
-pub mod rng;
 pub mod synthetic;
+
+pub use inferbench_reference::rng;

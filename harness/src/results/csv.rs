@@ -1,125 +1,284 @@
 //! `results.csv`: one row per case, appended and flushed as each case ends.
-//! Every column is documented in the README.
+//! Every column is documented here; the book's reference page is generated
+//! from [`COLUMNS`].
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
 use super::CaseResult;
+use crate::accuracy::AccuracyDeltas;
+use crate::generation::GenerationSummary;
+use crate::stats::Summary;
 
-pub const COLUMNS: &[&str] = &[
-    "scenario",
-    "case",
-    "model",
-    "backend",
-    "device",
-    "precision",
-    "batch",
-    "seq_len",
-    "threads",
-    "status",
-    "iterations",
-    "latency_min_ms",
-    "latency_mean_ms",
-    "latency_stddev_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-    "latency_max_ms",
-    "throughput_seq_per_s",
-    "throughput_tokens_per_s",
-    "flops_per_forward",
-    "gflop_per_s",
-    "peak_rss_bytes",
-    "weight_bytes",
-    "model_file_bytes",
-    "load_ms",
-    "acc_max_abs",
-    "acc_rel_l2",
-    "acc_cosine",
-    "acc_top1",
-    "acc_kl",
-    "acc_ppl_ratio",
-    "runtime",
-    "message",
-    "gen_pattern",
-    "ttft_p50_ms",
-    "ttft_p99_ms",
-    "tpot_p50_ms",
-    "itl_p50_ms",
-    "itl_p99_ms",
-    "e2e_p50_ms",
-    "output_tokens_per_s",
-    "error_rate",
-    "offered_rate",
-    "max_rate_meeting_target",
+/// One column of `results.csv`: its header, its meaning (written into the
+/// reference docs) and its value. The header and every row come from this
+/// one list, so they cannot drift apart.
+pub struct Column {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub value: fn(&CaseResult) -> String,
+}
+
+pub const COLUMNS: &[Column] = &[
+    Column {
+        name: "scenario",
+        doc: "scenario name",
+        value: |r| r.case.scenario.clone(),
+    },
+    Column {
+        name: "case",
+        doc: "case id, `model/backend/device/precision/bB/tT/thN`",
+        value: |r| r.case.id.clone(),
+    },
+    Column {
+        name: "model",
+        doc: "model label",
+        value: |r| r.case.model.name.clone(),
+    },
+    Column {
+        name: "backend",
+        doc: "backend name (`inferbench backends`)",
+        value: |r| r.case.backend.to_string(),
+    },
+    Column {
+        name: "device",
+        doc: "`cpu`, `cuda:N`",
+        value: |r| r.case.device.to_string(),
+    },
+    Column {
+        name: "precision",
+        doc: "precision the backend ran",
+        value: |r| r.case.precision.to_string(),
+    },
+    Column {
+        name: "batch",
+        doc: "sequences per forward pass",
+        value: |r| r.case.batch.to_string(),
+    },
+    Column {
+        name: "seq_len",
+        doc: "tokens per sequence",
+        value: |r| r.case.seq_len.to_string(),
+    },
+    Column {
+        name: "threads",
+        doc: "threads the backend may use",
+        value: |r| r.case.threads.to_string(),
+    },
+    Column {
+        name: "status",
+        doc: "`measured`, `skipped`, `error` or `failed` (see Statuses and exit codes)",
+        value: |r| r.status.as_str().to_string(),
+    },
+    Column {
+        name: "iterations",
+        doc: "measured forward passes (requests, for generation)",
+        value: |r| r.iterations.to_string(),
+    },
+    Column {
+        name: "latency_min_ms",
+        doc: "latency per forward pass, minimum",
+        value: |r| latency(r, |l| l.min),
+    },
+    Column {
+        name: "latency_mean_ms",
+        doc: "latency, mean",
+        value: |r| latency(r, |l| l.mean),
+    },
+    Column {
+        name: "latency_stddev_ms",
+        doc: "latency, sample standard deviation",
+        value: |r| latency(r, |l| l.stddev),
+    },
+    Column {
+        name: "latency_p50_ms",
+        doc: "latency, median (percentiles by linear interpolation, numpy's default)",
+        value: |r| latency(r, |l| l.p50),
+    },
+    Column {
+        name: "latency_p90_ms",
+        doc: "latency, 90th percentile",
+        value: |r| latency(r, |l| l.p90),
+    },
+    Column {
+        name: "latency_p95_ms",
+        doc: "latency, 95th percentile",
+        value: |r| latency(r, |l| l.p95),
+    },
+    Column {
+        name: "latency_p99_ms",
+        doc: "latency, 99th percentile",
+        value: |r| latency(r, |l| l.p99),
+    },
+    Column {
+        name: "latency_max_ms",
+        doc: "latency, maximum",
+        value: |r| latency(r, |l| l.max),
+    },
+    Column {
+        name: "throughput_seq_per_s",
+        doc: "`batch / mean latency` (generation: completed requests per second)",
+        value: |r| opt(r.throughput_seq_per_s),
+    },
+    Column {
+        name: "throughput_tokens_per_s",
+        doc: "`batch × seq_len / mean latency` (generation: output tokens per second)",
+        value: |r| opt(r.throughput_tokens_per_s),
+    },
+    Column {
+        name: "flops_per_forward",
+        doc: "FLOPs of one pass (0, unknown, for a model file)",
+        value: |r| r.flops_per_forward.to_string(),
+    },
+    Column {
+        name: "gflop_per_s",
+        doc: "`flops_per_forward / mean latency / 1e9` (empty for a model file)",
+        value: |r| opt(r.gflop_per_s),
+    },
+    Column {
+        name: "peak_rss_bytes",
+        doc: "peak resident memory of the case's worker process after measuring (`VmHWM`)",
+        value: |r| opt(r.peak_rss_bytes),
+    },
+    Column {
+        name: "weight_bytes",
+        doc: "bytes the weights take in the runtime, when the backend knows",
+        value: |r| opt(r.weight_bytes),
+    },
+    Column {
+        name: "model_file_bytes",
+        doc: "size on disk of the model file the backend loaded (safetensors, GGUF, ONNX)",
+        value: |r| opt(r.model_file_bytes),
+    },
+    Column {
+        name: "load_ms",
+        doc: "time to load the model into a ready session",
+        value: |r| opt(r.load_ms),
+    },
+    Column {
+        name: "acc_max_abs",
+        doc: "max absolute logit error vs the f64 reference (for a model file: vs its golden outputs or reference case, worst output)",
+        value: |r| accuracy(r, |a| Some(a.max_abs)),
+    },
+    Column {
+        name: "acc_rel_l2",
+        doc: "‖Δ‖₂ / ‖reference‖₂ over all logits",
+        value: |r| accuracy(r, |a| Some(a.rel_l2)),
+    },
+    Column {
+        name: "acc_cosine",
+        doc: "cosine similarity of all logits with the reference",
+        value: |r| accuracy(r, |a| Some(a.cosine)),
+    },
+    Column {
+        name: "acc_top1",
+        doc: "fraction of positions whose most likely token matches the reference",
+        value: |r| accuracy(r, |a| Some(a.top1)),
+    },
+    Column {
+        name: "acc_kl",
+        doc: "mean KL(P_ref ‖ P_case) of the next-token softmax, in nats",
+        value: |r| accuracy(r, |a| Some(a.kl)),
+    },
+    Column {
+        name: "acc_ppl_ratio",
+        doc: "perplexity of the case over the reference's on the input token stream (1 = identical)",
+        value: |r| accuracy(r, |a| a.ppl_ratio),
+    },
+    Column {
+        name: "runtime",
+        doc: "backend runtime and version",
+        value: |r| r.runtime_version.clone().unwrap_or_default(),
+    },
+    Column {
+        name: "message",
+        doc: "why a case was skipped, errored or failed",
+        value: |r| r.message.clone().unwrap_or_default(),
+    },
+    Column {
+        name: "gen_pattern",
+        doc: "generation: load pattern",
+        value: |r| {
+            r.generation
+                .as_ref()
+                .map_or_else(String::new, |g| g.pattern.as_str().to_string())
+        },
+    },
+    Column {
+        name: "ttft_p50_ms",
+        doc: "generation: median time to first token (first token − arrival)",
+        value: |r| generation(r, |g| g.ttft_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "ttft_p99_ms",
+        doc: "generation: p99 time to first token",
+        value: |r| generation(r, |g| g.ttft_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "tpot_p50_ms",
+        doc: "generation: median time per output token, (end-to-end − TTFT) / (tokens − 1)",
+        value: |r| generation(r, |g| g.tpot_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "itl_p50_ms",
+        doc: "generation: median inter-token latency",
+        value: |r| generation(r, |g| g.itl_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "itl_p99_ms",
+        doc: "generation: p99 inter-token latency",
+        value: |r| generation(r, |g| g.itl_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "e2e_p50_ms",
+        doc: "generation: median end-to-end request latency",
+        value: |r| generation(r, |g| g.e2e_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "output_tokens_per_s",
+        doc: "generation: output tokens per second",
+        value: |r| generation(r, |g| Some(g.output_tokens_per_s)),
+    },
+    Column {
+        name: "error_rate",
+        doc: "generation: fraction of requests that failed or timed out",
+        value: |r| generation(r, |g| Some(g.error_rate)),
+    },
+    Column {
+        name: "offered_rate",
+        doc: "generation, server: offered arrival rate, requests/s",
+        value: |r| generation(r, |g| g.offered_rate),
+    },
+    Column {
+        name: "max_rate_meeting_target",
+        doc: "generation, server with `search_rate`: highest rate meeting the p99 TTFT target",
+        value: |r| generation(r, |g| g.max_rate_meeting_target),
+    },
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
+fn latency(r: &CaseResult, f: fn(&Summary) -> f64) -> String {
+    opt(r.latency_ms.as_ref().map(f))
+}
+
+fn accuracy(r: &CaseResult, f: fn(&AccuracyDeltas) -> Option<f64>) -> String {
+    opt(r.accuracy.as_ref().and_then(f))
+}
+
+fn generation(r: &CaseResult, f: fn(&GenerationSummary) -> Option<f64>) -> String {
+    opt(r.generation.as_ref().and_then(f))
+}
+
+pub fn header() -> Vec<&'static str> {
+    COLUMNS.iter().map(|c| c.name).collect()
+}
+
 pub fn row(r: &CaseResult) -> Vec<String> {
-    let c = &r.case;
-    let l = r.latency_ms;
-    let a = r.accuracy;
-    let mut row = vec![
-        c.scenario.clone(),
-        c.id.clone(),
-        c.model.name.clone(),
-        c.backend.to_string(),
-        c.device.to_string(),
-        c.precision.to_string(),
-        c.batch.to_string(),
-        c.seq_len.to_string(),
-        c.threads.to_string(),
-        r.status.as_str().to_string(),
-        r.iterations.to_string(),
-        opt(l.map(|l| l.min)),
-        opt(l.map(|l| l.mean)),
-        opt(l.map(|l| l.stddev)),
-        opt(l.map(|l| l.p50)),
-        opt(l.map(|l| l.p90)),
-        opt(l.map(|l| l.p95)),
-        opt(l.map(|l| l.p99)),
-        opt(l.map(|l| l.max)),
-        opt(r.throughput_seq_per_s),
-        opt(r.throughput_tokens_per_s),
-        r.flops_per_forward.to_string(),
-        opt(r.gflop_per_s),
-        opt(r.peak_rss_bytes),
-        opt(r.weight_bytes),
-        opt(r.model_file_bytes),
-        opt(r.load_ms),
-        opt(a.map(|a| a.max_abs)),
-        opt(a.map(|a| a.rel_l2)),
-        opt(a.map(|a| a.cosine)),
-        opt(a.map(|a| a.top1)),
-        opt(a.map(|a| a.kl)),
-        opt(a.and_then(|a| a.ppl_ratio)),
-        r.runtime_version.clone().unwrap_or_default(),
-        r.message.clone().unwrap_or_default(),
-    ];
-    let g = r.generation.as_ref();
-    let p =
-        |f: fn(&crate::generation::GenerationSummary) -> Option<crate::stats::Summary>,
-         q: fn(&crate::stats::Summary) -> f64| { opt(g.and_then(f).map(|s| q(&s))) };
-    row.extend([
-        g.map_or_else(String::new, |g| g.pattern.as_str().to_string()),
-        p(|g| g.ttft_ms, |s| s.p50),
-        p(|g| g.ttft_ms, |s| s.p99),
-        p(|g| g.tpot_ms, |s| s.p50),
-        p(|g| g.itl_ms, |s| s.p50),
-        p(|g| g.itl_ms, |s| s.p99),
-        p(|g| g.e2e_ms, |s| s.p50),
-        opt(g.map(|g| g.output_tokens_per_s)),
-        opt(g.map(|g| g.error_rate)),
-        opt(g.and_then(|g| g.offered_rate)),
-        opt(g.and_then(|g| g.max_rate_meeting_target)),
-    ]);
-    debug_assert_eq!(row.len(), COLUMNS.len());
-    row
+    COLUMNS.iter().map(|c| (c.value)(r)).collect()
 }
 
 /// Appends rows to a CSV file, flushing after each so an interrupted run
@@ -136,7 +295,7 @@ impl CsvSink {
             .truncate(true)
             .open(path)?;
         let mut writer = csv::Writer::from_writer(file);
-        writer.write_record(COLUMNS)?;
+        writer.write_record(header())?;
         writer.flush()?;
         Ok(Self { writer })
     }
@@ -172,7 +331,7 @@ mod tests {
             "acc_rel_l2",
             "status",
         ] {
-            assert!(COLUMNS.contains(&required), "{required}");
+            assert!(header().contains(&required), "{required}");
         }
     }
 }

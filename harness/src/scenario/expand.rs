@@ -1,14 +1,16 @@
 //! Expansion of a scenario into its matrix of cases: every list-valued
 //! setting multiplies the cases (a cartesian product, as llama-bench does).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use inferbench_backend::{Device, GptSpec, Precision};
 
+use crate::registry::{BackendName, DEFAULT_BACKEND};
+
 use super::{
-    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, GenerationCase,
-    GenerationConfig, LoadPattern, Measurement, MeasurementConfig, ModelCase, ModelConfig,
-    ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario, Warmup, WarmupConfig,
+    AccuracyConfig, AccuracyLimits, Axis, Case, CaseSettings, GenerationCase, GenerationConfig,
+    LoadPattern, Measurement, MeasurementConfig, ModelCase, ModelConfig, ModelFile, ReferenceCase,
+    ReferenceCaseConfig, ReferenceKind, Scenario, Warmup, WarmupConfig,
 };
 
 /// A setting that is wrong, with the key to point at.
@@ -248,18 +250,6 @@ fn accuracy(
     (reference, limits)
 }
 
-fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
-    v.iter()
-        .map(|(k, v)| {
-            let s = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), s)
-        })
-        .collect()
-}
-
 /// What one case computes: a forward pass over `seq_len` tokens, or a
 /// generation workload.
 struct Workload {
@@ -395,29 +385,6 @@ fn workloads(
     Ok(out)
 }
 
-/// ONNX Runtime's option names are known up front: a typo is a located
-/// error at validation, not an error row after the run started.
-fn check_ort_options(
-    options: &BTreeMap<String, serde_json::Value>,
-    group: Option<usize>,
-) -> Result<(), Invalid> {
-    let keys = inferbench_ort::OPTION_KEYS;
-    match options.keys().find(|k| !keys.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(key) => Err(Invalid {
-            key: key.clone(),
-            group,
-            message: match super::suggest::closest(key, keys) {
-                Some(best) => format!("unknown ort option `{key}`, did you mean `{best}`?"),
-                None => format!(
-                    "unknown ort option `{key}`; expected one of {}",
-                    keys.map(|k| format!("`{k}`")).join(", ")
-                ),
-            },
-        }),
-    }
-}
-
 fn check(
     group: Option<usize>,
     key: &str,
@@ -445,7 +412,10 @@ fn expand_group(
     let model_config = merge_model(c.model.as_ref(), s.model.as_ref());
     check_model_file(&model_config, group)?;
     let models = model_variants(&model_config);
-    let backends = axis(&c.backends, &s.backends, BackendKind::Candle);
+    let backends: Vec<BackendName> = pick(&c.backends, &s.backends).map_or_else(
+        || vec![BackendName::from(DEFAULT_BACKEND)],
+        |a| a.0.iter().map(|b| b.name().clone()).collect(),
+    );
     let devices = axis(&c.devices, &s.devices, Device::Cpu);
     let precisions = axis(&c.precisions, &s.precisions, Precision::F32);
     let batches = axis(&c.batch, &s.batch, 1);
@@ -455,9 +425,13 @@ fn expand_group(
     let measurement = measurement(c.measurement.as_ref(), s.measurement.as_ref());
     let (reference_settings, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
     let options = pick(&c.options, &s.options).unwrap_or_default();
-    if let Some(ort) = options.get(&BackendKind::Ort) {
-        check_ort_options(ort, group)?;
-    }
+    // Every backend's options as it declares them: a typo is a located
+    // error at validation, not an error row after the run started.
+    options.check().map_err(|(key, message)| Invalid {
+        key,
+        group,
+        message,
+    })?;
     let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
 
     check(
@@ -517,11 +491,8 @@ fn expand_group(
     let mut cases = Vec::new();
     for m in &models {
         let (reference, golden, reference_case) = reference_settings.resolve(m, group)?;
-        for &backend in &backends {
-            let opts = options
-                .get(&backend)
-                .map(option_strings)
-                .unwrap_or_default();
+        for backend in &backends {
+            let opts = options.strings_for(backend);
             for &device in &devices {
                 for &precision in &precisions {
                     for &batch in &batches {
@@ -534,7 +505,7 @@ fn expand_group(
                                         "{}/{backend}/{device}/{precision}/b{batch}/{}/th{th}{}",
                                         m.name, w.tag, w.suffix
                                     ),
-                                    backend,
+                                    backend: backend.clone(),
                                     device,
                                     precision,
                                     batch,
@@ -548,7 +519,10 @@ fn expand_group(
                                     golden: golden.clone(),
                                     reference_case: reference_case.as_ref().map(|r| {
                                         ReferenceCase {
-                                            backend: r.backend.unwrap_or(backend),
+                                            backend: r.backend.as_ref().map_or_else(
+                                                || backend.clone(),
+                                                |b| b.name().clone(),
+                                            ),
                                             device: r.device.unwrap_or(device),
                                             precision: r.precision.unwrap_or(precision),
                                             file: r
@@ -632,8 +606,8 @@ mod tests {
         assert_eq!(cases.len(), 1);
         let c = &cases[0];
         assert_eq!(
-            (c.backend, c.batch, c.seq_len, c.threads),
-            (BackendKind::Candle, 1, 32, 8)
+            (c.backend.as_str(), c.batch, c.seq_len, c.threads),
+            ("candle", 1, 32, 8)
         );
         assert_eq!(c.model.spec, DEFAULT_SPEC);
         assert_eq!(c.measurement.min_iterations, 10);

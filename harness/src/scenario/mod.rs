@@ -8,50 +8,20 @@ mod load;
 mod paths;
 mod suggest;
 
+mod backend_settings;
+
 use std::collections::BTreeMap;
-use std::fmt;
 
 use inferbench_backend::{Device, Precision};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use axis::Axis;
+pub use backend_settings::{BackendOptions, KnownBackend};
 pub use case::{
     AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, ModelFile, ReferenceCase, Warmup,
 };
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
-
-/// The backends inferbench knows, compiled in or not.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// candle (pure Rust).
-    Candle,
-    /// ONNX Runtime.
-    Ort,
-    /// libtorch through tch.
-    Tch,
-}
-
-impl BackendKind {
-    pub const ALL: [BackendKind; 3] = [BackendKind::Candle, BackendKind::Ort, BackendKind::Tch];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            BackendKind::Candle => "candle",
-            BackendKind::Ort => "ort",
-            BackendKind::Tch => "tch",
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
 
 /// The model: the built-in synthetic GPT's size knobs (each may be a list,
 /// to sweep model size: every combination becomes a model variant), or a
@@ -62,8 +32,9 @@ pub struct ModelConfig {
     /// Label in result rows; default `gpt-v{vocab}-h{hidden}-l{layers}`, or
     /// the file's stem.
     pub name: Option<String>,
-    /// A model file to run instead of the synthetic GPT (`.onnx`), relative
-    /// to the scenario file. Its inputs are generated from the names, types
+    /// A model file to run instead of the synthetic GPT (a format some
+    /// backend takes: `inferbench backends` lists them), relative to the
+    /// scenario file. Its inputs are generated from the names, types
     /// and shapes it declares.
     pub file: Option<std::path::PathBuf>,
     /// Sizes of a model file's free (symbolic) dimensions, by name, e.g.
@@ -152,7 +123,7 @@ pub enum ReferenceKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceCaseConfig {
-    pub backend: Option<BackendKind>,
+    pub backend: Option<KnownBackend>,
     pub device: Option<Device>,
     pub precision: Option<Precision>,
     /// Another model file with the same inputs (e.g. the f32 original of a
@@ -231,8 +202,8 @@ macro_rules! with_case_settings {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
-            /// Backends to run: `candle`, `ort`, `tch`.
-            pub backends: Option<Axis<BackendKind>>,
+            /// Backends to run (default `candle`); `inferbench backends` lists them.
+            pub backends: Option<Axis<KnownBackend>>,
             /// Devices: `cpu`, `cuda`, `cuda:N` (default `cpu`).
             pub devices: Option<Axis<Device>>,
             /// Precisions: f32, f16, bf16, int8, q8_0, q4_0, q4k (default f32).
@@ -251,7 +222,7 @@ macro_rules! with_case_settings {
             /// Generation workload instead of single forward passes.
             pub generation: Option<GenerationConfig>,
             /// Backend-specific options, e.g. `[options.ort] graph_optimization = "all"`.
-            pub options: Option<BTreeMap<BackendKind, BTreeMap<String, serde_json::Value>>>,
+            pub options: Option<BackendOptions>,
         }
     };
 }

@@ -6,8 +6,6 @@
 //! Linear weights are stored transposed (`[in, out]`) so a linear layer is
 //! `MatMul(x, W) + b`, as `torch.onnx.export` writes `nn.Linear`.
 
-use std::collections::HashMap;
-
 use inferbench_backend::GptSpec;
 
 use super::graph::{
@@ -17,7 +15,7 @@ use super::graph::{
 use super::proto::{DataType, ModelProto};
 
 /// The f32 weights by name, each `(shape, values)`, as in the safetensors file.
-pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
+pub type Weights = inferbench_backend::F32Tensors;
 
 pub const INPUT: &str = "input_ids";
 pub const OUTPUT: &str = "logits";

@@ -8,12 +8,11 @@ pub mod proto;
 pub mod samples;
 pub mod test_data;
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use inferbench_backend::{BackendError, GptSpec};
+use inferbench_backend::{BackendError, GptSpec, read_f32_safetensors, write_atomically};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -63,7 +62,7 @@ pub fn ensure_gpt_onnx(
     if path.is_file() {
         return Ok(path);
     }
-    let weights_table = read_safetensors(weights)?;
+    let weights_table = read_f32_safetensors(weights)?;
     let model =
         gpt_graph(spec, &weights_table, export).map_err(|message| BackendError::ModelFile {
             path: weights.to_path_buf(),
@@ -73,38 +72,4 @@ pub fn ensure_gpt_onnx(
     fs::create_dir_all(cache_dir).map_err(write_err)?;
     write_atomically(&path, &model.encode_to_vec()).map_err(write_err)?;
     Ok(path)
-}
-
-/// Every f32 tensor of a safetensors file.
-pub fn read_safetensors(path: &Path) -> Result<Weights, BackendError> {
-    let err = |message: String| BackendError::ModelFile {
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = fs::read(path).map_err(|e| err(e.to_string()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
-    let mut out = HashMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != safetensors::Dtype::F32 {
-            return Err(err(format!(
-                "tensor `{name}` is {:?}, expected F32",
-                view.dtype()
-            )));
-        }
-        let data = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        out.insert(name, (view.shape().to_vec(), data));
-    }
-    Ok(out)
-}
-
-/// Through a temporary file and a rename, so another case's worker never
-/// reads a half-written model.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
 }
