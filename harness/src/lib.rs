@@ -9,6 +9,7 @@ pub mod generation;
 pub mod model;
 pub mod reference_docs;
 pub mod registry;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;

@@ -80,6 +80,15 @@ enum Command {
     Baseline(gate::BaselineCommand),
     /// Change points in the run history, with the commit each began at.
     History(gate::HistoryArgs),
+    /// Write a run's HTML report (one self-contained file; `run` writes
+    /// it into every run folder as report.html).
+    Report {
+        /// The run folder (holds results.json).
+        run_dir: PathBuf,
+        /// Where to write the page [default: RUN_DIR/report.html].
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -254,6 +263,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
 
+    // The page is built from the folder's files, as `inferbench report` does.
+    match inferbench::report::write_run_report(&folder.dir, None) {
+        Ok(path) => eprintln!("report: {}", path.display()),
+        Err(e) => eprintln!("warning: the HTML report was not written: {e}"),
+    }
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
     let bad = folder
@@ -339,6 +353,14 @@ fn main() -> ExitCode {
         Command::Compare(args) => gate::run_compare(&args),
         Command::Baseline(command) => gate::run_baseline(&command),
         Command::History(args) => gate::run_history(&args),
+        Command::Report { run_dir, output } => {
+            inferbench::report::write_run_report(&run_dir, output.as_deref())
+                .map(|path| {
+                    println!("report: {}", path.display());
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
         Command::Validate { scenario } => Ok(validate(&scenario)),
         Command::Schema => {
             println!(

@@ -43,9 +43,15 @@ fn scenario_page() -> String {
          A key marked *list* also takes a list of values; each value multiplies the cases.\n"
     );
     let mut tables = vec![(String::from("top level"), schema.clone())];
+    // A `[[cases]]` entry repeats the top level's tables: each is written once.
+    let mut written: Vec<Value> = Vec::new();
     while !tables.is_empty() {
         let (title, table) = tables.remove(0);
+        if written.contains(&table) {
+            continue;
+        }
         let nested = write_table(&mut out, &title, &table, &schema["$defs"]);
+        written.push(table);
         tables.extend(nested);
     }
     out

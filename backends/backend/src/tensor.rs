@@ -37,7 +37,7 @@ impl TokenBatch {
         }
         if self.seq_len > max_seq {
             return fail(format!(
-                "sequence length {} exceeds the model's max_seq {max_seq}",
+                "{} positions exceed the model's {max_seq}",
                 self.seq_len
             ));
         }
@@ -97,7 +97,7 @@ impl KvCacheShape {
         }
         if self.len + 1 > self.max_seq {
             return Err(BackendError::Run(format!(
-                "sequence length {} exceeds the model's max_seq {}",
+                "{} positions exceed the model's {}",
                 self.len + 1,
                 self.max_seq
             )));
@@ -154,7 +154,7 @@ mod tests {
         for (bad, why) in [
             (batch(0, 2, vec![]), "empty batch"),
             (batch(1, 2, vec![1]), "1 token ids do not make [1, 2]"),
-            (batch(1, 5, vec![1; 5]), "exceeds the model's max_seq 4"),
+            (batch(1, 5, vec![1; 5]), "5 positions exceed the model's 4"),
             (batch(1, 2, vec![1, 10]), "token id 10 is outside"),
             (batch(1, 1, vec![-1]), "token id -1 is outside"),
         ] {
@@ -188,7 +188,7 @@ mod tests {
                 .step(&[5, 6])
                 .unwrap_err()
                 .to_string()
-                .contains("max_seq 3")
+                .contains("4 positions exceed the model's 3")
         );
         assert!(cache.prefill(&batch(0, 0, vec![])).is_err());
     }

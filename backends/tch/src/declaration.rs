@@ -19,4 +19,4 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 /// How to build the backend in.
 #[cfg_attr(feature = "libtorch", allow(dead_code))]
 pub const HINT: &str = "run `bash ci/setup.sh` (assembles libtorch under vendor/libtorch), then build \
-                        with `cargo build --release --features inferbench/tch`";
+                        with `cargo build --release --features tch`";

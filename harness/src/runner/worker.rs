@@ -671,7 +671,7 @@ mod tests {
         let decoder = job("ort", Precision::F32, cache.path()).spec_dir.join(
             inferbench_ort::onnx::gpt_variant_file_name(
                 &job("ort", Precision::F32, cache.path()).case.model.spec,
-                inferbench_ort::onnx::GptExport {
+                inferbench_ort::onnx::Export {
                     format: inferbench_ort::onnx::WeightFormat::F32,
                     kv_cache: true,
                 },
@@ -730,7 +730,7 @@ mod tests {
             let file = job("ort", precision, cache.path()).spec_dir.join(
                 inferbench_ort::onnx::gpt_variant_file_name(
                     &job("ort", precision, cache.path()).case.model.spec,
-                    inferbench_ort::onnx::GptExport {
+                    inferbench_ort::onnx::Export {
                         format: match precision {
                             Precision::F16 => inferbench_ort::onnx::WeightFormat::F16,
                             _ => inferbench_ort::onnx::WeightFormat::Int8,

@@ -14,9 +14,29 @@ use serde::{Deserialize, Serialize};
 use crate::registry::{self, BackendName};
 
 /// A backend name from a scenario file: one the registry knows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct KnownBackend(BackendName);
+
+/// Checks the name inside the visitor, so that the TOML reader locates an
+/// unknown one at the value itself, not at the list holding it.
+impl<'de> Deserialize<'de> for KnownBackend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = KnownBackend;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a backend name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<KnownBackend, E> {
+                KnownBackend::try_from(name.to_string()).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
 
 impl KnownBackend {
     pub fn name(&self) -> &BackendName {
