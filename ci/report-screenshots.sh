@@ -8,9 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build -p inferbench
-bin=target/debug/inferbench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A copy, so a rebuild meanwhile cannot pull the binary from under the
+# worker processes it starts.
+cp target/debug/inferbench "$work/inferbench"
+bin=$work/inferbench
 
 "$bin" run scenarios/quickstart.toml --out "$work/quickstart" --no-history
 "$bin" run tests/scenarios/gate.toml --out "$work/a" --no-history

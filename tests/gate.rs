@@ -130,6 +130,11 @@ fn run_with_a_saved_baseline_gates_in_one_step() {
         .assert()
         .code(1)
         .stdout(contains("verdict: regressed"));
+    // The comparison's page sits beside the run's.
+    let gate_page =
+        fs::read_to_string(support::newest_run(&tmp.path().join("runs")).join("gate.html"))
+            .unwrap();
+    assert!(gate_page.contains("✗ Regressed"), "the verdict banner");
     // Every run went into the history beside the runs folder.
     let history = fs::read_to_string(tmp.path().join("history.jsonl")).unwrap();
     assert_eq!(history.lines().count(), 2, "{history}");

@@ -42,6 +42,7 @@ impl Backend for Plain {
             models: &[ModelKind::SyntheticGpt],
             logits: true,
             decoder: false,
+            endpoint: false,
         }
     }
 

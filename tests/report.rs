@@ -118,6 +118,17 @@ fn check_page(browser: &mut Browser, page: &Path, shot: &Path) -> u64 {
         .as_u64()
         .unwrap();
     assert!(svgs > 0, "{}: no SVG at all", page.display());
+    // Charts are named for screen readers; legends' keys are hidden from them.
+    let unnamed = browser.eval(
+        "Array.from(document.querySelectorAll('svg')).filter(s => s.getAttribute('aria-hidden') !== 'true' \
+         && !(s.getAttribute('role') === 'img' && s.getAttribute('aria-label') && s.querySelector('title'))).length",
+    );
+    assert_eq!(
+        unnamed.as_u64(),
+        Some(0),
+        "{}: SVGs without a name",
+        page.display()
+    );
     let png = browser.screenshot(1280, None);
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
     fs::create_dir_all(shot.parent().unwrap()).unwrap();
@@ -179,6 +190,17 @@ fn a_real_run_writes_a_report_that_renders_in_chromium() {
         let found = browser.eval(&format!("!!document.getElementById('{section}')"));
         assert_eq!(found, Value::Bool(true), "section #{section}");
     }
+    // The print stylesheet: no navigation, no sort buttons' arrows.
+    browser.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "media": "print" }),
+    );
+    let nav = browser.eval("getComputedStyle(document.querySelector('nav')).display");
+    assert_eq!(nav.as_str(), Some("none"), "print hides the navigation");
+    browser.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "media": "" }),
+    );
     // Sorting by p50 puts the measured cases first, fastest first.
     let order = browser.eval(
         "document.querySelectorAll('#summary-table th button')[2].click();\

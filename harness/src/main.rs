@@ -123,19 +123,6 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("INFERBENCH_CACHE_DIR") {
-        return dir.into();
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("inferbench");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache/inferbench"),
-        None => PathBuf::from(".inferbench/cache"),
-    }
-}
-
 /// Turns a case into a smoke-test case: minimal warm-up and measurement.
 fn quick(case: &mut Case) {
     case.warmup.iterations = 1;
@@ -207,7 +194,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let options = RunnerOptions {
         isolation: args.isolation,
-        cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+        cache_dir: args
+            .cache_dir
+            .unwrap_or_else(inferbench_models::cache::default_cache_dir),
         inject_slowdown_pct: args.gate.inject_slowdown,
     };
     let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);

@@ -23,6 +23,7 @@ fn built_in() -> Vec<Arc<dyn Backend>> {
         Arc::new(inferbench_candle::CandleBackend),
         Arc::new(inferbench_ort::OrtBackend),
         Arc::new(inferbench_tch::TchBackend),
+        Arc::new(inferbench_openai::OpenAiBackend),
     ]
 }
 

@@ -24,14 +24,14 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The browser binary: $CHROMIUM, else `chromium` on the PATH.
 pub fn chromium_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return path.into();
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("chromium"))
-            .find(|p| p.is_file())
-    });
+    let found = match std::env::var_os("CHROMIUM") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("chromium"))
+                .find(|p| p.is_file())
+        }),
+    };
     found.unwrap_or_else(|| {
         panic!(
             "chromium is missing: run `bash ci/setup.sh` (it installs Debian's `chromium`), \

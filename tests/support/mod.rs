@@ -16,6 +16,23 @@ pub fn newest_run(out: &Path) -> PathBuf {
         .unwrap_or_else(|| panic!("no run folder in {}", out.display()))
 }
 
+/// The rows of a `results.csv`, each column by name.
+#[allow(dead_code)] // not every test crate sharing the module reads CSV
+pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .map(String::from)
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
 pub mod chromium;
 pub mod receivers;
 pub mod rotel_output;

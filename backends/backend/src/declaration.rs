@@ -100,6 +100,9 @@ pub struct Capabilities {
     pub logits: bool,
     /// `Session::decoder` gives a KV-cache decoder.
     pub decoder: bool,
+    /// It measures a model served at the scenario's `[endpoint]` (generation
+    /// workloads only) rather than one it loads.
+    pub endpoint: bool,
 }
 
 impl Capabilities {
@@ -108,6 +111,7 @@ impl Capabilities {
         models: &[],
         logits: false,
         decoder: false,
+        endpoint: false,
     };
 
     pub fn takes(&self, kind: ModelKind) -> bool {

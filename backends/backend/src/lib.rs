@@ -13,6 +13,7 @@ mod declaration;
 mod device;
 mod error;
 mod files;
+mod generate;
 pub mod gpt;
 pub mod llama;
 mod named;
@@ -29,6 +30,10 @@ pub use declaration::{
 pub use device::Device;
 pub use error::BackendError;
 pub use files::{F32Tensors, read_f32_safetensors, write_atomically, write_f32_safetensors};
+pub use generate::{
+    ChatMessage, ErrorClass, Generation, GenerationError, GenerationFuture, GenerationRequest,
+    Generator, Prompt, TokenEvent, Usage,
+};
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};

@@ -44,6 +44,7 @@ impl Backend for CandleBackend {
             models: &[ModelKind::SyntheticGpt],
             logits: true,
             decoder: true,
+            endpoint: false,
         }
     }
 

@@ -36,9 +36,14 @@ impl Backend for OrtBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            models: &[ModelKind::SyntheticGpt, ModelKind::File(ModelFormat::Onnx)],
+            models: &[
+                ModelKind::SyntheticGpt,
+                ModelKind::Llama,
+                ModelKind::File(ModelFormat::Onnx),
+            ],
             logits: true,
             decoder: true,
+            endpoint: false,
         }
     }
 

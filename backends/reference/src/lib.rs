@@ -4,6 +4,12 @@
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
 
+mod error;
+pub mod fixtures;
 pub mod gpt;
+pub mod llama;
 pub mod rng;
 pub mod synthetic_weights;
+
+pub use error::ReferenceError;
+pub use llama::{LlamaKvCache, LlamaReference};

@@ -14,6 +14,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     ],
     logits: true,
     decoder: true,
+    endpoint: false,
 };
 
 /// How to build the backend in.

@@ -159,7 +159,8 @@ pub fn run_baseline(command: &BaselineCommand) -> Result<ExitCode> {
 }
 
 /// `inferbench run --baseline NAME`: compares the finished run folder with
-/// the baseline, using the scenario's [gate] settings.
+/// the baseline, using the scenario's [gate] settings, and leaves the
+/// comparison's page beside the run's (`gate.html`).
 pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result<ExitCode> {
     let args = CompareArgs {
         base: baseline_name.to_string(),
@@ -172,7 +173,7 @@ pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result
         junit: None,
         json: None,
         plots: None,
-        html: None,
+        html: Some(run_dir.join("gate.html")),
         baselines: baselines.to_path_buf(),
     };
     run_compare(&args)

@@ -6,7 +6,7 @@ use super::reduce::{Histogram, reduce_series};
 use super::svg::{Plot, Scale, label_width};
 use crate::stats::Summary;
 
-pub const WIDTH: f64 = 640.0;
+pub const WIDTH: f64 = 540.0;
 pub const HEIGHT: f64 = 260.0;
 /// Right margin of row charts without value labels.
 const RIGHT_PAD: f64 = 20.0;
@@ -146,6 +146,10 @@ pub fn shorten(names: &[String]) -> (String, Vec<String>) {
                 .count(),
         );
     }
+    if names.len() > 1 && names.iter().all(|n| n == first) {
+        // One name on every row: say it once, rows need no name.
+        return (first.to_string(), vec![String::new(); names.len()]);
+    }
     let cut = first[..common].rfind('/').map_or(0, |i| i + 1);
     let cut = if names.len() < 2 { 0 } else { cut };
     let short = names.iter().map(|n| n[cut..].to_string()).collect();
@@ -172,7 +176,8 @@ pub fn prefix_note(prefix: &str) -> String {
     if prefix.is_empty() {
         String::new()
     } else {
-        format!("; rows are cases {prefix}…")
+        let more = if prefix.ends_with('/') { "…" } else { "" };
+        format!("; rows are of {prefix}{more}")
     }
 }
 
@@ -220,4 +225,30 @@ pub fn bars(label: &str, rows: &[(String, f64)], unit: &str) -> Option<String> {
         plot.value_label(mid, "bar-label", &format!("{v:.0} {unit}"));
     }
     Some(plot.finish(label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_names_lose_what_they_share() {
+        let names = ["m/candle/f32/b1".to_string(), "m/ort/f32/b1".to_string()];
+        assert_eq!(
+            shorten(&names),
+            (
+                "m/".into(),
+                vec!["candle/f32/b1".into(), "ort/f32/b1".into()]
+            )
+        );
+        let same = ["m/a/b".to_string(), "m/a/b".to_string()];
+        assert_eq!(
+            shorten(&same),
+            ("m/a/b".into(), vec![String::new(), String::new()])
+        );
+        assert_eq!(
+            shorten(&["m/a".to_string()]),
+            (String::new(), vec!["m/a".into()])
+        );
+    }
 }

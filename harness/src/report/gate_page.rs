@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::charts::{overlaid, prefix_note, rows_plot, shorten};
-use super::html::{Page, escape, key_values, sortable_header};
+use super::html::{Page, escape, key_values, sort_cell, sortable_header};
 use super::svg::Scale;
 use crate::gate::comparison::{CaseOutcome, Comparison, MetricChange};
 use crate::gate::report::{TABLE_METRICS, cell, change_with_interval, signed_change};
@@ -63,7 +63,7 @@ fn sides(c: &Comparison) -> String {
 
 fn case_table(c: &Comparison) -> String {
     let mut columns = vec![("case", false), ("outcome", false)];
-    columns.extend(TABLE_METRICS.iter().map(|m| (m.label(), false)));
+    columns.extend(TABLE_METRICS.iter().map(|m| (m.label(), true)));
     columns.push(("note", false));
     let mut out = String::from(
         "<table id=\"cases-table\" class=\"sortable\"><caption>Change of each metric, candidate against base, \
@@ -74,7 +74,14 @@ fn case_table(c: &Comparison) -> String {
     for case in &c.cases {
         let cells: String = TABLE_METRICS
             .iter()
-            .map(|&m| format!("<td class=\"num\">{}</td>", escape(&cell(&case.metrics, m))))
+            .map(|&m| {
+                let change = case
+                    .metrics
+                    .iter()
+                    .find(|c| c.metric == m)
+                    .map(|c| c.change);
+                sort_cell(&cell(&case.metrics, m), change)
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -114,7 +121,10 @@ fn forest(c: &Comparison) -> Option<String> {
     let names: Vec<String> = rows
         .iter()
         .zip(&short)
-        .map(|((_, m), id)| format!("{id} · {}", m.metric.label()))
+        .map(|((_, m), id)| match id.as_str() {
+            "" => m.metric.label().to_string(),
+            id => format!("{id} · {}", m.metric.label()),
+        })
         .collect();
     let label = "Forest plot: change of each metric with its interval against the threshold band";
     let mut plot = rows_plot(label, &names, Scale::linear(-extent, extent), 200.0)
@@ -202,7 +212,7 @@ fn settings(c: &Comparison) -> String {
             format!(
                 "{} (Bonferroni: each at {:.4})",
                 s.simultaneous_intervals,
-                1.0 - (1.0 - s.confidence) / s.simultaneous_intervals.max(1) as f64
+                s.interval_confidence()
             ),
         ),
         ("bootstrap resamples", s.resamples.to_string()),

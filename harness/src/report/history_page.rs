@@ -12,6 +12,15 @@ use crate::gate::history::{ChangePoint, TRACKED, cases, series};
 use crate::gate::metric::Metric;
 use crate::gate::report::value;
 
+/// `p50 (ms)`; `tok/s` alone where the label is the unit.
+fn axis_title(metric: Metric) -> String {
+    match metric.unit() {
+        "" => metric.label().to_string(),
+        unit if unit == metric.label() => unit.to_string(),
+        unit => format!("{} ({unit})", metric.label()),
+    }
+}
+
 fn chart(
     entries: &[HistoryEntry],
     case: &str,
@@ -25,10 +34,9 @@ fn chart(
     let n = s.points.len();
     let x = Scale::linear(0.0, (n.max(2) - 1) as f64);
     let y = Scale::covering(s.points.iter().map(|p| p.1), false);
-    let unit = metric.unit();
     let label = format!("{case}: {} over {n} runs", metric.label());
-    let mut plot = Plot::new(&label, WIDTH, HEIGHT, x, y)
-        .titles("run (oldest first)", &format!("{} {unit}", metric.label()));
+    let mut plot =
+        Plot::new(&label, WIDTH, HEIGHT, x, y).titles("run (oldest first)", &axis_title(metric));
     let line: Vec<(f64, f64)> = s
         .points
         .iter()

@@ -255,6 +255,15 @@ impl Plot {
 
     /// A polyline through data points.
     pub fn line(&mut self, points: &[(f64, f64)], class: &str, tip: &str) {
+        self.path(points, false, class, tip);
+    }
+
+    /// A closed shape through data points (a min–max band).
+    pub fn area(&mut self, points: &[(f64, f64)], class: &str, tip: &str) {
+        self.path(points, true, class, tip);
+    }
+
+    fn path(&mut self, points: &[(f64, f64)], closed: bool, class: &str, tip: &str) {
         if points.is_empty() {
             return;
         }
@@ -268,19 +277,14 @@ impl Plot {
                 n(self.y.px(y))
             );
         }
+        if closed {
+            d.push('Z');
+        }
         let _ = writeln!(
             self.marks,
             "<path class=\"{class}\" d=\"{d}\"><title>{}</title></path>",
             escape(tip)
         );
-    }
-
-    /// A closed shape through data points (a min–max band).
-    pub fn area(&mut self, points: &[(f64, f64)], class: &str, tip: &str) {
-        self.line(points, class, tip);
-        if let Some(end) = self.marks.rfind("\"><title>") {
-            self.marks.insert(end, 'Z');
-        }
     }
 
     /// A point marker: a circle, or a square for `square` (series tell
@@ -315,39 +319,52 @@ impl Plot {
         );
     }
 
-    /// A labelled horizontal line across the plot at `y` (a target, a band edge).
+    /// A labelled horizontal line across the plot at `y` (a target, a band
+    /// edge), its label at the right end.
     pub fn hline(&mut self, y: f64, class: &str, label: &str) {
         let (py, x0, x1) = (self.y.px(y), self.x.px(self.x.lo), self.x.px(self.x.hi));
-        let _ = writeln!(
-            self.marks,
-            "<line class=\"{class}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"><title>{}</title></line>\
-             <text class=\"marker-label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            n(x0),
-            n(py),
-            n(x1),
-            n(py),
-            escape(label),
-            n(x1 - 4.0),
-            n(py - 5.0),
-            escape(label)
+        self.rule(
+            (x0, py),
+            (x1, py),
+            class,
+            label,
+            (x1 - 4.0, py - 5.0, "end"),
         );
     }
 
-    /// A labelled vertical line at `x` (a percentile, a change point).
+    /// A labelled vertical line at `x` (a percentile, a change point), its
+    /// label at the top.
     pub fn vline(&mut self, x: f64, class: &str, label: &str) {
         let (px, y0, y1) = (self.x.px(x), self.y.px(self.y.lo), self.y.px(self.y.hi));
+        self.rule(
+            (px, y0),
+            (px, y1),
+            class,
+            label,
+            (px + 3.0, y1 + 11.0, "start"),
+        );
+    }
+
+    /// A line between two pixel positions with its label at `at`.
+    fn rule(
+        &mut self,
+        (x1, y1): (f64, f64),
+        (x2, y2): (f64, f64),
+        class: &str,
+        label: &str,
+        (lx, ly, anchor): (f64, f64, &str),
+    ) {
+        let label = escape(label);
         let _ = writeln!(
             self.marks,
-            "<line class=\"{class}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"><title>{}</title></line>\
-             <text class=\"marker-label\" x=\"{}\" y=\"{}\">{}</text>",
-            n(px),
-            n(y0),
-            n(px),
+            "<line class=\"{class}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"><title>{label}</title></line>\
+             <text class=\"marker-label\" x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">{label}</text>",
+            n(x1),
             n(y1),
-            escape(label),
-            n(px + 3.0),
-            n(y1 + 11.0),
-            escape(label)
+            n(x2),
+            n(y2),
+            n(lx),
+            n(ly),
         );
     }
 

@@ -183,3 +183,48 @@ fn a_page_of_50_cases_with_10000_samples_each_stays_under_2_mb() {
     );
     assert_eq!(page.matches("<tr class=\"row-").count(), 50);
 }
+
+#[test]
+fn the_page_of_a_fixed_comparison() {
+    use crate::gate::comparison::tests::{record, samples, side};
+    let comparison = crate::gate::report::fixture::comparison();
+    // The sides' samples, for the regressed case's distributions.
+    let id = &comparison.cases[0].id;
+    let base = side("base", vec![record(id, samples(1.0))]);
+    let candidate = side("candidate", vec![record(id, samples(1.05))]);
+    let page = super::render_comparison(&comparison, &base, &candidate);
+    insta::assert_snapshot!(outline(&page));
+}
+
+#[test]
+fn the_page_of_a_fixed_history() {
+    use crate::gate::history::edivisive::EDivisive;
+    use crate::gate::history::{analyze_all, store::tests::entry};
+    use crate::gate::settings::GateSettings;
+    // Case a slows down by 20% at run 9; case b stays.
+    let entries: Vec<_> = (0..16)
+        .flat_map(|run| {
+            let p50 = if run < 9 { 1.0 } else { 1.2 } + (run % 3) as f64 * 0.005;
+            [entry(run, "a", p50), entry(run, "b", 2.0)]
+        })
+        .collect();
+    let found = analyze_all(&entries, &EDivisive::default(), &GateSettings::default());
+    let page = super::render_history("history.jsonl", &entries, &found);
+    insta::assert_snapshot!(outline(&page));
+}
+
+#[test]
+fn a_run_folder_before_its_first_case_renders() {
+    // `inferbench run` writes results.json before the first case ends; a
+    // report of an interrupted run starts from such a file.
+    let mut doc: RunDocument =
+        serde_json::from_slice(&std::fs::read(fixture().join("results.json")).unwrap()).unwrap();
+    doc.cases.clear();
+    doc.finished_at = None;
+    let dir = tempfile::tempdir().unwrap();
+    crate::results::json::write(&dir.path().join("results.json"), &doc).unwrap();
+    let page = render_run(&RunFiles::load(dir.path()).unwrap());
+    assert!(page.contains("0 cases"), "{page}");
+    assert!(page.contains("not finished (interrupted run)"));
+    assert!(!page.contains("<svg"), "nothing to draw");
+}

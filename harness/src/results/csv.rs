@@ -255,6 +255,50 @@ pub const COLUMNS: &[Column] = &[
         doc: "generation, server with `search_rate`: highest rate meeting the p99 TTFT target",
         value: |r| generation(r, |g| g.max_rate_meeting_target),
     },
+    Column {
+        name: "tpot_p99_ms",
+        doc: "generation: p99 time per output token",
+        value: |r| generation(r, |g| g.tpot_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "e2e_p99_ms",
+        doc: "generation: p99 end-to-end request latency",
+        value: |r| generation(r, |g| g.e2e_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "achieved_rate",
+        doc: "generation: completed requests per second",
+        value: |r| generation(r, |g| Some(g.achieved_rate)),
+    },
+    Column {
+        name: "goodput",
+        doc: "generation: requests/s meeting every `[slo]` limit, as vLLM defines it",
+        value: |r| generation(r, |g| g.goodput),
+    },
+    Column {
+        name: "errors",
+        doc: "generation: failed or timed-out requests",
+        value: |r| opt(r.generation.as_ref().map(|g| g.errors)),
+    },
+    Column {
+        name: "token_counts",
+        doc: "generation: where output token counts come from: `usage` (the server's) or `chunks`",
+        value: |r| {
+            r.generation
+                .as_ref()
+                .map_or_else(String::new, |g| g.token_counts.clone())
+        },
+    },
+    Column {
+        name: "short_requests",
+        doc: "generation: requests that got fewer tokens than asked",
+        value: |r| opt(r.generation.as_ref().map(|g| g.short_requests)),
+    },
+    Column {
+        name: "client_cpu_us_per_request",
+        doc: "generation: the client's CPU time per request, µs (measurement overhead)",
+        value: |r| generation(r, |g| g.client.as_ref().map(|c| c.cpu_us_per_request)),
+    },
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {

@@ -90,7 +90,7 @@ fn facts(r: &CaseResult) -> String {
             ),
         ));
     }
-    key_values(&format!("Case {}", c.id), &rows)
+    key_values("What was measured", &rows)
 }
 
 fn figures(r: &CaseResult) -> String {
@@ -143,8 +143,17 @@ pub fn render(cases: &[CaseResult]) -> String {
                 escape(m)
             );
         }
-        out.push_str(&facts(r));
-        out.push_str(&figures(r));
+        if r.iterations > 0 {
+            out.push_str(&facts(r));
+            out.push_str(&figures(r));
+        } else {
+            let c = &r.case;
+            let _ = writeln!(
+                out,
+                "<p class=\"empty\">Nothing measured: {} {} on {}, batch {}, {} tokens.</p>",
+                c.backend, c.precision, c.device, c.batch, c.seq_len
+            );
+        }
         out.push_str("</article>\n");
     }
     out

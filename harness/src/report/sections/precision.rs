@@ -4,14 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::gate::plots::{ParetoPoint, pareto_front, pareto_points};
+use crate::gate::plots::{ERROR_FLOOR, ParetoPoint, pareto_front, pareto_points};
 use crate::report::charts::{HEIGHT, WIDTH, bars};
 use crate::report::svg::{Plot, Scale};
 use crate::results::{CaseResult, Status};
-
-/// Errors below this are drawn at it (f32 against f64 is ~1e-7; a log
-/// axis needs a floor), as in the PNG Pareto plot.
-const ERROR_FLOOR: f64 = 1e-9;
 
 fn pareto(points: &[ParetoPoint]) -> String {
     let y = |p: &ParetoPoint| p.error.max(ERROR_FLOOR);
