@@ -15,6 +15,9 @@ use crate::{
     Precision, Session, Support, TokenBatch,
 };
 
+/// Logits `[batch, seq_len, vocab_size]` of the f64 reference for a batch.
+pub type ReferenceLogits = Box<dyn Fn(&TokenBatch) -> Vec<f64>>;
+
 /// The synthetic GPT every check runs: its f32 weights file and the f64
 /// reference of its logits.
 pub struct Fixture {
@@ -24,7 +27,7 @@ pub struct Fixture {
     /// Where a backend may cache converted forms.
     pub cache_dir: PathBuf,
     /// Logits `[batch, seq_len, vocab_size]` of the f64 reference.
-    pub reference: Box<dyn Fn(&TokenBatch) -> Vec<f64>>,
+    pub reference: ReferenceLogits,
 }
 
 /// The checks, by name.
