@@ -7,6 +7,7 @@
 //! and reads back host tensors.
 
 mod backend;
+pub mod bert;
 mod device;
 mod error;
 pub mod gpt;
@@ -18,6 +19,7 @@ mod tensor;
 pub use backend::{
     Backend, BackendStatus, Decoder, LoadOptions, ModelFormat, ModelSource, Session, Support,
 };
+pub use bert::{BertArch, BertConfig, EncoderBatch, PoolingMode, SentencePooling};
 pub use device::Device;
 pub use error::BackendError;
 pub use gpt::GptSpec;

@@ -3,6 +3,7 @@
 //! with its linear layers quantized to GGUF's Q8_0, Q4_0 and Q4_K, and with
 //! a KV-cache decoder for generation.
 
+mod bert;
 mod gpt;
 mod quantize;
 mod weights;
@@ -13,6 +14,7 @@ use inferbench_backend::{
     Precision, Session, Support, TokenBatch,
 };
 
+pub use bert::CandleBert;
 pub use gpt::{CandleGpt, KvCache};
 
 /// The candle adapter. Thread count comes from `RAYON_NUM_THREADS`, which
@@ -82,6 +84,12 @@ impl Backend for CandleBackend {
                     "candle does not run Llama-family models yet".into(),
                 ));
             }
+            ModelSource::Bert {
+                config,
+                weights,
+                pooling,
+                ..
+            } => return load_bert(config, *pooling, weights, options.precision),
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "candle runs the synthetic GPT only, not {} model files",
@@ -112,6 +120,26 @@ impl Backend for CandleBackend {
             model_file_bytes: std::fs::metadata(&model_file).ok().map(|m| m.len()),
         }))
     }
+}
+
+fn load_bert(
+    config: &inferbench_backend::BertConfig,
+    pooling: Option<inferbench_backend::SentencePooling>,
+    weights: &std::path::Path,
+    precision: Precision,
+) -> Result<Box<dyn Session>, BackendError> {
+    let dtype = dtype(precision).ok_or_else(|| {
+        BackendError::Unsupported(format!(
+            "candle runs encoders in f32, f16 and bf16, not {precision}"
+        ))
+    })?;
+    let model = CandleBert::load(config, pooling, weights, dtype)?;
+    Ok(Box::new(bert::CandleBertSession {
+        model,
+        input: None,
+        outputs: Vec::new(),
+        model_file_bytes: std::fs::metadata(weights).ok().map(|m| m.len()),
+    }))
 }
 
 /// The crate version this adapter was built against.

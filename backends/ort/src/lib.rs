@@ -111,6 +111,11 @@ impl Backend for OrtBackend {
                     "ONNX Runtime does not run Llama-family models yet".into(),
                 ));
             }
+            ModelSource::Bert { .. } => {
+                return Err(BackendError::Unsupported(
+                    "ONNX Runtime does not run encoder models yet".into(),
+                ));
+            }
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "ONNX Runtime does not run {} model files",

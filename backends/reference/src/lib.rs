@@ -3,3 +3,10 @@
 //! "right answer" every backend's outputs are measured against. They live
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
+
+pub mod bert;
+mod error;
+pub mod minilm;
+
+pub use bert::BertReference;
+pub use error::ReferenceError;

@@ -6,6 +6,7 @@ use inferbench_backend::{
 };
 use tch::{Kind, Tensor};
 
+use crate::bert::{TchBert, TchBertSession};
 use crate::device::{synchronize, tch_device};
 use crate::error::run_error;
 use crate::gpt::{KvCache, TchGpt};
@@ -89,6 +90,19 @@ impl Backend for TchBackend {
                 return Err(BackendError::Unsupported(
                     "tch does not run Llama-family models yet".into(),
                 ));
+            }
+            ModelSource::Bert {
+                config,
+                weights,
+                pooling,
+                ..
+            } => {
+                let model = TchBert::load(config, *pooling, weights, kind, device)?;
+                return Ok(Box::new(TchBertSession {
+                    model,
+                    input: None,
+                    outputs: Vec::new(),
+                }));
             }
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(

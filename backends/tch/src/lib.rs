@@ -12,6 +12,8 @@
 #[cfg(feature = "libtorch")]
 mod backend;
 #[cfg(feature = "libtorch")]
+mod bert;
+#[cfg(feature = "libtorch")]
 mod device;
 #[cfg(feature = "libtorch")]
 mod error;
@@ -24,6 +26,8 @@ mod torchscript;
 
 #[cfg(feature = "libtorch")]
 pub use backend::{TchBackend, libtorch_version};
+#[cfg(feature = "libtorch")]
+pub use bert::TchBert;
 #[cfg(feature = "libtorch")]
 pub use gpt::TchGpt;
 #[cfg(feature = "libtorch")]
