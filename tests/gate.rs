@@ -4,6 +4,8 @@
 //! Slowdowns are injected (`--inject-slowdown`, a busy-wait of a known
 //! share of each pass) large enough that a busy machine cannot hide them.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -28,13 +30,7 @@ fn run(dir: &Path, out: &str, slowdown: u32) -> PathBuf {
         .args(["--inject-slowdown", &slowdown.to_string()])
         .assert()
         .success();
-    let mut runs: Vec<PathBuf> = fs::read_dir(dir.join(out))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    runs.sort();
-    runs.pop().unwrap()
+    support::newest_run(&dir.join(out))
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -134,6 +130,11 @@ fn run_with_a_saved_baseline_gates_in_one_step() {
         .assert()
         .code(1)
         .stdout(contains("verdict: regressed"));
+    // The comparison's page sits beside the run's.
+    let gate_page =
+        fs::read_to_string(support::newest_run(&tmp.path().join("runs")).join("gate.html"))
+            .unwrap();
+    assert!(gate_page.contains("✗ Regressed"), "the verdict banner");
     // Every run went into the history beside the runs folder.
     let history = fs::read_to_string(tmp.path().join("history.jsonl")).unwrap();
     assert_eq!(history.lines().count(), 2, "{history}");

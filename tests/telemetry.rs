@@ -84,18 +84,7 @@ fn stderr(output: &Output) -> String {
 }
 
 fn read_csv(dir: &Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(dir.join("results.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .map(String::from)
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
+    support::read_csv(&dir.join("results.csv"))
 }
 
 fn read_json(dir: &Path) -> serde_json::Value {

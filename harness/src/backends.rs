@@ -15,6 +15,7 @@ pub fn backend_for(kind: BackendKind) -> Box<dyn Backend> {
     match kind {
         BackendKind::Candle => Box::new(inferbench_candle::CandleBackend),
         BackendKind::Ort => Box::new(inferbench_ort::OrtBackend),
+        BackendKind::Openai => Box::new(inferbench_openai::OpenAiBackend),
         #[cfg(feature = "tch")]
         BackendKind::Tch => Box::new(inferbench_tch::TchBackend),
         #[cfg(not(feature = "tch"))]

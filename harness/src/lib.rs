@@ -7,6 +7,7 @@ pub mod export;
 pub mod gate;
 pub mod generation;
 pub mod model;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;

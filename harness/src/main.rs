@@ -81,6 +81,15 @@ enum Command {
     Baseline(gate::BaselineCommand),
     /// Change points in the run history, with the commit each began at.
     History(gate::HistoryArgs),
+    /// Write a run's HTML report (one self-contained file; `run` writes
+    /// it into every run folder as report.html).
+    Report {
+        /// The run folder (holds results.json).
+        run_dir: PathBuf,
+        /// Where to write the page [default: RUN_DIR/report.html].
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -113,19 +122,6 @@ struct RunGateArgs {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("INFERBENCH_CACHE_DIR") {
-        return dir.into();
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("inferbench");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache/inferbench"),
-        None => PathBuf::from(".inferbench/cache"),
-    }
 }
 
 /// Turns a case into a smoke-test case: minimal warm-up and measurement.
@@ -199,7 +195,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let options = RunnerOptions {
         isolation: args.isolation,
-        cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+        cache_dir: args
+            .cache_dir
+            .unwrap_or_else(inferbench_models::cache::default_cache_dir),
         inject_slowdown_pct: args.gate.inject_slowdown,
     };
     let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);
@@ -255,6 +253,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
 
+    // The page is built from the folder's files, as `inferbench report` does.
+    match inferbench::report::write_run_report(&folder.dir, None) {
+        Ok(path) => eprintln!("report: {}", path.display()),
+        Err(e) => eprintln!("warning: the HTML report was not written: {e}"),
+    }
     print!("{}", table::render(folder.results()));
     println!("results: {}", folder.dir.display());
     let bad = folder
@@ -341,6 +344,14 @@ fn main() -> ExitCode {
         Command::Compare(args) => gate::run_compare(&args),
         Command::Baseline(command) => gate::run_baseline(&command),
         Command::History(args) => gate::run_history(&args),
+        Command::Report { run_dir, output } => {
+            inferbench::report::write_run_report(&run_dir, output.as_deref())
+                .map(|path| {
+                    println!("report: {}", path.display());
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
         Command::Validate { scenario } => Ok(validate(&scenario)),
         Command::Schema => {
             println!(

@@ -171,6 +171,13 @@ pub trait Session {
         ))
     }
 
+    /// What the backend did differently from what was asked, for the
+    /// result row, e.g. "q4k: 181 tensors fell back to q5_0 (rows of 576
+    /// don't fit blocks of 256): model.layers.0.self_attn.q_proj.weight, ...".
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Size of the model file this session was loaded from (the converted
     /// form, e.g. a quantized GGUF or an ONNX graph), if known.
     fn model_file_bytes(&self) -> Option<u64> {

@@ -10,6 +10,7 @@ mod backend;
 pub mod bert;
 mod device;
 mod error;
+mod generate;
 pub mod gpt;
 pub mod llama;
 mod named;
@@ -22,6 +23,10 @@ pub use backend::{
 pub use bert::{BertArch, BertConfig, EncoderBatch, PoolingMode, SentencePooling};
 pub use device::Device;
 pub use error::BackendError;
+pub use generate::{
+    ChatMessage, ErrorClass, Generation, GenerationError, GenerationFuture, GenerationRequest,
+    Generator, Prompt, TokenEvent, Usage,
+};
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};

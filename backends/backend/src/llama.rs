@@ -112,7 +112,10 @@ impl LlamaConfig {
                 return Err(format!("`{name}` must be at least 1"));
             }
         }
-        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
+        if !self
+            .num_attention_heads
+            .is_multiple_of(self.num_key_value_heads)
+        {
             return Err(format!(
                 "`num_attention_heads` ({}) must be a multiple of `num_key_value_heads` ({})",
                 self.num_attention_heads, self.num_key_value_heads
@@ -268,7 +271,12 @@ mod tests {
             num_key_value_heads: 3,
             ..tiny()
         };
-        assert!(config.validate().unwrap_err().contains("num_key_value_heads"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("num_key_value_heads")
+        );
     }
 
     #[test]

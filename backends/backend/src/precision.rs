@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 ///
 /// The quantized levels are named as llama.cpp / GGUF name them: `q8_0`
 /// (8-bit blocks of 32 with an f16 scale), `q4_0` (4-bit, same block), `q4k`
-/// (4-bit k-quant super-blocks). `int8` is dynamic int8 quantization of the
-/// linear layers as ONNX Runtime and PyTorch do it.
+/// (4-bit k-quant super-blocks), `q4_1` (4-bit blocks of 32 with a scale
+/// and a minimum). `gguf` is a GGUF model file's own quantization, as stored.
+/// `int8` is dynamic int8 quantization of the linear layers as ONNX Runtime
+/// and PyTorch do it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -23,10 +25,14 @@ pub enum Precision {
     Q4_0,
     #[serde(rename = "q4k")]
     Q4K,
+    #[serde(rename = "q4_1")]
+    Q4_1,
+    /// The GGUF file's own tensor types, as stored.
+    Gguf,
 }
 
 impl Precision {
-    pub const ALL: [Precision; 7] = [
+    pub const ALL: [Precision; 9] = [
         Precision::F32,
         Precision::F16,
         Precision::Bf16,
@@ -34,6 +40,8 @@ impl Precision {
         Precision::Q8_0,
         Precision::Q4_0,
         Precision::Q4K,
+        Precision::Q4_1,
+        Precision::Gguf,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -45,6 +53,8 @@ impl Precision {
             Precision::Q8_0 => "q8_0",
             Precision::Q4_0 => "q4_0",
             Precision::Q4K => "q4k",
+            Precision::Q4_1 => "q4_1",
+            Precision::Gguf => "gguf",
         }
     }
 }

@@ -181,7 +181,7 @@ impl CandleGpt {
 
 /// Keys and values of the tokens seen so far, per layer, `[b, heads, len, d]`.
 pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    pub(crate) layers: Vec<Option<(Tensor, Tensor)>>,
     pub len: usize,
 }
 
@@ -196,7 +196,7 @@ impl KvCache {
 
 /// `[t, past + t]`: new token `i` sees cached tokens and new tokens `≤ i`;
 /// 0 where it may attend, -inf where it may not.
-fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+pub(crate) fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let mask: Vec<f32> = (0..t)
         .flat_map(|i| {
             (0..past + t).map(move |j| {

@@ -5,6 +5,8 @@
 
 mod bert;
 mod gpt;
+mod llama;
+mod llama_weights;
 mod quantize;
 mod weights;
 
@@ -16,6 +18,7 @@ use inferbench_backend::{
 
 pub use bert::CandleBert;
 pub use gpt::{CandleGpt, KvCache};
+pub use llama::CandleLlama;
 
 /// The candle adapter. Thread count comes from `RAYON_NUM_THREADS`, which
 /// candle reads once per process: the harness sets it in each case's worker
@@ -53,7 +56,10 @@ impl Backend for CandleBackend {
                 "candle was built without its `cuda` feature, so it runs on cpu only, not {device}"
             ));
         }
-        if dtype(precision).is_some() || quantize::ggml_dtype(precision).is_some() {
+        if dtype(precision).is_some()
+            || quantize::ggml_dtype(precision).is_some()
+            || precision == Precision::Gguf
+        {
             Support::Yes
         } else {
             Support::No(format!(
@@ -79,11 +85,12 @@ impl Backend for CandleBackend {
                 weights,
                 cache_dir,
             } => (spec, weights, cache_dir),
-            ModelSource::Llama { .. } => {
-                return Err(BackendError::Unsupported(
-                    "candle does not run Llama-family models yet".into(),
-                ));
-            }
+            ModelSource::Llama {
+                config,
+                weights,
+                gguf,
+                ..
+            } => return load_llama(config, weights, gguf.as_deref(), options.precision),
             ModelSource::Bert {
                 config,
                 weights,
@@ -92,11 +99,16 @@ impl Backend for CandleBackend {
             } => return load_bert(config, *pooling, weights, options.precision),
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
-                    "candle runs the synthetic GPT only, not {} model files",
+                    "candle runs the synthetic GPT and Llama-family models, not {} model files",
                     format.as_str()
                 )));
             }
         };
+        if options.precision == Precision::Gguf {
+            return Err(BackendError::Unsupported(
+                "precision gguf runs a GGUF file as stored; the synthetic GPT has none".into(),
+            ));
+        }
         let mut model_file = weights.clone();
         let model = match quantize::ggml_dtype(options.precision) {
             Some(ggml) => {
@@ -114,10 +126,11 @@ impl Backend for CandleBackend {
             }
         };
         Ok(Box::new(CandleSession {
-            model,
+            model: Model::Gpt(model),
             input: None,
             logits: None,
             model_file_bytes: std::fs::metadata(&model_file).ok().map(|m| m.len()),
+            notes: Vec::new(),
         }))
     }
 }
@@ -142,16 +155,91 @@ fn load_bert(
     }))
 }
 
+/// The Llama family: f32/f16/bf16 from the shared safetensors file, the
+/// quantized levels re-quantized from it, `gguf` from the GGUF file as stored.
+fn load_llama(
+    config: &inferbench_backend::LlamaConfig,
+    weights: &std::path::Path,
+    gguf: Option<&std::path::Path>,
+    precision: Precision,
+) -> Result<Box<dyn Session>, BackendError> {
+    let load_err =
+        |e: candle_core::Error| BackendError::Load(format!("quantizing to {precision}: {e}"));
+    let mut notes = Vec::new();
+    let mut model_file = weights.to_path_buf();
+    let model = if let Some(dtype) = dtype(precision) {
+        CandleLlama::load(config, weights, dtype, &CandleDevice::Cpu)?
+    } else if let Some(ggml) = quantize::ggml_dtype(precision) {
+        let (source, note) = llama_weights::requantized(config, weights, ggml).map_err(load_err)?;
+        notes.extend(note);
+        CandleLlama::from_source(config, &source).map_err(load_err)?
+    } else {
+        let path = gguf.ok_or_else(|| {
+            BackendError::Unsupported(
+                "precision gguf runs a GGUF file as stored; this model did not come as one".into(),
+            )
+        })?;
+        model_file = path.to_path_buf();
+        let file_err = |message: String| BackendError::ModelFile {
+            path: path.to_path_buf(),
+            message,
+        };
+        let source = llama_weights::as_stored(config, path).map_err(file_err)?;
+        CandleLlama::from_source(config, &source).map_err(|e| file_err(e.to_string()))?
+    };
+    Ok(Box::new(CandleSession {
+        model: Model::Llama(model),
+        input: None,
+        logits: None,
+        model_file_bytes: std::fs::metadata(&model_file).ok().map(|m| m.len()),
+        notes,
+    }))
+}
+
+/// The networks a session runs.
+enum Model {
+    Gpt(CandleGpt),
+    Llama(CandleLlama),
+}
+
+impl Model {
+    fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> candle_core::Result<Tensor> {
+        match self {
+            Model::Gpt(m) => m.forward_cached(ids, cache),
+            Model::Llama(m) => m.forward_cached(ids, cache),
+        }
+    }
+
+    fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        self.forward_cached(ids, &mut self.new_cache())
+    }
+
+    fn new_cache(&self) -> KvCache {
+        KvCache::new(match self {
+            Model::Gpt(m) => m.spec().layers,
+            Model::Llama(m) => m.config().num_hidden_layers,
+        })
+    }
+
+    fn weight_bytes(&self) -> u64 {
+        match self {
+            Model::Gpt(m) => m.weight_bytes(),
+            Model::Llama(m) => m.weight_bytes(),
+        }
+    }
+}
+
 /// The crate version this adapter was built against.
 pub fn candle_version() -> &'static str {
     "0.11.1"
 }
 
 struct CandleSession {
-    model: CandleGpt,
+    model: Model,
     input: Option<Tensor>,
     logits: Option<Tensor>,
     model_file_bytes: Option<u64>,
+    notes: Vec<String>,
 }
 
 impl Session for CandleSession {
@@ -199,17 +287,20 @@ impl Session for CandleSession {
         self.model_file_bytes
     }
 
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
     fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
-        let layers = self.model.spec().layers;
         Ok(Box::new(CandleDecoder {
+            cache: self.model.new_cache(),
             model: &self.model,
-            cache: KvCache::new(layers),
         }))
     }
 }
 
 struct CandleDecoder<'a> {
-    model: &'a CandleGpt,
+    model: &'a Model,
     cache: KvCache,
 }
 
@@ -242,7 +333,7 @@ impl CandleDecoder<'_> {
 
 impl Decoder for CandleDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
-        self.cache = KvCache::new(self.model.spec().layers);
+        self.cache = self.model.new_cache();
         self.advance(prompt.ids.iter().map(|&t| t as u32).collect(), prompt.batch)
     }
 

@@ -17,6 +17,7 @@ pub fn ggml_dtype(precision: Precision) -> Option<GgmlDType> {
         Precision::Q8_0 => Some(GgmlDType::Q8_0),
         Precision::Q4_0 => Some(GgmlDType::Q4_0),
         Precision::Q4K => Some(GgmlDType::Q4K),
+        Precision::Q4_1 => Some(GgmlDType::Q4_1),
         _ => None,
     }
 }

@@ -59,6 +59,10 @@ impl WeightSource<'_> {
         })
     }
 
+    pub fn is_float(&self) -> bool {
+        matches!(self, WeightSource::Float(_))
+    }
+
     fn qtensor(&self, name: &str) -> Result<&Arc<QTensor>> {
         match self {
             WeightSource::Gguf { tensors, .. } => tensors.get(name).ok_or_else(|| {

@@ -1,26 +1,27 @@
-//! KV-cache decoding with the decoder graph (`onnx::gpt_graph` with
-//! `kv_cache`): the prompt runs with empty (`past_len` = 0) caches, each
-//! step feeds the previous call's `present_*` outputs back as `past_*`
-//! inputs, as onnxruntime-genai does with a GPT-2 decoder. The caches stay
-//! ORT values between calls; only the logits are copied to the host.
+//! KV-cache decoding with a decoder graph (`onnx::gpt_graph` or
+//! `onnx::llama_graph` with `kv_cache`): the prompt runs with empty
+//! (`past_len` = 0) caches, each step feeds the previous call's `present_*`
+//! outputs back as `past_*` inputs, as onnxruntime-genai does with a GPT-2
+//! decoder. The caches stay ORT values between calls; only the logits are
+//! copied to the host.
 
 use half::f16;
-use inferbench_backend::{BackendError, Decoder, GptSpec, HostTensor, TokenBatch};
+use inferbench_backend::{BackendError, Decoder, HostTensor, TokenBatch};
 use ort::session::Session as OrtSessionHandle;
 use ort::value::{DynValue, Tensor};
 
-use crate::onnx::{self, WeightFormat};
+use crate::onnx::{self, CacheLayout, WeightFormat};
 
 pub struct OrtDecoder<'a> {
     session: &'a mut OrtSessionHandle,
-    layers: usize,
-    heads: usize,
-    head_dim: usize,
+    layout: CacheLayout,
     format: WeightFormat,
     /// `past_key_l`, `past_value_l` for every layer, in input order; empty
     /// before the prefill.
     past: Vec<(String, DynValue)>,
     batch: usize,
+    /// Positions in the cache.
+    len: usize,
 }
 
 fn run_err(e: impl std::fmt::Display) -> BackendError {
@@ -28,22 +29,25 @@ fn run_err(e: impl std::fmt::Display) -> BackendError {
 }
 
 impl<'a> OrtDecoder<'a> {
-    pub fn new(session: &'a mut OrtSessionHandle, spec: &GptSpec, format: WeightFormat) -> Self {
+    pub fn new(
+        session: &'a mut OrtSessionHandle,
+        layout: CacheLayout,
+        format: WeightFormat,
+    ) -> Self {
         Self {
             session,
-            layers: spec.layers,
-            heads: spec.heads,
-            head_dim: spec.head_dim(),
+            layout,
             format,
             past: Vec::new(),
             batch: 0,
+            len: 0,
         }
     }
 
-    /// An empty cache tensor `[batch, heads, 0, head_dim]` in the graph's
+    /// An empty cache tensor `[batch, kv_heads, 0, head_dim]` in the graph's
     /// activation type.
     fn empty_cache(&self, batch: usize) -> Result<DynValue, BackendError> {
-        let shape = [batch, self.heads, 0, self.head_dim];
+        let shape = [batch, self.layout.kv_heads, 0, self.layout.head_dim];
         Ok(match self.format {
             WeightFormat::F16 => Tensor::from_array((shape, Vec::<f16>::new()))
                 .map_err(run_err)?
@@ -58,6 +62,15 @@ impl<'a> OrtDecoder<'a> {
     /// the next pasts and returns the last position's logits `[batch, vocab]`.
     fn advance(&mut self, ids: Vec<i64>, batch: usize) -> Result<HostTensor, BackendError> {
         let new = ids.len() / batch.max(1);
+        // Past the model's positions there is no position embedding or
+        // rotary angle: an error, not a wrong number.
+        if self.len + new > self.layout.max_positions {
+            return Err(BackendError::Run(format!(
+                "{} positions exceed the model's {}",
+                self.len + new,
+                self.layout.max_positions
+            )));
+        }
         let ids = Tensor::from_array(([batch, new], ids))
             .map_err(run_err)?
             .into_dyn();
@@ -65,11 +78,12 @@ impl<'a> OrtDecoder<'a> {
         feed.extend(self.past.iter().map(|(n, v)| (n.as_str(), v)));
         let outputs = self.session.run(feed).map_err(run_err)?;
         let mut logits = None;
-        let mut presents: Vec<Option<DynValue>> = (0..2 * self.layers).map(|_| None).collect();
+        let mut presents: Vec<Option<DynValue>> =
+            (0..2 * self.layout.layers).map(|_| None).collect();
         for (name, value) in outputs {
             if name == onnx::OUTPUT {
                 logits = Some(value);
-            } else if let Some(i) = (0..self.layers).find_map(|l| {
+            } else if let Some(i) = (0..self.layout.layers).find_map(|l| {
                 if name == onnx::present_key(l) {
                     Some(2 * l)
                 } else if name == onnx::present_value(l) {
@@ -99,11 +113,16 @@ impl<'a> OrtDecoder<'a> {
                 })
             })
             .collect::<Result<_, _>>()?;
+        self.len += new;
         let (shape, data) = logits.try_extract_tensor::<f32>().map_err(run_err)?;
-        let vocab = *shape.last().unwrap_or(&0) as usize;
+        // Every new position's logits (GPT) or only the last one's (Llama).
+        let [_, rows, vocab] = shape[..] else {
+            return Err(run_err(format!("decoder logits have shape {shape:?}")));
+        };
+        let (rows, vocab) = (rows as usize, vocab as usize);
         let last = (0..batch)
             .flat_map(|b| {
-                let row = (b * new + new - 1) * vocab;
+                let row = (b * rows + rows - 1) * vocab;
                 data[row..row + vocab].iter().copied()
             })
             .collect();
@@ -117,12 +136,13 @@ impl<'a> OrtDecoder<'a> {
 
 impl Decoder for OrtDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
-        let empty = (0..self.layers)
+        let empty = (0..self.layout.layers)
             .flat_map(|l| [onnx::past_key(l), onnx::past_value(l)])
             .map(|name| Ok((name, self.empty_cache(prompt.batch)?)))
             .collect::<Result<Vec<_>, BackendError>>()?;
         self.past = empty;
         self.batch = prompt.batch;
+        self.len = 0;
         self.advance(prompt.ids.clone(), prompt.batch)
     }
 

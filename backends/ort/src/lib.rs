@@ -16,8 +16,9 @@ use inferbench_backend::{
     Session, Support,
 };
 use ort::session::Session as OrtSessionHandle;
+use std::path::PathBuf;
 
-use onnx::{GptExport, WeightFormat};
+use onnx::{Export, ExportSource, ExportedModel, WeightFormat};
 pub use options::{KEYS as OPTION_KEYS, SessionConfig};
 use session::{DecoderSource, OrtSession};
 
@@ -69,48 +70,34 @@ impl Backend for OrtBackend {
         }
         let config = SessionConfig::parse(&options.options, options.threads, options.device)?;
         let format = weight_format(options.precision).unwrap_or(WeightFormat::F32);
+        let exported = |model: ExportedModel, weights: &PathBuf, cache_dir: &PathBuf| {
+            let source = ExportSource {
+                model,
+                weights: weights.clone(),
+                cache_dir: cache_dir.clone(),
+            };
+            export(source, format, &config)
+        };
         let (path, decoder, weight_bytes) = match model {
             ModelSource::SyntheticGpt {
                 spec,
                 weights,
                 cache_dir,
-            } => {
-                let export = GptExport {
-                    format,
-                    kv_cache: false,
-                };
-                let decoder = DecoderSource {
-                    spec: *spec,
-                    weights: weights.clone(),
-                    cache_dir: cache_dir.clone(),
-                    export: GptExport {
-                        format,
-                        kv_cache: true,
-                    },
-                    config: config.clone(),
-                };
-                // ORT's constant folding (every level but `disable`) turns
-                // the f16 weights' Casts into f32 initializers at load.
-                let in_memory = if format == WeightFormat::F16 && config.optimization != "disable" {
-                    WeightFormat::F32
-                } else {
-                    format
-                };
-                (
-                    onnx::ensure_gpt_onnx(spec, weights, cache_dir, export)?,
-                    Some(decoder),
-                    Some(onnx::weight_bytes(spec, in_memory)),
-                )
-            }
+            } => exported(ExportedModel::SyntheticGpt(*spec), weights, cache_dir)?,
+            ModelSource::Llama {
+                config,
+                weights,
+                cache_dir,
+                ..
+            } => exported(
+                ExportedModel::Llama(Box::new(config.clone())),
+                weights,
+                cache_dir,
+            )?,
             ModelSource::File {
                 path,
                 format: ModelFormat::Onnx,
             } => (path.clone(), None, None),
-            ModelSource::Llama { .. } => {
-                return Err(BackendError::Unsupported(
-                    "ONNX Runtime does not run Llama-family models yet".into(),
-                ));
-            }
             ModelSource::Bert { .. } => {
                 return Err(BackendError::Unsupported(
                     "ONNX Runtime does not run encoder models yet".into(),
@@ -132,6 +119,34 @@ impl Backend for OrtBackend {
             file_bytes,
         )))
     }
+}
+
+/// The forward graph of an exported model in `format` (written to its
+/// cache on first use), where its decoder graph comes from, and the bytes
+/// its weights take in ORT's memory.
+fn export(
+    source: ExportSource,
+    format: WeightFormat,
+    config: &SessionConfig,
+) -> Result<(PathBuf, Option<DecoderSource>, Option<u64>), BackendError> {
+    let path = source.ensure(Export {
+        format,
+        kv_cache: false,
+    })?;
+    // ORT's constant folding (every level but `disable`) turns the f16
+    // weights' Casts into f32 initializers at load.
+    let in_memory = if format == WeightFormat::F16 && config.optimization != "disable" {
+        WeightFormat::F32
+    } else {
+        format
+    };
+    let weight_bytes = source.weight_bytes(in_memory);
+    let decoder = DecoderSource {
+        source,
+        format,
+        config: config.clone(),
+    };
+    Ok((path, Some(decoder), Some(weight_bytes)))
 }
 
 /// The exported graph's weight format for a precision, if ORT runs it.
@@ -242,7 +257,7 @@ mod tests {
             })
             .collect();
         for kv_cache in [false, true] {
-            let export = onnx::GptExport {
+            let export = onnx::Export {
                 format: onnx::WeightFormat::F16,
                 kv_cache,
             };

@@ -15,22 +15,20 @@ use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
 use crate::SessionConfig;
 use crate::decoder::OrtDecoder;
-use crate::onnx::{self, GptExport};
+use crate::onnx::{self, Export, ExportSource, WeightFormat};
 
-/// Where the synthetic GPT's KV-cache decoder graph comes from: written and
+/// Where an exported model's KV-cache decoder graph comes from: written and
 /// loaded on the first `decoder()` call, with the forward session's options.
 #[derive(Debug, Clone)]
 pub struct DecoderSource {
-    pub spec: inferbench_backend::GptSpec,
-    pub weights: std::path::PathBuf,
-    pub cache_dir: std::path::PathBuf,
-    pub export: GptExport,
+    pub source: ExportSource,
+    pub format: WeightFormat,
     pub config: SessionConfig,
 }
 
 pub struct OrtSession {
     session: OrtSessionHandle,
-    /// Set for the synthetic GPT, which takes `TokenBatch`es; a model file
+    /// Set for an exported model, which takes `TokenBatch`es; a model file
     /// takes named inputs and has no decoder.
     decoder_source: Option<DecoderSource>,
     decoder_session: Option<OrtSessionHandle>,
@@ -226,23 +224,21 @@ impl Session for OrtSession {
     fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
         let Some(source) = &self.decoder_source else {
             return Err(BackendError::Unsupported(
-                "KV-cache decoding runs on the synthetic GPT, not on a model file".into(),
+                "KV-cache decoding runs on exported models, not on a model file".into(),
             ));
         };
         if self.decoder_session.is_none() {
-            let path = onnx::ensure_gpt_onnx(
-                &source.spec,
-                &source.weights,
-                &source.cache_dir,
-                source.export,
-            )?;
+            let path = source.source.ensure(Export {
+                format: source.format,
+                kv_cache: true,
+            })?;
             self.decoder_session = Some(crate::open_session(&source.config, &path)?);
         }
         let session = self.decoder_session.as_mut().expect("opened above");
         Ok(Box::new(OrtDecoder::new(
             session,
-            &source.spec,
-            source.export.format,
+            source.source.cache_layout(),
+            source.format,
         )))
     }
 }

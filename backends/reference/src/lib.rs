@@ -6,7 +6,11 @@
 
 pub mod bert;
 mod error;
+pub mod fixtures;
+pub mod llama;
 pub mod minilm;
+pub mod perplexity;
 
 pub use bert::BertReference;
 pub use error::ReferenceError;
+pub use llama::{LlamaKvCache, LlamaReference};

@@ -176,6 +176,52 @@ const ACCURACY: [Def; 5] = [
     ),
 ];
 
+/// Generation workloads (in process and served alike).
+const GENERATION: [Def; 7] = [
+    def(
+        "inferbench.generation.ttft.p99",
+        "s",
+        "inferbench_generation_ttft_p99_seconds",
+        "99th percentile time to first token, from the scheduled arrival.",
+    ),
+    def(
+        "inferbench.generation.tpot.p99",
+        "s",
+        "inferbench_generation_tpot_p99_seconds",
+        "99th percentile time per output token after the first.",
+    ),
+    def(
+        "inferbench.generation.e2e.p99",
+        "s",
+        "inferbench_generation_e2e_p99_seconds",
+        "99th percentile end-to-end request latency, from the scheduled arrival.",
+    ),
+    def(
+        "inferbench.generation.requests",
+        "{request}/s",
+        "inferbench_generation_requests_per_second",
+        "Completed requests per second of wall time.",
+    ),
+    def(
+        "inferbench.generation.goodput",
+        "{request}/s",
+        "inferbench_generation_goodput_per_second",
+        "Requests per second meeting every [slo] limit (vLLM's goodput).",
+    ),
+    def(
+        "inferbench.generation.error_rate",
+        "",
+        "inferbench_generation_error_rate",
+        "Failed requests over all requests.",
+    ),
+    def(
+        "inferbench.generation.output_tokens",
+        "{token}/s",
+        "inferbench_generation_output_tokens_per_second",
+        "Output tokens per second of wall time.",
+    ),
+];
+
 impl Def {
     fn with(&self, value: f64) -> Figure {
         Figure {
@@ -216,6 +262,23 @@ pub fn of(r: &CaseResult) -> Vec<Figure> {
             out.push(d.with(v));
         }
     }
+    if let Some(g) = &r.generation {
+        let p99 = |s: Option<crate::stats::Summary>| s.map(|s| s.p99 * 1e-3);
+        let values = [
+            p99(g.ttft_ms),
+            p99(g.tpot_ms),
+            p99(g.e2e_ms),
+            Some(g.achieved_rate),
+            g.goodput,
+            Some(g.error_rate),
+            Some(g.output_tokens_per_s),
+        ];
+        for (d, v) in GENERATION.iter().zip(values) {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                out.push(d.with(v));
+            }
+        }
+    }
     if let Some(a) = r.accuracy {
         for (d, v) in ACCURACY
             .iter()
@@ -240,6 +303,7 @@ pub fn all_names() -> Vec<(&'static str, &'static str, &'static str)> {
             &LOAD,
         ])
         .chain(ACCURACY.iter())
+        .chain(GENERATION.iter())
         .map(|d| (d.name, d.unit, d.prometheus))
         .collect()
 }

@@ -50,6 +50,9 @@ pub struct CompareArgs {
     /// Write comparison and latency-distribution plots (PNG + SVG) here.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+    /// Write a self-contained HTML page of the comparison here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Where baselines named by NAME are looked up.
     #[arg(long, default_value = baseline::DEFAULT_DIR)]
     pub baselines: PathBuf,
@@ -113,6 +116,11 @@ pub fn run_compare(args: &CompareArgs) -> Result<ExitCode> {
     write_report(&args.markdown, &Markdown, &comparison)?;
     write_report(&args.junit, &JUnit, &comparison)?;
     write_report(&args.json, &Json, &comparison)?;
+    if let Some(path) = &args.html {
+        let page = crate::report::render_comparison(&comparison, &base, &candidate);
+        crate::report::write_page(path, &page)?;
+        eprintln!("report: {}", path.display());
+    }
     if let Some(dir) = &args.plots {
         let written = super::plots::comparison_plots(dir, &base, &candidate, &comparison)
             .context("writing plots")?;
@@ -151,7 +159,8 @@ pub fn run_baseline(command: &BaselineCommand) -> Result<ExitCode> {
 }
 
 /// `inferbench run --baseline NAME`: compares the finished run folder with
-/// the baseline, using the scenario's [gate] settings.
+/// the baseline, using the scenario's [gate] settings, and leaves the
+/// comparison's page beside the run's (`gate.html`).
 pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result<ExitCode> {
     let args = CompareArgs {
         base: baseline_name.to_string(),
@@ -164,6 +173,7 @@ pub fn gate_run(run_dir: &Path, baseline_name: &str, baselines: &Path) -> Result
         junit: None,
         json: None,
         plots: None,
+        html: Some(run_dir.join("gate.html")),
         baselines: baselines.to_path_buf(),
     };
     run_compare(&args)
@@ -189,6 +199,9 @@ pub struct HistoryArgs {
     /// Write the change points as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML page of every case's history here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Significance level of the permutation test.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -281,6 +294,14 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
                 cp.p_value,
             );
         }
+    }
+    if let Some(path) = &args.html {
+        let label = args.file.display().to_string();
+        crate::report::write_page(
+            path,
+            &crate::report::render_history(&label, &entries, &found),
+        )?;
+        eprintln!("report: {}", path.display());
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&found).expect("plain data is JSON");

@@ -4,15 +4,18 @@
 //! queueing, with a search for the highest rate meeting a p99 TTFT target)
 //! and `concurrency` (N parallel sessions).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use inferbench_backend::{
-    Backend, BackendError, HostTensor, LoadOptions, ModelSource, Session, TokenBatch,
+    Backend, BackendError, ErrorClass, GenerationError, HostTensor, LoadOptions, ModelSource,
+    Session, TokenBatch,
 };
 use serde::{Deserialize, Serialize};
 
-use super::arrivals::poisson_arrivals_ns;
+use super::arrivals::gamma_arrivals_ns;
 use super::decode::generate;
+use super::slo::{Slo, search_highest_rate};
 use super::timeline::RequestTimeline;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::model::inputs::token_batch;
@@ -49,10 +52,23 @@ pub struct GenerationSummary {
     pub queue_ms: Option<Summary>,
     /// server: the arrival rate asked for (requests/s).
     pub offered_rate: Option<f64>,
+    /// server: the shape of the gamma inter-arrival gaps (1: Poisson).
+    #[serde(default)]
+    pub burstiness: Option<f64>,
+    /// The `[slo]` limits the case was held to.
+    #[serde(default)]
+    pub slo: Slo,
+    /// `slo.ttft_ms` under its older name (runs written before `[slo]`
+    /// have only this).
     pub target_p99_ttft_ms: Option<f64>,
+    /// Whether the p99 of every limited figure met its limit, without errors.
     pub target_met: Option<bool>,
-    /// server with `search_rate`: the highest rate whose p99 TTFT met the
-    /// target, and every rate tried.
+    /// Requests per second meeting every `[slo]` limit (vLLM's goodput);
+    /// `None` without limits.
+    #[serde(default)]
+    pub goodput: Option<f64>,
+    /// server with `search_rate`: the highest rate whose p99 met every
+    /// limit, and every rate tried.
     pub max_rate_meeting_target: Option<f64>,
     pub rate_trials: Vec<RateTrial>,
     /// concurrency: parallel sessions, and each one's output tokens/s.
@@ -65,6 +81,52 @@ pub struct GenerationSummary {
     pub ttft_samples_ns: Vec<u64>,
     #[serde(default)]
     pub tpot_samples_ns: Vec<u64>,
+    /// Failures by class (`http_400`, `timeout`, `connection_refused`,
+    /// `malformed_stream`, …), each with its first message.
+    #[serde(default)]
+    pub errors_by_class: BTreeMap<String, ErrorTally>,
+    /// Where output token counts come from: `decoder` (in process),
+    /// `usage` (the server's), `tokenizer`, or `chunks` (one per streamed
+    /// chunk, when neither is available).
+    #[serde(default)]
+    pub token_counts: String,
+    /// Completed requests with fewer output tokens than `gen_len`.
+    #[serde(default)]
+    pub short_requests: usize,
+    /// The client's own cost and pace (served models).
+    #[serde(default)]
+    pub client: Option<ClientFigures>,
+    /// Sentences about the run a reader must know (short answers, a client
+    /// that could not keep the offered rate, token counts that disagree).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Text of the first measured request, when the generator gives text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub first_request_text: String,
+}
+
+/// Failures of one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorTally {
+    pub count: usize,
+    pub first_message: String,
+}
+
+/// What the load-generating client itself costs, measured in the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFigures {
+    /// CPU time of the client process per request, µs: its own overhead
+    /// (building, sending, parsing the stream, timing).
+    pub cpu_us_per_request: f64,
+    /// The request rate one process could drive at that overhead, with
+    /// every core of the machine busy on it.
+    pub max_rate: f64,
+    /// How late requests were sent after their scheduled arrival, ms.
+    pub send_lag_ms: Option<Summary>,
+    /// Requests/s actually sent, first to last send, against the schedule's
+    /// own rate over the same requests (open-loop patterns).
+    pub sent_rate: Option<f64>,
+    pub scheduled_rate: Option<f64>,
 }
 
 /// What a generation case produced, for the worker's report.
@@ -79,12 +141,22 @@ pub struct GenerationOutcome {
 
 /// Timelines of one load run, with the first request's tokens and logits.
 #[derive(Default)]
-struct LoadRun {
-    timelines: Vec<RequestTimeline>,
-    errors: usize,
-    wall_s: f64,
-    first: Option<(Vec<i64>, Vec<i64>, Vec<HostTensor>)>,
-    stream_tokens_per_s: Vec<f64>,
+pub(crate) struct LoadRun {
+    pub timelines: Vec<RequestTimeline>,
+    pub failures: Vec<GenerationError>,
+    pub wall_s: f64,
+    pub first: Option<(Vec<i64>, Vec<i64>, Vec<HostTensor>)>,
+    pub stream_tokens_per_s: Vec<f64>,
+    /// See [`GenerationSummary`]'s fields of the same names.
+    pub token_counts: &'static str,
+    pub short_requests: usize,
+    pub client: Option<ClientFigures>,
+    pub warnings: Vec<String>,
+    pub first_text: String,
+}
+
+fn backend_failure(e: BackendError) -> GenerationError {
+    GenerationError::new(ErrorClass::Backend, e.to_string())
 }
 
 fn prompt(case: &Case, g: &GenerationCase, batch: usize, index: u64) -> TokenBatch {
@@ -110,7 +182,10 @@ fn serve(
     keep_first: bool,
 ) -> Result<LoadRun, BackendError> {
     let mut decoder = session.decoder()?;
-    let mut run = LoadRun::default();
+    let mut run = LoadRun {
+        token_counts: "decoder",
+        ..LoadRun::default()
+    };
     let origin = Instant::now();
     for (i, &arrival) in arrivals_ns.iter().enumerate() {
         let now = origin.elapsed().as_nanos() as u64;
@@ -135,13 +210,10 @@ fn serve(
                 if keep_first && i == 0 {
                     run.first = Some((p.ids.clone(), out.tokens[0].clone(), out.logits));
                 }
-                run.timelines.push(RequestTimeline {
-                    arrival_ns: arrival,
-                    start_ns: start,
-                    token_ns: out.token_ns,
-                });
+                run.timelines
+                    .push(RequestTimeline::per_token(arrival, start, out.token_ns));
             }
-            Err(_) => run.errors += 1,
+            Err(e) => run.failures.push(backend_failure(e)),
         }
     }
     run.wall_s = origin.elapsed().as_secs_f64();
@@ -155,7 +227,10 @@ fn offline(
     g: &GenerationCase,
 ) -> Result<LoadRun, BackendError> {
     let mut decoder = session.decoder()?;
-    let mut run = LoadRun::default();
+    let mut run = LoadRun {
+        token_counts: "decoder",
+        ..LoadRun::default()
+    };
     let origin = Instant::now();
     let batch = case.batch.max(1);
     for (chunk, first) in (0..g.requests).step_by(batch).enumerate() {
@@ -168,14 +243,14 @@ fn offline(
                     run.first = Some((p.row(0).to_vec(), out.tokens[0].clone(), out.logits));
                 }
                 for _ in 0..n {
-                    run.timelines.push(RequestTimeline {
-                        arrival_ns: 0,
-                        start_ns: start,
-                        token_ns: out.token_ns.clone(),
-                    });
+                    run.timelines
+                        .push(RequestTimeline::per_token(0, start, out.token_ns.clone()));
                 }
             }
-            Err(_) => run.errors += n,
+            Err(e) => {
+                let failure = backend_failure(e);
+                run.failures.extend(std::iter::repeat_n(failure, n));
+            }
         }
     }
     run.wall_s = origin.elapsed().as_secs_f64();
@@ -204,12 +279,15 @@ fn concurrent(
             }))
             .collect()
     });
-    let mut run = LoadRun::default();
+    let mut run = LoadRun {
+        token_counts: "decoder",
+        ..LoadRun::default()
+    };
     for r in others {
         let r = r?;
         let tokens: usize = r.timelines.iter().map(|t| t.token_ns.len()).sum();
         run.stream_tokens_per_s.push(tokens as f64 / r.wall_s);
-        run.errors += r.errors;
+        run.failures.extend(r.failures);
         run.timelines.extend(r.timelines);
         run.first = run.first.or(r.first);
     }
@@ -217,66 +295,51 @@ fn concurrent(
     Ok(run)
 }
 
-fn p99_ttft_ms(run: &LoadRun) -> f64 {
-    ms_summary(
-        run.timelines
-            .iter()
-            .filter_map(|t| t.ttft_ns())
-            .map(|x| x as f64),
-    )
-    .map_or(f64::INFINITY, |s| s.p99)
+/// The p99 figures of a run against every `[slo]` limit: met when no
+/// request failed and no limit is breached.
+pub(crate) fn p99_meets(run: &LoadRun, slo: &Slo) -> (bool, f64) {
+    let tl = &run.timelines;
+    let ttft = ms_summary(tl.iter().filter_map(|t| t.ttft_ns()).map(|x| x as f64));
+    let tpot = ms_summary(tl.iter().filter_map(|t| t.tpot_ns()));
+    let e2e = ms_summary(tl.iter().filter_map(|t| t.e2e_ns()).map(|x| x as f64));
+    let met =
+        run.failures.is_empty() && !tl.is_empty() && slo.p99_breaches(ttft, tpot, e2e).is_empty();
+    (met, ttft.map_or(f64::INFINITY, |s| s.p99))
 }
 
-/// Bisection on the arrival rate for the highest one whose p99 TTFT meets
-/// the target. Starts from the single-stream capacity estimate 1/e2e
-/// (beyond it the queue grows without bound), doubles the ceiling while
-/// it still passes, then halves the interval 5 times.
+/// Records one trial of the rate search; true when it met every limit.
+pub(crate) fn record_trial(
+    trials: &mut Vec<RateTrial>,
+    rate: f64,
+    run: &LoadRun,
+    slo: &Slo,
+) -> bool {
+    let (met, p99_ttft_ms) = p99_meets(run, slo);
+    trials.push(RateTrial {
+        rate,
+        p99_ttft_ms,
+        met,
+    });
+    met
+}
+
+/// Bisection on the arrival rate for the highest one whose p99 meets every
+/// limit ([`search_highest_rate`]), from the single-stream capacity
+/// estimate 1/e2e (beyond it the queue grows without bound).
 fn search_rate(
     session: &mut dyn Session,
     case: &Case,
     g: &GenerationCase,
-    target_ms: f64,
 ) -> Result<(f64, Vec<RateTrial>), BackendError> {
     let probe = serve(session, case, g, &vec![0; g.requests.min(4)], false)?;
     let service_s = probe.wall_s / probe.timelines.len().max(1) as f64;
     let mut trials = Vec::new();
-    let mut trial = |rate: f64, session: &mut dyn Session| -> Result<bool, BackendError> {
-        let run = serve(
-            session,
-            case,
-            g,
-            &poisson_arrivals_ns(g.requests, rate, g.seed),
-            false,
-        )?;
-        let p99 = p99_ttft_ms(&run);
-        let met = run.errors == 0 && p99 <= target_ms;
-        trials.push(RateTrial {
-            rate,
-            p99_ttft_ms: p99,
-            met,
-        });
-        Ok(met)
-    };
-    let (mut lo, mut hi) = (0.0, 1.0 / service_s.max(1e-6));
-    for _ in 0..4 {
-        if !trial(hi, session)? {
-            break;
-        }
-        lo = hi;
-        hi *= 2.0;
-    }
-    for _ in 0..5 {
-        if lo == hi {
-            break;
-        }
-        let mid = (lo + hi) / 2.0;
-        if trial(mid, session)? {
-            lo = mid
-        } else {
-            hi = mid
-        }
-    }
-    Ok((lo, trials))
+    let rate = search_highest_rate(1.0 / service_s.max(1e-6), |rate| {
+        let arrivals = gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed);
+        let run = serve(session, case, g, &arrivals, false)?;
+        Ok::<_, BackendError>(record_trial(&mut trials, rate, &run, &g.slo))
+    })?;
+    Ok((rate, trials))
 }
 
 /// Reference check of the first request: the f64 model over prompt +
@@ -335,8 +398,7 @@ pub fn run_generation(
             (concurrent(session, &load, case, g)?, None, None)
         }
         LoadPattern::Server if g.search_rate => {
-            let target = g.target_p99_ttft_ms.unwrap_or(f64::INFINITY);
-            let (rate, trials) = search_rate(session, case, g, target)?;
+            let (rate, trials) = search_rate(session, case, g)?;
             // The figures reported are those of a final run at the rate found.
             let lowest = trials.iter().map(|t| t.rate).fold(f64::INFINITY, f64::min);
             let rate_run = if rate > 0.0 { rate } else { lowest.min(1e6) };
@@ -344,7 +406,7 @@ pub fn run_generation(
                 session,
                 case,
                 g,
-                &poisson_arrivals_ns(g.requests, rate_run, g.seed),
+                &gamma_arrivals_ns(g.requests, rate_run, g.burstiness, g.seed),
                 true,
             )?;
             (run, Some(rate_run), Some((rate, trials)))
@@ -356,7 +418,7 @@ pub fn run_generation(
                     session,
                     case,
                     g,
-                    &poisson_arrivals_ns(g.requests, rate, g.seed),
+                    &gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed),
                     true,
                 )?,
                 Some(rate),
@@ -372,7 +434,36 @@ pub fn run_generation(
     Ok(outcome)
 }
 
-fn summarize(
+/// Failures by class with each class's first message; a completed request
+/// slower than `timeout_ms` counts as a timeout.
+fn tally_errors(run: &LoadRun, timeout_ms: Option<f64>) -> BTreeMap<String, ErrorTally> {
+    let mut out: BTreeMap<String, ErrorTally> = BTreeMap::new();
+    let mut add = |class: String, message: String| {
+        out.entry(class)
+            .and_modify(|t| t.count += 1)
+            .or_insert(ErrorTally {
+                count: 1,
+                first_message: message,
+            });
+    };
+    for f in &run.failures {
+        add(f.class.to_string(), f.message.clone());
+    }
+    if let Some(limit) = timeout_ms {
+        for e2e in run.timelines.iter().filter_map(|t| t.e2e_ns()) {
+            let ms = e2e as f64 * 1e-6;
+            if ms > limit {
+                add(
+                    ErrorClass::Timeout.to_string(),
+                    format!("a request took {ms:.1} ms end to end, over `timeout_ms` {limit}"),
+                );
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn summarize(
     mut run: LoadRun,
     case: &Case,
     g: &GenerationCase,
@@ -380,20 +471,14 @@ fn summarize(
     searched: Option<(f64, Vec<RateTrial>)>,
     weights: Option<&GptWeights>,
 ) -> GenerationOutcome {
-    let timeout_ns = g.timeout_ms.map(|ms| (ms * 1e6) as u64);
-    let timed_out = run
-        .timelines
-        .iter()
-        .filter(|t| matches!((t.e2e_ns(), timeout_ns), (Some(e), Some(limit)) if e > limit))
-        .count();
-    let errors = run.errors + timed_out;
-    let requests = run.timelines.len() + run.errors;
-    let output_tokens: u64 = run.timelines.iter().map(|t| t.token_ns.len() as u64).sum();
+    let errors_by_class = tally_errors(&run, g.timeout_ms);
+    let errors: usize = errors_by_class.values().map(|t| t.count).sum();
+    let requests = run.timelines.len() + run.failures.len();
+    let output_tokens: u64 = run.timelines.iter().map(|t| t.output_tokens as u64).sum();
     let tl = &run.timelines;
     let ttft_ms = ms_summary(tl.iter().filter_map(|t| t.ttft_ns()).map(|x| x as f64));
-    let target_met = g
-        .target_p99_ttft_ms
-        .map(|target| errors == 0 && ttft_ms.is_some_and(|s| s.p99 <= target));
+    let (p99_met, _) = p99_meets(&run, &g.slo);
+    let target_met = g.slo.is_set().then_some(p99_met && errors == 0);
     let (max_rate_meeting_target, rate_trials) = match searched {
         Some((rate, trials)) => (Some(rate), trials),
         None => (None, Vec::new()),
@@ -425,12 +510,15 @@ fn summarize(
         prefill_ms: ms_summary(tl.iter().filter_map(|t| t.prefill_ns()).map(|x| x as f64)),
         queue_ms: ms_summary(tl.iter().map(|t| t.queue_ns() as f64)),
         offered_rate,
-        target_p99_ttft_ms: g.target_p99_ttft_ms,
+        burstiness: offered_rate.map(|_| g.burstiness),
+        slo: g.slo,
+        target_p99_ttft_ms: g.slo.ttft_ms,
         target_met: if g.search_rate {
             max_rate_meeting_target.map(|r| r > 0.0)
         } else {
             target_met
         },
+        goodput: g.slo.is_set().then(|| g.slo.goodput(tl, run.wall_s)),
         max_rate_meeting_target,
         rate_trials,
         streams: g.concurrency.max(1),
@@ -442,6 +530,12 @@ fn summarize(
             .filter_map(|t| t.tpot_ns())
             .map(|ns| ns as u64)
             .collect(),
+        errors_by_class,
+        token_counts: run.token_counts.to_string(),
+        short_requests: run.short_requests,
+        client: run.client.take(),
+        warnings: std::mem::take(&mut run.warnings),
+        first_request_text: std::mem::take(&mut run.first_text),
     };
     GenerationOutcome {
         e2e_ns: tl.iter().filter_map(|t| t.e2e_ns()).collect(),

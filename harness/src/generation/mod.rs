@@ -4,7 +4,11 @@
 
 pub mod arrivals;
 pub mod decode;
+pub mod drive;
+pub mod in_process;
 pub mod load;
+pub mod served;
+pub mod slo;
 pub mod timeline;
 
 pub use load::{GenerationSummary, run_generation};

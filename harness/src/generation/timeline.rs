@@ -11,11 +11,25 @@ pub struct RequestTimeline {
     pub arrival_ns: u64,
     /// When processing began (after any queueing).
     pub start_ns: u64,
-    /// When each output token became available, in order.
+    /// When each output token became available, in order (for a server:
+    /// each streamed content chunk).
     pub token_ns: Vec<u64>,
+    /// Output tokens: `token_ns.len()` in process; a server's `usage` (or
+    /// the tokenizer's count), since a chunk may carry several tokens.
+    pub output_tokens: usize,
 }
 
 impl RequestTimeline {
+    /// One timestamp per output token.
+    pub fn per_token(arrival_ns: u64, start_ns: u64, token_ns: Vec<u64>) -> Self {
+        Self {
+            arrival_ns,
+            start_ns,
+            output_tokens: token_ns.len(),
+            token_ns,
+        }
+    }
+
     pub fn ttft_ns(&self) -> Option<u64> {
         self.token_ns.first().map(|t| t - self.arrival_ns)
     }
@@ -35,7 +49,7 @@ impl RequestTimeline {
 
     /// `None` for fewer than 2 tokens (TPOT is undefined there).
     pub fn tpot_ns(&self) -> Option<f64> {
-        let n = self.token_ns.len();
+        let n = self.output_tokens;
         if n < 2 {
             return None;
         }
@@ -55,11 +69,7 @@ mod tests {
     fn figures_from_a_constructed_timeline() {
         // Arrives at 100, waits 50, first token at 250, then 4 more tokens at
         // 280, 320, 330, 390.
-        let t = RequestTimeline {
-            arrival_ns: 100,
-            start_ns: 150,
-            token_ns: vec![250, 280, 320, 330, 390],
-        };
+        let t = RequestTimeline::per_token(100, 150, vec![250, 280, 320, 330, 390]);
         assert_eq!(t.ttft_ns(), Some(150));
         assert_eq!(t.queue_ns(), 50);
         assert_eq!(t.prefill_ns(), Some(100));
@@ -71,11 +81,16 @@ mod tests {
 
     #[test]
     fn one_token_has_no_tpot() {
-        let t = RequestTimeline {
-            arrival_ns: 0,
-            start_ns: 0,
-            token_ns: vec![10],
-        };
+        let t = RequestTimeline::per_token(0, 0, vec![10]);
         assert_eq!((t.tpot_ns(), t.itl_ns().count()), (None, 0));
+        // A chunk of 3 tokens: TPOT over the tokens, ITL over the chunks.
+        let chunked = RequestTimeline {
+            output_tokens: 4,
+            ..RequestTimeline::per_token(0, 0, vec![10, 40])
+        };
+        assert_eq!(
+            (chunked.tpot_ns(), chunked.itl_ns().count()),
+            (Some(10.0), 1)
+        );
     }
 }

@@ -78,6 +78,43 @@ pub struct CaseResult {
     pub cpu_samples_ns: Vec<u64>,
 }
 
+/// "3 of 16 requests failed: http_400 ×3 (first: …)", when any did.
+fn failed_requests(g: &GenerationSummary) -> Option<String> {
+    if g.errors == 0 {
+        return None;
+    }
+    let classes: Vec<String> = g
+        .errors_by_class
+        .iter()
+        .map(|(class, t)| format!("{class} ×{} (first: {})", t.count, t.first_message))
+        .collect();
+    Some(format!(
+        "{} of {} requests failed: {}",
+        g.errors,
+        g.requests,
+        classes.join("; ")
+    ))
+}
+
+/// Which `[slo]` limits the case missed at p99.
+fn missed_slo(g: &GenerationSummary) -> String {
+    if g.max_rate_meeting_target.is_some() {
+        return format!(
+            "no arrival rate tried met every [slo] limit at p99 ({:?})",
+            g.slo
+        );
+    }
+    let breaches = g.slo.p99_breaches(g.ttft_ms, g.tpot_ms, g.e2e_ms);
+    if breaches.is_empty() {
+        format!(
+            "{} requests failed, so the [slo] limits are not met",
+            g.errors
+        )
+    } else {
+        format!("missed [slo] at p99: {}", breaches.join("; "))
+    }
+}
+
 impl CaseResult {
     pub fn skipped(case: &Case, reason: String) -> Self {
         let mut r = Self::from_report(case, WorkerReport::failed(String::new()));
@@ -112,21 +149,18 @@ impl CaseResult {
         }
         if status == Status::Measured
             && let Some(g) = &report.generation
-            && g.target_met == Some(false)
         {
-            status = Status::Failed;
-            message = Some(match g.max_rate_meeting_target {
-                Some(_) => format!(
-                    "no arrival rate tried met p99 TTFT ≤ {} ms",
-                    g.target_p99_ttft_ms.unwrap_or(f64::NAN)
-                ),
-                None => format!(
-                    "p99 TTFT {:.1} ms misses the target {} ms ({} errors)",
-                    g.ttft_ms.map_or(f64::NAN, |s| s.p99),
-                    g.target_p99_ttft_ms.unwrap_or(f64::NAN),
-                    g.errors
-                ),
-            });
+            if let Some(m) = failed_requests(g) {
+                // Nothing completed: no figure to report.
+                if g.errors == g.requests {
+                    status = Status::Error;
+                }
+                message = Some(m);
+            }
+            if status == Status::Measured && g.target_met == Some(false) {
+                status = Status::Failed;
+                message = Some(missed_slo(g));
+            }
         }
         // A generation case's work is its output tokens over the wall time,
         // not one forward pass per sample.

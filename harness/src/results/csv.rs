@@ -54,6 +54,14 @@ pub const COLUMNS: &[&str] = &[
     "error_rate",
     "offered_rate",
     "max_rate_meeting_target",
+    "tpot_p99_ms",
+    "e2e_p99_ms",
+    "achieved_rate",
+    "goodput",
+    "errors",
+    "token_counts",
+    "short_requests",
+    "client_cpu_us_per_request",
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -117,6 +125,16 @@ pub fn row(r: &CaseResult) -> Vec<String> {
         opt(g.map(|g| g.error_rate)),
         opt(g.and_then(|g| g.offered_rate)),
         opt(g.and_then(|g| g.max_rate_meeting_target)),
+        p(|g| g.tpot_ms, |s| s.p99),
+        p(|g| g.e2e_ms, |s| s.p99),
+        opt(g.map(|g| g.achieved_rate)),
+        opt(g.and_then(|g| g.goodput)),
+        opt(g.map(|g| g.errors)),
+        g.map_or_else(String::new, |g| g.token_counts.clone()),
+        opt(g.map(|g| g.short_requests)),
+        opt(g
+            .and_then(|g| g.client.as_ref())
+            .map(|c| c.cpu_us_per_request)),
     ]);
     debug_assert_eq!(row.len(), COLUMNS.len());
     row

@@ -159,6 +159,15 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     if let inferbench_backend::BackendStatus::Ready { runtime_version } = backend.status() {
         report.runtime_version = Some(runtime_version);
     }
+    if let (Some(endpoint), Some(g)) = (&case.endpoint, &case.generation) {
+        // A served model: nothing to load in this process.
+        let t = Instant::now();
+        let outcome = crate::generation::served::run_endpoint(case, g, endpoint)?;
+        report.measure_ms = ms_since(t);
+        report.samples_ns = outcome.e2e_ns;
+        report.generation = Some(outcome.summary);
+        return Ok(());
+    }
     let source = model_source(job)?;
     let options = LoadOptions {
         device: case.device,
@@ -367,6 +376,7 @@ mod tests {
             limits: AccuracyLimits::default(),
             options: Default::default(),
             generation: None,
+            endpoint: None,
         };
         WorkerJob {
             weights: ensure_weights(cache, &spec).unwrap(),
@@ -610,7 +620,10 @@ mod tests {
             requests: 4,
             pattern,
             rate: Some(50.0),
-            target_p99_ttft_ms: None,
+            slo: Default::default(),
+            burstiness: 1.0,
+            ignore_eos: true,
+            prompts: Vec::new(),
             search_rate: false,
             concurrency: 2,
             seed: 1,
@@ -671,7 +684,7 @@ mod tests {
                     .case
                     .model
                     .spec,
-                inferbench_ort::onnx::GptExport {
+                inferbench_ort::onnx::Export {
                     format: inferbench_ort::onnx::WeightFormat::F32,
                     kv_cache: true,
                 },
@@ -734,7 +747,7 @@ mod tests {
                         .case
                         .model
                         .spec,
-                    inferbench_ort::onnx::GptExport {
+                    inferbench_ort::onnx::Export {
                         format: match precision {
                             Precision::F16 => inferbench_ort::onnx::WeightFormat::F16,
                             _ => inferbench_ort::onnx::WeightFormat::Int8,
@@ -772,7 +785,7 @@ mod tests {
 
         let mut search = generation_job(LoadPattern::Server, cache.path());
         if let Some(g) = search.case.generation.as_mut() {
-            (g.search_rate, g.target_p99_ttft_ms) = (true, Some(10_000.0));
+            (g.search_rate, g.slo.ttft_ms) = (true, Some(10_000.0));
         }
         let g = execute(&search).generation.unwrap();
         assert!(

@@ -100,11 +100,41 @@ pub struct GenerationCase {
     pub requests: usize,
     pub pattern: LoadPattern,
     pub rate: Option<f64>,
-    pub target_p99_ttft_ms: Option<f64>,
+    /// Limits of `[slo]` (with `target_p99_ttft_ms` as `ttft_ms`).
+    #[serde(default)]
+    pub slo: crate::generation::slo::Slo,
     pub search_rate: bool,
+    /// Shape of the gamma inter-arrival gaps of `server` (1: Poisson).
+    #[serde(default = "one")]
+    pub burstiness: f64,
+    #[serde(default = "yes")]
+    pub ignore_eos: bool,
+    /// Text prompts of `[inputs]`, cycled through; empty for token prompts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<TextPrompt>,
     pub concurrency: usize,
     pub seed: u64,
     pub timeout_ms: Option<f64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One prompt of `[inputs]`: raw text, or chat turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TextPrompt {
+    Text {
+        prompt: String,
+    },
+    Chat {
+        messages: Vec<inferbench_backend::ChatMessage>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +168,9 @@ pub struct Case {
     /// Set for generation workloads; `seq_len` is then the prompt length.
     #[serde(default)]
     pub generation: Option<GenerationCase>,
+    /// The served model of the `openai` backend (the API key by name only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<inferbench_openai::EndpointConfig>,
 }
 
 impl Case {

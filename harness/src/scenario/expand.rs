@@ -8,8 +8,10 @@ use inferbench_backend::{Device, GptSpec, Precision};
 use super::{
     AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, GenerationCase,
     GenerationConfig, LoadPattern, Measurement, MeasurementConfig, ModelCase, ModelConfig,
-    ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario, Warmup, WarmupConfig,
+    ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario, SloConfig, Warmup,
+    WarmupConfig,
 };
+use crate::generation::slo::Slo;
 
 /// A setting that is wrong, with the key to point at.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,8 +275,35 @@ struct Workload {
     generation: Option<GenerationCase>,
 }
 
+/// `[slo]`, with `target_p99_ttft_ms` as the documented alias of `ttft_ms`.
+fn slo(slo: Option<SloConfig>, g: &GenerationConfig, group: Option<usize>) -> Result<Slo, Invalid> {
+    let s = slo.unwrap_or_default();
+    check(
+        group,
+        "target_p99_ttft_ms",
+        s.ttft_ms.is_none() || g.target_p99_ttft_ms.is_none(),
+        || "`target_p99_ttft_ms` is an alias of `[slo] ttft_ms`: give only one".into(),
+    )?;
+    let slo = Slo {
+        ttft_ms: s.ttft_ms.or(g.target_p99_ttft_ms),
+        tpot_ms: s.tpot_ms,
+        e2e_ms: s.e2e_ms,
+    };
+    for (key, v) in [
+        ("ttft_ms", slo.ttft_ms),
+        ("tpot_ms", slo.tpot_ms),
+        ("e2e_ms", slo.e2e_ms),
+    ] {
+        check(group, key, v.is_none_or(|v| v > 0.0), || {
+            format!("`{key}` must be a positive number of milliseconds")
+        })?;
+    }
+    Ok(slo)
+}
+
 fn workloads(
     g: Option<&GenerationConfig>,
+    slo_config: Option<SloConfig>,
     seq_lens: &[usize],
     group: Option<usize>,
 ) -> Result<Vec<Workload>, Invalid> {
@@ -299,11 +328,17 @@ fn workloads(
         prompt_len > 0 && gen_len > 0 && requests > 0,
         || "`prompt_len`, `gen_len` and `requests` must be at least 1".into(),
     )?;
+    let slo = slo(slo_config, g, group)?;
+    check(group, "search_rate", !search_rate || slo.is_set(), || {
+        "`search_rate` needs an `[slo]` limit (`ttft_ms`, `tpot_ms` or `e2e_ms`) to search against"
+            .into()
+    })?;
+    let burstiness = g.burstiness.unwrap_or(1.0);
     check(
         group,
-        "target_p99_ttft_ms",
-        !search_rate || g.target_p99_ttft_ms.is_some(),
-        || "`search_rate` needs a `target_p99_ttft_ms` to search against".into(),
+        "burstiness",
+        burstiness > 0.0 && burstiness.is_finite(),
+        || "`burstiness` must be a positive number (1 is Poisson)".into(),
     )?;
     let patterns = g
         .pattern
@@ -315,8 +350,11 @@ fn workloads(
         requests,
         pattern: LoadPattern::SingleStream,
         rate: None,
-        target_p99_ttft_ms: g.target_p99_ttft_ms,
+        slo,
         search_rate,
+        burstiness,
+        ignore_eos: g.ignore_eos.unwrap_or(true),
+        prompts: Vec::new(),
         concurrency: 1,
         seed: g.seed.unwrap_or(0),
         timeout_ms: g.timeout_ms,
@@ -418,6 +456,32 @@ fn check_ort_options(
     }
 }
 
+/// The `openai` backend needs an `[endpoint]` and a generation workload.
+fn check_endpoint(
+    backends: &[BackendKind],
+    endpoint: Option<&inferbench_openai::EndpointConfig>,
+    has_generation: bool,
+    group: Option<usize>,
+) -> Result<(), Invalid> {
+    if !backends.contains(&BackendKind::Openai) {
+        return Ok(());
+    }
+    let Some(endpoint) = endpoint else {
+        return Err(Invalid {
+            key: "backends".into(),
+            group,
+            message: "the `openai` backend needs an `[endpoint]` table with the server's `url`"
+                .into(),
+        });
+    };
+    check(group, "url", endpoint.problems().is_empty(), || {
+        format!("[endpoint]: {}", endpoint.problems().join("; "))
+    })?;
+    check(group, "backends", has_generation, || {
+        "the `openai` backend runs generation workloads only: add a `[generation]` table".into()
+    })
+}
+
 fn check(
     group: Option<usize>,
     key: &str,
@@ -492,8 +556,11 @@ fn expand_group(
     }
 
     let generation = pick(&c.generation, &s.generation);
-    let workloads = workloads(generation.as_ref(), &seq_lens, group)?;
-    for m in &models {
+    let workloads = workloads(generation.as_ref(), pick(&c.slo, &s.slo), &seq_lens, group)?;
+    let endpoint = pick(&c.endpoint, &s.endpoint);
+    check_endpoint(&backends, endpoint.as_ref(), generation.is_some(), group)?;
+    let only_served = backends.iter().all(|&b| b == BackendKind::Openai);
+    for m in models.iter().filter(|_| !only_served) {
         let longest = workloads.iter().map(|w| w.tokens).max().unwrap_or(0);
         // A model file's sequence limit is the file's business.
         let fits = m.file.is_some() || longest <= m.spec.max_seq;
@@ -518,6 +585,16 @@ fn expand_group(
     for m in &models {
         let (reference, golden, reference_case) = reference_settings.resolve(m, group)?;
         for &backend in &backends {
+            // A served model is named by its `[endpoint] model`, not by the
+            // synthetic GPT's knobs it never uses.
+            let served = backend == BackendKind::Openai && model_config.name.is_none();
+            let m = &match (served, &endpoint) {
+                (true, Some(e)) => ModelCase {
+                    name: e.model.clone().unwrap_or_else(|| "served".into()),
+                    ..m.clone()
+                },
+                _ => m.clone(),
+            };
             let opts = options
                 .get(&backend)
                 .map(option_strings)
@@ -561,6 +638,9 @@ fn expand_group(
                                     limits,
                                     options: opts.clone(),
                                     generation: w.generation.clone(),
+                                    endpoint: endpoint
+                                        .clone()
+                                        .filter(|_| backend == BackendKind::Openai),
                                 });
                             }
                         }

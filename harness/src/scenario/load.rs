@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::expand::{Invalid, expand};
 use super::paths::resolve_case_paths;
+use super::prompts::attach_prompts;
 use super::suggest::{backticked, closest};
 use super::{Case, Scenario};
 
@@ -76,6 +77,7 @@ pub fn parse_str(
     let base = path.parent().unwrap_or(Path::new(""));
     let cases = expand(&scenario, &name, default_threads)
         .and_then(|mut cases| resolve_case_paths(&mut cases, base).map(|()| cases))
+        .and_then(|mut cases| attach_prompts(&mut cases, &scenario, base).map(|()| cases))
         .map_err(|invalid| {
             let offset = locate_key(source, &invalid);
             located(source, path, offset, invalid.message)
@@ -222,7 +224,7 @@ mod tests {
         let (_, _, message, _) = error("backends = 'onnx'\n");
         assert_eq!(
             message,
-            "unknown value `onnx`; expected one of `candle`, `ort`, `tch`"
+            "unknown value `onnx`; expected one of `candle`, `ort`, `tch`, `openai`"
         );
     }
 

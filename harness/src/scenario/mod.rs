@@ -6,6 +6,7 @@ mod case;
 mod expand;
 mod load;
 mod paths;
+mod prompts;
 mod suggest;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use axis::Axis;
 pub use case::{
-    AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, ModelFile, ReferenceCase, Warmup,
+    AccuracyLimits, Case, GenerationCase, Measurement, ModelCase, ModelFile, ReferenceCase,
+    TextPrompt, Warmup,
 };
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
 
@@ -33,16 +35,24 @@ pub enum BackendKind {
     Ort,
     /// libtorch through tch.
     Tch,
+    /// A model served behind an OpenAI-compatible API (`[endpoint]`).
+    Openai,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 3] = [BackendKind::Candle, BackendKind::Ort, BackendKind::Tch];
+    pub const ALL: [BackendKind; 4] = [
+        BackendKind::Candle,
+        BackendKind::Ort,
+        BackendKind::Tch,
+        BackendKind::Openai,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             BackendKind::Candle => "candle",
             BackendKind::Ort => "ort",
             BackendKind::Tch => "tch",
+            BackendKind::Openai => "openai",
         }
     }
 }
@@ -200,10 +210,19 @@ pub struct GenerationConfig {
     pub pattern: Option<Axis<LoadPattern>>,
     /// server: mean arrival rate, requests/s; a list sweeps it.
     pub rate: Option<Axis<f64>>,
-    /// server: p99 TTFT target in ms; a case above it is `failed`.
+    /// Alias of `[slo] ttft_ms`, kept for older scenarios.
     pub target_p99_ttft_ms: Option<f64>,
-    /// server: search the highest rate meeting the target (needs the target).
+    /// server: search the highest rate whose p99 meets every `[slo]` limit
+    /// (needs at least one).
     pub search_rate: Option<bool>,
+    /// server: gamma-distributed gaps of this shape instead of exponential
+    /// ones, as vLLM's `--burstiness` (default 1: Poisson; below 1 burstier,
+    /// above 1 more regular; the mean rate stays `rate`).
+    pub burstiness: Option<f64>,
+    /// Generate all `gen_len` tokens even past the end-of-sequence token
+    /// (default true, so every backend and server generates the same
+    /// number); sent to an endpoint as `ignore_eos` and `min_tokens`.
+    pub ignore_eos: Option<bool>,
     /// concurrency: parallel sessions; a list sweeps it (default 1).
     pub concurrency: Option<Axis<usize>>,
     /// Seed of the arrival schedule (default 0).
@@ -218,6 +237,26 @@ pub struct GenerationConfig {
 pub struct InputsConfig {
     /// Seed of the token ids (default 0).
     pub seed: Option<u64>,
+    /// One text prompt for every generation request.
+    pub prompt: Option<String>,
+    /// A JSONL file of prompts, relative to the scenario: one object a line
+    /// with `prompt` (text) or `messages` (chat turns); requests cycle
+    /// through them.
+    pub prompts: Option<std::path::PathBuf>,
+}
+
+/// Service-level objectives of generation workloads, in milliseconds; every
+/// pattern reports goodput (requests/s meeting all of them) and the server
+/// pattern's rate search looks for the highest rate whose p99 meets them.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SloConfig {
+    /// Time to first token.
+    pub ttft_ms: Option<f64>,
+    /// Time per output token after the first.
+    pub tpot_ms: Option<f64>,
+    /// End-to-end latency of a request.
+    pub e2e_ms: Option<f64>,
 }
 
 /// Fields that a scenario sets for all its cases and that each `[[cases]]`
@@ -231,11 +270,12 @@ macro_rules! with_case_settings {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
-            /// Backends to run: `candle`, `ort`, `tch`.
+            /// Backends to run: `candle`, `ort`, `tch`, `openai`.
             pub backends: Option<Axis<BackendKind>>,
             /// Devices: `cpu`, `cuda`, `cuda:N` (default `cpu`).
             pub devices: Option<Axis<Device>>,
-            /// Precisions: f32, f16, bf16, int8, q8_0, q4_0, q4k (default f32).
+            /// Precisions: f32, f16, bf16, int8, q8_0, q4_0, q4_1, q4k, gguf (the GGUF
+            /// file's own types, as stored) (default f32).
             pub precisions: Option<Axis<Precision>>,
             /// Sequences per forward pass (default 1).
             pub batch: Option<Axis<usize>>,
@@ -250,6 +290,10 @@ macro_rules! with_case_settings {
             pub accuracy: Option<AccuracyConfig>,
             /// Generation workload instead of single forward passes.
             pub generation: Option<GenerationConfig>,
+            /// Service-level objectives of the generation workload.
+            pub slo: Option<SloConfig>,
+            /// The served model of the `openai` backend.
+            pub endpoint: Option<inferbench_openai::EndpointConfig>,
             /// Backend-specific options, e.g. `[options.ort] graph_optimization = "all"`.
             pub options: Option<BTreeMap<BackendKind, BTreeMap<String, serde_json::Value>>>,
         }

@@ -6,87 +6,18 @@
 //! Linear weights are stored transposed (`[in, out]`) so a linear layer is
 //! `MatMul(x, W) + b`, as `torch.onnx.export` writes `nn.Linear`.
 
-use std::collections::HashMap;
-
 use inferbench_backend::GptSpec;
 
-use super::graph::{
-    Dim, GraphBuilder, attr_float, attr_int, attr_ints, f32_tensor, float_tensor, i64_tensor,
-    model, u8_tensor,
+use super::graph::{Dim, GraphBuilder, attr_int, attr_ints, f32_tensor, i64_tensor, model};
+use super::layers::{
+    Export, INPUT, Norm, Positions, WeightFormat, WeightRole, WeightTable, Weights,
+    append_to_cache, attention, declare_inputs, declare_logits, stored_bytes,
 };
-use super::proto::{DataType, ModelProto};
-
-/// The f32 weights by name, each `(shape, values)`, as in the safetensors file.
-pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
-
-pub const INPUT: &str = "input_ids";
-pub const OUTPUT: &str = "logits";
-
-/// The decoder graph's cache inputs and outputs for layer `l`.
-pub fn past_key(l: usize) -> String {
-    format!("past_key_{l}")
-}
-pub fn past_value(l: usize) -> String {
-    format!("past_value_{l}")
-}
-pub fn present_key(l: usize) -> String {
-    format!("present_key_{l}")
-}
-pub fn present_value(l: usize) -> String {
-    format!("present_value_{l}")
-}
-
-/// How weights are stored and computed in an exported graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WeightFormat {
-    F32,
-    /// FLOAT16 weights and KV cache, f32 arithmetic (see [`gpt_graph`]).
-    F16,
-    /// Every linear layer dynamically quantized as onnxruntime's
-    /// `quantize_dynamic(per_channel=True)` writes it: per-output-channel symmetric weights
-    /// stored as uint8 around 128, activations quantized per call by
-    /// `DynamicQuantizeLinear`, `MatMulInteger`, then the int32 sum scaled
-    /// back to f32. Embeddings, norms and biases stay f32.
-    Int8,
-}
-
-impl WeightFormat {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            WeightFormat::F32 => "f32",
-            WeightFormat::F16 => "f16",
-            WeightFormat::Int8 => "int8",
-        }
-    }
-
-    /// Element type of the stored weights (except int8's linear layers)
-    /// and of the KV cache.
-    fn storage(&self) -> DataType {
-        match self {
-            WeightFormat::F16 => DataType::Float16,
-            _ => DataType::Float,
-        }
-    }
-}
-
-/// Which graph to write: the weight format, and whether it is the KV-cache
-/// decoder (past key/value inputs, present key/value outputs per layer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct GptExport {
-    pub format: WeightFormat,
-    pub kv_cache: bool,
-}
-
-impl GptExport {
-    pub const F32: GptExport = GptExport {
-        format: WeightFormat::F32,
-        kv_cache: false,
-    };
-}
+use super::proto::ModelProto;
 
 /// Builds the f32 forward graph; fails only when a weight is missing or misshapen.
 pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String> {
-    gpt_graph(spec, weights, GptExport::F32)
+    gpt_graph(spec, weights, Export::F32)
 }
 
 /// Builds any variant of the graph.
@@ -110,17 +41,13 @@ pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String
 /// and `present_key_l`/`present_value_l [batch, heads, past_len + new,
 /// head_dim]`. Positions and the causal mask start at past_len, read from
 /// the shape of `past_key_0`.
-pub fn gpt_graph(
-    spec: &GptSpec,
-    weights: &Weights,
-    export: GptExport,
-) -> Result<ModelProto, String> {
+pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<ModelProto, String> {
     let cache_type = export.format.storage();
     let mut w = WeightTable {
-        spec,
         weights,
         format: export.format,
     };
+    let ln = (spec.hidden, GptSpec::LN_EPS);
     let mut g = GraphBuilder::new();
     let (h, nh, d) = (
         spec.hidden as i64,
@@ -128,20 +55,14 @@ pub fn gpt_graph(
         spec.head_dim() as i64,
     );
     let batch = Dim::Named("batch".into());
-    let seq = Dim::Named("seq_len".into());
-    g.input(INPUT, DataType::Int64, &[batch.clone(), seq.clone()]);
     let cache_dims = [
         batch.clone(),
         Dim::Fixed(nh),
         Dim::Named("past_len".into()),
         Dim::Fixed(d),
     ];
-    if export.kv_cache {
-        for l in 0..spec.layers {
-            g.input(&past_key(l), cache_type, &cache_dims);
-            g.input(&past_value(l), cache_type, &cache_dims);
-        }
-    }
+    let layers = export.kv_cache.then_some(spec.layers);
+    let Positions { past, total } = declare_inputs(&mut g, layers, &cache_dims, cache_type);
 
     // Constants shared by every block.
     let zero = g.initializer(i64_tensor("const_zero", &[1], &[0]));
@@ -159,26 +80,6 @@ pub fn gpt_graph(
         .flat_map(|i| (0..t_max).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
         .collect();
     let mask_full = g.initializer(f32_tensor("causal_mask", &[t_max, t_max], &mask_full));
-
-    // Positions past..past+T: past is 0 for the forward graph.
-    let t = g.node(
-        "Shape",
-        "seq_len",
-        &[INPUT],
-        vec![attr_int("start", 1), attr_int("end", 2)],
-    );
-    let (past, total) = if export.kv_cache {
-        let past = g.node(
-            "Shape",
-            "past_len",
-            &[&past_key(0)],
-            vec![attr_int("start", 2), attr_int("end", 3)],
-        );
-        let total = g.node("Add", "total_len", &[&past, &t], vec![]);
-        (past, total)
-    } else {
-        (zero.clone(), t.clone())
-    };
 
     // x = wte[ids] + wpe[past..past+T]
     let wte = w.plain(&mut g, "wte", &[spec.vocab_size, spec.hidden])?;
@@ -209,7 +110,7 @@ pub fn gpt_graph(
     for l in 0..spec.layers {
         let p = |s: &str| format!("h.{l}.{s}");
         // Attention: qkv [b,t,3h] -> [b,t,3,nh,d] -> [3,b,nh,t,d].
-        let ln1 = w.layer_norm(&mut g, &p("ln_1"), &x)?;
+        let ln1 = w.norm(&mut g, Norm::Layer, &p("ln_1"), &x, ln)?;
         let qkv = w.linear(
             &mut g,
             &p("attn.c_attn"),
@@ -233,45 +134,15 @@ pub fn gpt_graph(
             )
         });
         if export.kv_cache {
-            let (k_new, v_new) = (w.store(&mut g, &k), w.store(&mut g, &v));
-            k = g.node(
-                "Concat",
-                "k_all",
-                &[&past_key(l), &k_new],
-                vec![attr_int("axis", 2)],
-            );
-            v = g.node(
-                "Concat",
-                "v_all",
-                &[&past_value(l), &v_new],
-                vec![attr_int("axis", 2)],
-            );
-            let [pk, pv] = [present_key(l), present_value(l)];
-            g.node("Identity", "present_k", &[&k], vec![]);
-            g.rename_last_output(&pk);
-            g.node("Identity", "present_v", &[&v], vec![]);
-            g.rename_last_output(&pv);
             let present_dims = [
                 batch.clone(),
                 Dim::Fixed(nh),
                 Dim::Named("total_len".into()),
                 Dim::Fixed(d),
             ];
-            g.output(&pk, cache_type, &present_dims);
-            g.output(&pv, cache_type, &present_dims);
-            (k, v) = (w.load(&mut g, &k), w.load(&mut g, &v));
+            (k, v) = append_to_cache(&mut g, &w, l, (&k, &v), &present_dims);
         }
-        let kt = g.node(
-            "Transpose",
-            "k_t",
-            &[&k],
-            vec![attr_ints("perm", &[0, 1, 3, 2])],
-        );
-        let scores = g.node("MatMul", "scores", &[&q, &kt], vec![]);
-        let scores = g.node("Div", "scaled", &[&scores, &scale], vec![]);
-        let scores = g.node("Add", "masked", &[&scores, &mask], vec![]);
-        let probs = g.node("Softmax", "probs", &[&scores], vec![attr_int("axis", -1)]);
-        let y = g.node("MatMul", "attn", &[&probs, &v], vec![]);
+        let y = attention(&mut g, (&q, &k, &v), &mask, &scale, 4);
         let y = g.node(
             "Transpose",
             "attn_t",
@@ -289,7 +160,7 @@ pub fn gpt_graph(
         x = g.node("Add", "resid_attn", &[&x, &y], vec![]);
 
         // MLP with the exact GELU, x/2 * (1 + erf(x/sqrt(2))).
-        let ln2 = w.layer_norm(&mut g, &p("ln_2"), &x)?;
+        let ln2 = w.norm(&mut g, Norm::Layer, &p("ln_2"), &x, ln)?;
         let fc = w.linear(
             &mut g,
             &p("mlp.c_fc"),
@@ -311,7 +182,7 @@ pub fn gpt_graph(
         )?;
         x = g.node("Add", "resid_mlp", &[&x, &m], vec![]);
     }
-    let xf = w.layer_norm(&mut g, "ln_f", &x)?;
+    let xf = w.norm(&mut g, Norm::Layer, "ln_f", &x, ln)?;
     w.linear(
         &mut g,
         "lm_head",
@@ -319,12 +190,7 @@ pub fn gpt_graph(
         [spec.hidden, spec.vocab_size],
         false,
     )?;
-    g.rename_last_output(OUTPUT);
-    g.output(
-        OUTPUT,
-        DataType::Float,
-        &[batch, seq, Dim::Fixed(spec.vocab_size as i64)],
-    );
+    declare_logits(&mut g, Dim::Named("seq_len".into()), spec.vocab_size);
     let doc = format!(
         "inferbench synthetic GPT ({}{}): vocab {} hidden {} layers {} heads {} max_seq {} seed {}",
         export.format.as_str(),
@@ -348,113 +214,6 @@ pub fn gpt_graph(
     Ok(model(g.finish(name), &doc))
 }
 
-/// Looks weights up by name, checks their shapes and adds them as
-/// initializers in the export's format.
-struct WeightTable<'a> {
-    spec: &'a GptSpec,
-    weights: &'a Weights,
-    format: WeightFormat,
-}
-
-impl WeightTable<'_> {
-    fn get(&self, name: &str, shape: &[usize]) -> Result<&[f32], String> {
-        let (found, data) = self
-            .weights
-            .get(name)
-            .ok_or_else(|| format!("weight `{name}` is missing"))?;
-        if found != shape || data.len() != shape.iter().product::<usize>() {
-            return Err(format!(
-                "weight `{name}` has shape {found:?}, expected {shape:?}"
-            ));
-        }
-        Ok(data)
-    }
-
-    /// A weight stored in the format's storage type, as f32 for the graph.
-    fn plain(
-        &mut self,
-        g: &mut GraphBuilder,
-        name: &str,
-        shape: &[usize],
-    ) -> Result<String, String> {
-        let data = self.get(name, shape)?;
-        let stored = g.initializer(float_tensor(self.format.storage(), name, shape, data));
-        Ok(self.load(g, &stored))
-    }
-
-    /// A stored (f16) tensor as f32; the same tensor in other formats.
-    fn load(&self, g: &mut GraphBuilder, x: &str) -> String {
-        self.cast(g, x, DataType::Float, "to_f32")
-    }
-
-    /// An f32 tensor in the storage type (the f16 KV cache).
-    fn store(&self, g: &mut GraphBuilder, x: &str) -> String {
-        self.cast(g, x, self.format.storage(), "to_f16")
-    }
-
-    fn cast(&self, g: &mut GraphBuilder, x: &str, to: DataType, hint: &str) -> String {
-        if self.format.storage() == DataType::Float {
-            return x.to_string();
-        }
-        g.node("Cast", hint, &[x], vec![attr_int("to", to as i64)])
-    }
-
-    /// LayerNormalization, with its gain and bias f32 in every format.
-    fn layer_norm(&mut self, g: &mut GraphBuilder, name: &str, x: &str) -> Result<String, String> {
-        let h = self.spec.hidden;
-        let gain = self.get(&format!("{name}.weight"), &[h])?;
-        let gain = g.initializer(f32_tensor(&format!("{name}.weight"), &[h], gain));
-        let bias = self.get(&format!("{name}.bias"), &[h])?;
-        let bias = g.initializer(f32_tensor(&format!("{name}.bias"), &[h], bias));
-        Ok(g.node(
-            "LayerNormalization",
-            name,
-            &[x, &gain, &bias],
-            vec![
-                attr_int("axis", -1),
-                attr_float("epsilon", GptSpec::LN_EPS as f32),
-            ],
-        ))
-    }
-
-    /// `x W^T + b` with `W` stored `[out, in]` in the weights and written
-    /// transposed, `[in, out]`, into the graph.
-    fn linear(
-        &mut self,
-        g: &mut GraphBuilder,
-        name: &str,
-        x: &str,
-        [inp, out]: [usize; 2],
-        bias: bool,
-    ) -> Result<String, String> {
-        let w = self.get(&format!("{name}.weight"), &[out, inp])?;
-        let mut wt = vec![0f32; w.len()];
-        for o in 0..out {
-            for i in 0..inp {
-                wt[i * out + o] = w[o * inp + i];
-            }
-        }
-        let y = match self.format {
-            WeightFormat::Int8 => quantized_matmul(g, name, x, &wt, [inp, out]),
-            format => {
-                let wt = g.initializer(float_tensor(
-                    format.storage(),
-                    &format!("{name}.weight_t"),
-                    &[inp, out],
-                    &wt,
-                ));
-                let wt = self.load(g, &wt);
-                g.node("MatMul", name, &[x, &wt], vec![])
-            }
-        };
-        if !bias {
-            return Ok(y);
-        }
-        let b = self.plain(g, &format!("{name}.bias"), &[out])?;
-        Ok(g.node("Add", name, &[&y, &b], vec![]))
-    }
-}
-
 /// Bytes of the initializers the exported graph holds for the weights, as
 /// [`WeightTable`] writes them: layer-norm parameters stay f32; in f16
 /// everything else is 2 bytes; in int8 each linear weight is 1 byte plus an
@@ -463,79 +222,22 @@ pub fn weight_bytes(spec: &GptSpec, format: WeightFormat) -> u64 {
     spec.weight_shapes()
         .into_iter()
         .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let linear = shape.len() == 2 && name != "wte" && name != "wpe";
-            let bytes = match format {
-                WeightFormat::F32 => 4 * n,
-                _ if name.starts_with("ln_") || name.contains(".ln_") => 4 * n,
-                WeightFormat::F16 => 2 * n,
-                WeightFormat::Int8 if linear => n + 5 * shape[0],
-                WeightFormat::Int8 => 4 * n,
+            let role = match name.as_str() {
+                _ if name.starts_with("ln_") || name.contains(".ln_") => WeightRole::Norm,
+                "wte" | "wpe" => WeightRole::Other,
+                _ if shape.len() == 2 => WeightRole::Linear,
+                _ => WeightRole::Other,
             };
-            bytes as u64
+            stored_bytes(format, role, &shape)
         })
         .sum()
-}
-
-/// Zero point of the uint8 weights: symmetric int8 values shifted by 128.
-const WEIGHT_ZERO_POINT: u8 = 128;
-
-/// `x W` with `W` (`[in, out]`, f32) quantized per output column to
-/// `round(W / s) + 128`, `s = max|W[:, o]| / 127`, and `x` quantized at run
-/// time (ONNX `DynamicQuantizeLinear`: uint8, asymmetric, per tensor):
-/// `y = float(MatMulInteger(xq, Wq, x_zp, 128)) * (x_scale * s)`.
-///
-/// uint8 weights (U8U8) rather than int8 because MLAS's U8S8 kernels on
-/// AVX2 without VNNI add pairs of u8*s8 products in int16 and can saturate
-/// (onnxruntime's quantization docs, "reduce_range"); U8U8 does not.
-fn quantized_matmul(
-    g: &mut GraphBuilder,
-    name: &str,
-    x: &str,
-    wt: &[f32],
-    [inp, out]: [usize; 2],
-) -> String {
-    let scales: Vec<f32> = (0..out)
-        .map(|o| {
-            let max = (0..inp).map(|i| wt[i * out + o].abs()).fold(0f32, f32::max);
-            if max > 0.0 { max / 127.0 } else { 1.0 }
-        })
-        .collect();
-    let q: Vec<u8> = wt
-        .iter()
-        .enumerate()
-        .map(|(k, &v)| {
-            let level = (v / scales[k % out]).round().clamp(-127.0, 127.0);
-            (level as i32 + WEIGHT_ZERO_POINT as i32) as u8
-        })
-        .collect();
-    let wq = g.initializer(u8_tensor(
-        &format!("{name}.weight_quantized"),
-        &[inp, out],
-        &q,
-    ));
-    let wzp = g.initializer(u8_tensor(
-        &format!("{name}.weight_zero_point"),
-        &[out],
-        &vec![WEIGHT_ZERO_POINT; out],
-    ));
-    let ws = g.initializer(f32_tensor(&format!("{name}.weight_scale"), &[out], &scales));
-    let (xq, xs, xzp) = g.node3("DynamicQuantizeLinear", &format!("{name}.x"), &[x]);
-    let acc = g.node("MatMulInteger", name, &[&xq, &wq, &xzp, &wzp], vec![]);
-    let acc = g.node(
-        "Cast",
-        "mm_f32",
-        &[&acc],
-        vec![attr_int("to", DataType::Float as i64)],
-    );
-    let s = g.node("Mul", "mm_scale", &[&xs, &ws], vec![]);
-    g.node("Mul", "mm_dequant", &[&acc, &s], vec![])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onnx::proto::{DimensionValue, ModelProto};
+    use crate::onnx::OUTPUT;
+    use crate::onnx::proto::{DataType, DimensionValue, ModelProto};
     use prost::Message;
 
     fn spec() -> GptSpec {
@@ -626,7 +328,7 @@ mod tests {
 
     #[test]
     fn int8_quantizes_every_linear_layer_with_standard_operators() {
-        let export = GptExport {
+        let export = Export {
             format: WeightFormat::Int8,
             kv_cache: false,
         };
@@ -665,7 +367,7 @@ mod tests {
 
     #[test]
     fn the_decoder_takes_and_returns_a_cache_per_layer() {
-        let export = GptExport {
+        let export = Export {
             format: WeightFormat::F16,
             kv_cache: true,
         };

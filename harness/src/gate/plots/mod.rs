@@ -19,7 +19,7 @@ use plotters::prelude::*;
 
 pub use comparison_plot::comparison_plots;
 pub use history_plot::{HistoryPlot, history_plot};
-pub use pareto_plot::{ParetoPoint, pareto_front, pareto_points, write_pareto};
+pub use pareto_plot::{ERROR_FLOOR, ParetoPoint, pareto_front, pareto_points, write_pareto};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {

@@ -76,7 +76,7 @@ pub fn pareto_front(points: &[ParetoPoint]) -> Vec<usize> {
 
 /// Errors below this are drawn at it: f32 against f64 is ~1e-7, and a log
 /// axis needs a floor.
-const ERROR_FLOOR: f64 = 1e-9;
+pub const ERROR_FLOOR: f64 = 1e-9;
 
 struct Pareto {
     points: Vec<ParetoPoint>,
