@@ -4,12 +4,13 @@
 //! sentences, and the per-sentence cosine of a backend's embeddings with
 //! the reference's.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use inferbench_backend::bert::{LAST_HIDDEN_STATE, SENTENCE_EMBEDDING};
 use inferbench_backend::{
-    BertArch, BertConfig, EncoderBatch, HostTensor, ModelSource, PoolingMode, SentencePooling,
-    Session,
+    Backend, BertArch, BertConfig, Device, EncoderBatch, HostTensor, LoadOptions, ModelSource,
+    PoolingMode, Precision, SentencePooling, Session,
 };
 
 use crate::bert::cosine;
@@ -150,4 +151,49 @@ pub fn padding_change(session: &mut dyn Session) -> TestResult<f32> {
         .zip(&padded[1].data[2 * hidden..])
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max))
+}
+
+/// Loads the fixture on `backend` (cpu, one thread) at `precision`.
+pub fn load(
+    backend: &dyn Backend,
+    precision: Precision,
+    cache_dir: &Path,
+) -> TestResult<Box<dyn Session>> {
+    let options = LoadOptions {
+        device: Device::Cpu,
+        precision,
+        threads: 1,
+        options: BTreeMap::new(),
+    };
+    Ok(backend.load(&model_source(cache_dir.to_path_buf()), &options)?)
+}
+
+/// Each `(precision, least cosine)`: the worst sentence of [`mixed_batch`]
+/// on `backend` is at least that close to the reference.
+pub fn assert_close_to_reference(backend: &dyn Backend, cases: &[(Precision, f64)]) {
+    let cache = std::env::temp_dir().join("inferbench-minilm-tests");
+    let reference = reference().expect("the f64 reference loads the fixture");
+    for &(precision, min) in cases {
+        let worst = load(backend, precision, &cache)
+            .and_then(|mut session| worst_cosine(&mut *session, &reference))
+            .unwrap_or_else(|e| panic!("{} {precision}: {e}", backend.name()));
+        assert!(
+            worst >= min,
+            "{} {precision}: worst cosine {worst} < {min}",
+            backend.name()
+        );
+    }
+}
+
+/// Padding changes no embedding by more than `tolerance` (f32).
+pub fn assert_padding_is_masked(backend: &dyn Backend, tolerance: f32) {
+    let cache = std::env::temp_dir().join("inferbench-minilm-tests");
+    let change = load(backend, Precision::F32, &cache)
+        .and_then(|mut session| padding_change(&mut *session))
+        .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    assert!(
+        change <= tolerance,
+        "{}: padding changed an embedding by {change}",
+        backend.name()
+    );
 }
