@@ -14,6 +14,7 @@
 //! It sits below the harness, so the backends' tests and the reference
 //! crate's fixtures can use it too.
 
+pub mod bert_folder;
 pub mod cache;
 mod error;
 mod f32_safetensors;
