@@ -180,7 +180,7 @@ fn options_and_other_model_sources_are_refused() {
         .load(&file, &options(Precision::F32))
         .err()
         .unwrap();
-    assert!(e.to_string().contains("synthetic GPT only"), "{e}");
+    assert!(e.to_string().contains("not onnx model files"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
