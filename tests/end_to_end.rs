@@ -584,21 +584,21 @@ model = { file = "nan.onnx", vocab_size = 11 }
     let json = fs::read_to_string(dir.join("results.json")).unwrap();
     assert!(json.contains("\"max_abs\": \"NaN\""), "{json}");
     // A run holding NaN used to make these exit 2.
+    // Outputs under the temporary folder: relative paths would land in the
+    // source tree (the test's working directory).
+    let baselines = tmp.path().join("b");
+    let tensorboard = tmp.path().join("tb");
     inferbench(tmp.path())
-        .args([
-            "baseline",
-            "save",
-            "nan",
-            dir.to_str().unwrap(),
-            "--dir",
-            "b",
-        ])
+        .args(["baseline", "save", "nan", dir.to_str().unwrap(), "--dir"])
+        .arg(&baselines)
         .assert()
         .success();
     inferbench(tmp.path())
-        .args(["export", dir.to_str().unwrap(), "--tensorboard", "tb"])
+        .args(["export", dir.to_str().unwrap(), "--tensorboard"])
+        .arg(&tensorboard)
         .assert()
         .success();
+    assert!(baselines.join("nan.json").exists());
 }
 
 /// SIGTERM in the middle of a run: the worker is stopped and its scratch
