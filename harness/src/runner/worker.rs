@@ -975,16 +975,16 @@ mod tests {
             assert!(report.accuracy.unwrap().rel_l2 < 1e-4);
         }
 
+        // Damaged synthetic weights fail their content hash and are rebuilt
+        // in the worker (hardening, #14), so the case measures the right
+        // numbers instead of erroring.
         let corrupt = cache.path().join("corrupt.safetensors");
         std::fs::write(&corrupt, b"not safetensors").unwrap();
         let mut bad = job(BackendKind::Tch, Precision::F32, cache.path());
         bad.weights = corrupt;
         let report = execute(&bad);
-        assert!(
-            matches!(report.outcome, Outcome::Error(ref m) if m.contains("corrupt.safetensors")),
-            "{:?}",
-            report.outcome
-        );
+        assert_eq!(report.outcome, Outcome::Measured);
+        assert!(report.accuracy.unwrap().rel_l2 < 1e-4);
     }
 
     #[cfg(feature = "tch")]
