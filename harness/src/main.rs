@@ -36,7 +36,8 @@ enum Command {
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
-        /// Smoke run: 1 warm-up and 3 measured iterations per case.
+        /// Smoke run: 1 warm-up and 3 measured iterations per case, at most
+        /// 4 requests per generation case.
         #[arg(long)]
         quick: bool,
         /// Folder that receives the run folder.
@@ -136,6 +137,9 @@ fn quick(case: &mut Case) {
     case.measurement.min_seconds = 0.0;
     case.measurement.max_iterations = case.measurement.max_iterations.max(3);
     case.measurement.max_seconds = case.measurement.max_seconds.min(5.0);
+    if let Some(g) = case.generation.as_mut() {
+        g.requests = g.requests.min(4);
+    }
 }
 
 struct RunArgs {

@@ -9,12 +9,14 @@
 //! - [`convert_hf_cached`]: a HF folder (sharded, any float dtype) converted
 //!   once into one f32 safetensors file in the model cache;
 //! - [`cache`]: content hashes and atomic, verified cache files;
-//! - [`TextTokenizer`]: `tokenizer.json` through the `tokenizers` crate.
+//! - [`TextTokenizer`]: `tokenizer.json` through the `tokenizers` crate;
+//! - [`ChatTemplate`]: chat turns to prompt text by the model's template.
 //!
 //! It sits below the harness, so the backends' tests and the reference
 //! crate's fixtures can use it too.
 
 pub mod cache;
+mod chat_template;
 mod error;
 mod f32_safetensors;
 pub mod gguf;
@@ -25,6 +27,7 @@ mod hf_folder;
 mod safetensors_file;
 mod tokenizer;
 
+pub use chat_template::{ChatTemplate, plain_chat};
 pub use error::ModelError;
 pub use f32_safetensors::write_f32_safetensors;
 pub use gguf::GgufFile;

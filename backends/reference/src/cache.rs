@@ -41,6 +41,19 @@ pub fn cached_logits(
     cached_values(folder, "logits", ids, compute)
 }
 
+/// The greedy continuation of `prompt` by `n` tokens, cached.
+pub fn cached_greedy(
+    folder: &Path,
+    prompt: &[u32],
+    n: usize,
+    compute: impl FnOnce() -> Result<Vec<u32>, ReferenceError>,
+) -> Result<Vec<u32>, ReferenceError> {
+    let values = cached_values(folder, &format!("greedy{n}"), prompt, || {
+        Ok(compute()?.into_iter().map(f64::from).collect())
+    })?;
+    Ok(values.into_iter().map(|v| v as u32).collect())
+}
+
 /// FNV-1a, 64 bits: a file name for a short key, not a security hash.
 fn short_hash(text: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;

@@ -84,13 +84,10 @@ pub fn smollm2_reference_logits(ids: &[u32]) -> Result<Vec<f64>, FixtureError> {
 /// KV cache), computed once and cached like [`smollm2_reference_logits`].
 pub fn smollm2_reference_greedy(prompt: &[u32], n: usize) -> Result<Vec<u32>, FixtureError> {
     let model = smollm2_folder()?;
-    let values = crate::cache::cached_values(&model.folder, &format!("greedy{n}"), prompt, || {
-        let reference = LlamaReference::load(&model.config, &model.weights)?;
-        Ok(reference
-            .greedy(prompt, n)?
-            .into_iter()
-            .map(f64::from)
-            .collect())
-    })?;
-    Ok(values.into_iter().map(|v| v as u32).collect())
+    Ok(crate::cache::cached_greedy(
+        &model.folder,
+        prompt,
+        n,
+        || LlamaReference::load(&model.config, &model.weights)?.greedy(prompt, n),
+    )?)
 }

@@ -7,7 +7,8 @@ use inferbench_backend::{BackendError, Decoder, HostTensor, TokenBatch};
 
 /// What one generation produced.
 pub struct Generated {
-    /// Output token ids per sequence, `gen_len` each.
+    /// Output token ids per sequence: `gen_len` each, or up to and with the
+    /// end-of-sequence token when decoding stops there.
     pub tokens: Vec<Vec<i64>>,
     /// When each step's tokens were chosen, ns since `origin`.
     pub token_ns: Vec<u64>,
@@ -33,10 +34,15 @@ pub fn argmax_rows(logits: &HostTensor) -> Vec<i64> {
         .collect()
 }
 
+/// Greedy decoding of `prompt` by `gen_len` tokens per sequence. With
+/// `eos`, a sequence ends at that token (kept as its last), and decoding
+/// stops when every sequence has ended; the batch's finished sequences
+/// keep being fed their greedy tokens meanwhile, which nothing reads.
 pub fn generate(
     decoder: &mut dyn Decoder,
     prompt: &TokenBatch,
     gen_len: usize,
+    eos: Option<i64>,
     origin: Instant,
     keep_logits: bool,
 ) -> Result<Generated, BackendError> {
@@ -56,16 +62,25 @@ pub fn generate(
         }
         out.token_ns.push(origin.elapsed().as_nanos() as u64);
         for (seq, &t) in out.tokens.iter_mut().zip(&next) {
-            seq.push(t);
+            if !ended(seq, eos) {
+                seq.push(t);
+            }
         }
         if keep_logits {
             out.logits.push(logits.clone());
+        }
+        if out.tokens.iter().all(|seq| ended(seq, eos)) {
+            break;
         }
         if step + 1 < gen_len {
             logits = decoder.step(&next)?;
         }
     }
     Ok(out)
+}
+
+fn ended(seq: &[i64], eos: Option<i64>) -> bool {
+    eos.is_some() && seq.last().copied() == eos
 }
 
 #[cfg(test)]
@@ -80,5 +95,57 @@ mod tests {
             data: vec![0.1, 0.9, 0.2, 5.0, 5.0, 1.0, -1.0, -2.0, -0.5],
         };
         assert_eq!(argmax_rows(&l), vec![1, 0, 2]);
+    }
+
+    /// Picks token `script[seq][step]` for each sequence: one-hot logits.
+    struct Scripted {
+        script: Vec<Vec<usize>>,
+        step: usize,
+    }
+
+    impl Scripted {
+        fn logits(&self) -> HostTensor {
+            let mut data = vec![0.0; self.script.len() * 4];
+            for (seq, picks) in self.script.iter().enumerate() {
+                data[seq * 4 + picks[self.step]] = 1.0;
+            }
+            HostTensor {
+                name: "logits".into(),
+                shape: vec![self.script.len(), 4],
+                data,
+            }
+        }
+    }
+
+    impl Decoder for Scripted {
+        fn prefill(&mut self, _: &TokenBatch) -> Result<HostTensor, BackendError> {
+            Ok(self.logits())
+        }
+        fn step(&mut self, _: &[i64]) -> Result<HostTensor, BackendError> {
+            self.step += 1;
+            Ok(self.logits())
+        }
+    }
+
+    #[test]
+    fn decoding_stops_each_sequence_at_eos_and_the_batch_when_all_ended() {
+        let prompt = TokenBatch {
+            batch: 2,
+            seq_len: 1,
+            ids: vec![0, 0],
+        };
+        let script = vec![vec![1, 3, 1, 1, 1], vec![1, 1, 1, 3, 1]];
+        let mut d = Scripted {
+            script: script.clone(),
+            step: 0,
+        };
+        let out = generate(&mut d, &prompt, 5, Some(3), Instant::now(), true).unwrap();
+        assert_eq!(out.tokens, [vec![1, 3], vec![1, 1, 1, 3]]);
+        assert_eq!((out.token_ns.len(), out.logits.len()), (4, 4));
+        // ignore_eos: every sequence decodes all 5.
+        let mut d = Scripted { script, step: 0 };
+        let out = generate(&mut d, &prompt, 5, None, Instant::now(), false).unwrap();
+        assert_eq!(out.tokens[0], [1, 3, 1, 1, 1]);
+        assert_eq!(out.token_ns.len(), 5);
     }
 }

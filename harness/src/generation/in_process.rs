@@ -193,6 +193,7 @@ mod tests {
             session.as_mut().decoder().unwrap().as_mut(),
             &prompt,
             6,
+            None,
             Instant::now(),
             false,
         )

@@ -13,14 +13,17 @@ use inferbench_backend::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::agreement::Agreement;
 use super::arrivals::gamma_arrivals_ns;
 use super::decode::generate;
 use super::slo::{Slo, search_highest_rate};
 use super::timeline::RequestTimeline;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::model::inputs::token_batch;
+use crate::model::llama_reference::CachedLlamaReference;
 use crate::model::reference;
 use crate::model::synthetic::GptWeights;
+use crate::model::text::TextCodec;
 use crate::scenario::{Case, GenerationCase, LoadPattern};
 use crate::stats::Summary;
 
@@ -76,6 +79,24 @@ pub struct GenerationSummary {
     pub per_stream_tokens_per_s: Option<Summary>,
     /// Greedy token ids of the first measured request, for cross-backend checks.
     pub first_request_tokens: Vec<i64>,
+    /// The first request's prompt ids, and its text as the model read it
+    /// (a chat prompt after its template), for checkpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt_tokens: Vec<i64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prompt_text: String,
+    /// The reference's greedy continuation of the first prompt: its ids and
+    /// text, and how far the case's agrees with it (checkpoints).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_tokens: Vec<i64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reference_text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
+    /// Output tokens per completed request: `gen_len` with `ignore_eos`,
+    /// fewer when requests stop at the end-of-sequence token.
+    #[serde(default, with = "crate::results::float::option")]
+    pub mean_output_tokens: Option<f64>,
     /// Every request's TTFT and TPOT in ns (the telemetry histograms).
     #[serde(default)]
     pub ttft_samples_ns: Vec<u64>,
@@ -100,9 +121,14 @@ pub struct GenerationSummary {
     /// that could not keep the offered rate, token counts that disagree).
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// Text of the first measured request, when the generator gives text.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub first_request_text: String,
+    /// Text of the first measured request: a server's, or a checkpoint's
+    /// ids decoded by its tokenizer.
+    #[serde(
+        default,
+        alias = "first_request_text",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub generated_text: String,
 }
 
 /// Failures of one class.
@@ -159,13 +185,81 @@ fn backend_failure(e: BackendError) -> GenerationError {
     GenerationError::new(ErrorClass::Backend, e.to_string())
 }
 
-fn prompt(case: &Case, g: &GenerationCase, batch: usize, index: u64) -> TokenBatch {
-    token_batch(
-        case.model.spec.vocab_size,
-        batch,
-        g.prompt_len,
-        case.input_seed.wrapping_add(index),
-    )
+/// What each request of a case starts from, and where it stops.
+#[derive(Debug, Clone, Default)]
+pub struct Requests {
+    /// Tokenized text prompts, cycled through; empty for random-id prompts
+    /// of `prompt_len`.
+    pub prompts: Vec<Vec<i64>>,
+    /// Each prompt's text as the model reads it, for results.
+    pub prompt_texts: Vec<String>,
+    /// The range random prompt ids are drawn from.
+    pub vocab: usize,
+    /// Ends a sequence at this token (`ignore_eos = false`).
+    pub eos: Option<i64>,
+}
+
+impl Requests {
+    /// Random-id prompts over the vocabulary, decoded to the end.
+    pub fn random(vocab: usize) -> Self {
+        Self {
+            vocab,
+            ..Self::default()
+        }
+    }
+
+    /// The prompts of `batch` requests from request `first` on (random ids:
+    /// seeded by `index`, the request's or batch's number).
+    fn prompt(
+        &self,
+        case: &Case,
+        g: &GenerationCase,
+        batch: usize,
+        first: usize,
+        index: u64,
+    ) -> Result<TokenBatch, BackendError> {
+        if self.prompts.is_empty() {
+            let seed = case.input_seed.wrapping_add(index);
+            return Ok(token_batch(self.vocab, batch, g.prompt_len, seed));
+        }
+        let rows: Vec<&Vec<i64>> = (first..first + batch)
+            .map(|i| &self.prompts[i % self.prompts.len()])
+            .collect();
+        let seq_len = rows[0].len();
+        if rows.iter().any(|r| r.len() != seq_len) {
+            return Err(BackendError::Unsupported(format!(
+                "a batch of {batch} needs text prompts of one token length, and these have {:?}                  (no padding); use batch 1 or prompts of equal length",
+                rows.iter().map(|r| r.len()).collect::<Vec<_>>()
+            )));
+        }
+        Ok(TokenBatch {
+            batch,
+            seq_len,
+            ids: rows.into_iter().flatten().copied().collect(),
+        })
+    }
+}
+
+/// What the first request is judged against.
+pub enum GenerationReference<'a> {
+    /// No reference (`reference = "none"`).
+    None,
+    /// The synthetic GPT's f32 weights file.
+    Gpt(&'a std::path::Path),
+    /// A checkpoint's f64 Llama reference.
+    Llama(&'a CachedLlamaReference),
+}
+
+/// Everything an in-process generation case needs besides its session.
+pub struct GenerationSetup<'a> {
+    /// Loads further sessions (the `concurrency` pattern).
+    pub backend: &'a dyn Backend,
+    pub source: &'a ModelSource,
+    pub options: &'a LoadOptions,
+    pub requests: Requests,
+    pub reference: GenerationReference<'a>,
+    /// Turns ids into text for results (checkpoints).
+    pub codec: Option<&'a TextCodec>,
 }
 
 fn ms_summary(values: impl Iterator<Item = f64>) -> Option<Summary> {
@@ -177,7 +271,7 @@ fn ms_summary(values: impl Iterator<Item = f64>) -> Option<Summary> {
 fn serve(
     session: &mut dyn Session,
     case: &Case,
-    g: &GenerationCase,
+    (g, requests): (&GenerationCase, &Requests),
     arrivals_ns: &[u64],
     keep_first: bool,
 ) -> Result<LoadRun, BackendError> {
@@ -198,20 +292,23 @@ fn serve(
             arrival
         };
         let start = origin.elapsed().as_nanos() as u64;
-        let p = prompt(case, g, 1, i as u64);
+        let p = requests.prompt(case, g, 1, i, i as u64)?;
         match generate(
             decoder.as_mut(),
             &p,
             g.gen_len,
+            requests.eos,
             origin,
             keep_first && i == 0,
         ) {
             Ok(out) => {
+                let produced = out.tokens[0].len();
                 if keep_first && i == 0 {
                     run.first = Some((p.ids.clone(), out.tokens[0].clone(), out.logits));
                 }
+                let token_ns = out.token_ns[..produced].to_vec();
                 run.timelines
-                    .push(RequestTimeline::per_token(arrival, start, out.token_ns));
+                    .push(RequestTimeline::per_token(arrival, start, token_ns));
             }
             Err(e) => run.failures.push(backend_failure(e)),
         }
@@ -225,6 +322,7 @@ fn offline(
     session: &mut dyn Session,
     case: &Case,
     g: &GenerationCase,
+    requests: &Requests,
 ) -> Result<LoadRun, BackendError> {
     let mut decoder = session.decoder()?;
     let mut run = LoadRun {
@@ -236,15 +334,17 @@ fn offline(
     for (chunk, first) in (0..g.requests).step_by(batch).enumerate() {
         let n = batch.min(g.requests - first);
         let start = origin.elapsed().as_nanos() as u64;
-        let p = prompt(case, g, n, chunk as u64);
-        match generate(decoder.as_mut(), &p, g.gen_len, origin, chunk == 0) {
+        let p = requests.prompt(case, g, n, first, chunk as u64)?;
+        let eos = requests.eos;
+        match generate(decoder.as_mut(), &p, g.gen_len, eos, origin, chunk == 0) {
             Ok(out) => {
+                for tokens in &out.tokens {
+                    let token_ns = out.token_ns[..tokens.len()].to_vec();
+                    run.timelines
+                        .push(RequestTimeline::per_token(0, start, token_ns));
+                }
                 if chunk == 0 {
                     run.first = Some((p.row(0).to_vec(), out.tokens[0].clone(), out.logits));
-                }
-                for _ in 0..n {
-                    run.timelines
-                        .push(RequestTimeline::per_token(0, start, out.token_ns.clone()));
                 }
             }
             Err(e) => {
@@ -263,15 +363,16 @@ fn concurrent(
     session: &mut dyn Session,
     load: &(dyn Fn() -> Result<Box<dyn Session>, BackendError> + Sync),
     case: &Case,
-    g: &GenerationCase,
+    work: (&GenerationCase, &Requests),
 ) -> Result<LoadRun, BackendError> {
+    let g = work.0;
     let arrivals = vec![0; g.requests];
     let origin = Instant::now();
     let others: Vec<Result<LoadRun, BackendError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..g.concurrency)
-            .map(|_| scope.spawn(|| serve(load()?.as_mut(), case, g, &arrivals, false)))
+            .map(|_| scope.spawn(|| serve(load()?.as_mut(), case, work, &arrivals, false)))
             .collect();
-        let mine = serve(session, case, g, &arrivals, true);
+        let mine = serve(session, case, work, &arrivals, true);
         std::iter::once(mine)
             .chain(handles.into_iter().map(|h| {
                 h.join()
@@ -329,14 +430,15 @@ pub(crate) fn record_trial(
 fn search_rate(
     session: &mut dyn Session,
     case: &Case,
-    g: &GenerationCase,
+    work: (&GenerationCase, &Requests),
 ) -> Result<(f64, Vec<RateTrial>), BackendError> {
-    let probe = serve(session, case, g, &vec![0; g.requests.min(4)], false)?;
+    let g = work.0;
+    let probe = serve(session, case, work, &vec![0; g.requests.min(4)], false)?;
     let service_s = probe.wall_s / probe.timelines.len().max(1) as f64;
     let mut trials = Vec::new();
     let rate = search_highest_rate(1.0 / service_s.max(1e-6), |rate| {
         let arrivals = gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed);
-        let run = serve(session, case, g, &arrivals, false)?;
+        let run = serve(session, case, work, &arrivals, false)?;
         Ok::<_, BackendError>(record_trial(&mut trials, rate, &run, &g.slo))
     })?;
     Ok((rate, trials))
@@ -369,67 +471,145 @@ fn check_accuracy(
     accuracy::compare(reference, &candidate, vocab)
 }
 
-pub fn run_generation(
-    session: &mut dyn Session,
-    backend: &dyn Backend,
-    source: &ModelSource,
-    options: &LoadOptions,
+/// The same check on a checkpoint: the f64 Llama reference over prompt +
+/// generated tokens (cached by those ids) against the logits each
+/// generated token was chosen from.
+fn check_llama_accuracy(
+    reference: &CachedLlamaReference,
+    prompt: &[i64],
+    generated: &[i64],
+    logits: &[HostTensor],
+) -> Result<Option<AccuracyDeltas>, BackendError> {
+    let vocab = reference.vocab_size();
+    let steps = generated.len().min(logits.len());
+    if prompt.is_empty() || steps == 0 {
+        return Ok(None);
+    }
+    let ids: Vec<u32> = prompt
+        .iter()
+        .chain(&generated[..steps - 1])
+        .map(|&t| t as u32)
+        .collect();
+    let full = reference.logits(&ids)?;
+    let first_row = (prompt.len() - 1) * vocab;
+    let expected = &full[first_row..first_row + steps * vocab];
+    let candidate: Vec<f32> = logits[..steps]
+        .iter()
+        .flat_map(|l| l.data[..vocab].iter().copied())
+        .collect();
+    Ok(accuracy::compare(expected, &candidate, vocab))
+}
+
+/// The reference's greedy continuation of `prompt`, ended after `eos`
+/// when decoding stops there (greedy tokens before it do not depend on
+/// what follows, so the cached full continuation serves both).
+fn reference_continuation(
+    reference: &CachedLlamaReference,
+    prompt: &[i64],
+    gen_len: usize,
+    eos: Option<i64>,
+) -> Result<Vec<i64>, BackendError> {
+    let ids: Vec<u32> = prompt.iter().map(|&t| t as u32).collect();
+    let mut out: Vec<i64> = reference
+        .greedy(&ids, gen_len)?
+        .into_iter()
+        .map(i64::from)
+        .collect();
+    if let Some(end) = eos.and_then(|e| out.iter().position(|&t| t == e)) {
+        out.truncate(end + 1);
+    }
+    Ok(out)
+}
+
+/// The first request's texts, accuracy against the reference and agreement
+/// with the reference's own continuation.
+fn judge_first(
+    outcome: &mut GenerationOutcome,
+    first: Option<(Vec<i64>, Vec<i64>, Vec<HostTensor>)>,
+    setup: &GenerationSetup,
     case: &Case,
     g: &GenerationCase,
-    weights: Option<&std::path::Path>,
+) -> Result<(), BackendError> {
+    let Some((prompt, generated, logits)) = first else {
+        return Ok(());
+    };
+    let s = &mut outcome.summary;
+    if let Some(codec) = setup.codec {
+        s.prompt_text = match setup.requests.prompt_texts.first() {
+            Some(text) => text.clone(),
+            None => codec.decode(&prompt)?,
+        };
+        s.generated_text = codec.decode(&generated)?;
+    }
+    match &setup.reference {
+        GenerationReference::None => {}
+        GenerationReference::Gpt(path) => {
+            // Read the f32 weights only now: the peak memory is taken.
+            outcome.accuracy = GptWeights::read(path)
+                .ok()
+                .filter(|_| !logits.is_empty())
+                .and_then(|w| check_accuracy(&w, case, &prompt, &generated, &logits));
+        }
+        GenerationReference::Llama(reference) => {
+            outcome.accuracy = check_llama_accuracy(reference, &prompt, &generated, &logits)?;
+            let expected =
+                reference_continuation(reference, &prompt, g.gen_len, setup.requests.eos)?;
+            s.agreement = Some(Agreement::of(&generated, &expected));
+            if let Some(codec) = setup.codec {
+                s.reference_text = codec.decode(&expected)?;
+            }
+            s.reference_tokens = expected;
+        }
+    }
+    s.prompt_tokens = prompt;
+    Ok(())
+}
+
+pub fn run_generation(
+    session: &mut dyn Session,
+    setup: &GenerationSetup,
+    case: &Case,
+    g: &GenerationCase,
 ) -> Result<GenerationOutcome, BackendError> {
+    let work = (g, &setup.requests);
     // Warm-up: one request, unmeasured.
-    serve(
-        session,
-        case,
-        &GenerationCase {
-            requests: 1,
-            ..g.clone()
-        },
-        &[0],
-        false,
-    )?;
+    let warm = GenerationCase {
+        requests: 1,
+        ..g.clone()
+    };
+    serve(session, case, (&warm, &setup.requests), &[0], false)?;
     let immediate = vec![0; g.requests];
-    let (run, offered, searched) = match g.pattern {
-        LoadPattern::SingleStream => (serve(session, case, g, &immediate, true)?, None, None),
-        LoadPattern::Offline => (offline(session, case, g)?, None, None),
+    let arrivals = |rate: f64| gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed);
+    let (mut run, offered, searched) = match g.pattern {
+        LoadPattern::SingleStream => (serve(session, case, work, &immediate, true)?, None, None),
+        LoadPattern::Offline => (offline(session, case, g, &setup.requests)?, None, None),
         LoadPattern::Concurrency => {
-            let load = || backend.load(source, options);
-            (concurrent(session, &load, case, g)?, None, None)
+            // The fields alone: the reference in `setup` stays on this thread.
+            let (backend, source, options) = (setup.backend, setup.source, setup.options);
+            let load = move || backend.load(source, options);
+            (concurrent(session, &load, case, work)?, None, None)
         }
         LoadPattern::Server if g.search_rate => {
-            let (rate, trials) = search_rate(session, case, g)?;
+            let (rate, trials) = search_rate(session, case, work)?;
             // The figures reported are those of a final run at the rate found.
             let lowest = trials.iter().map(|t| t.rate).fold(f64::INFINITY, f64::min);
             let rate_run = if rate > 0.0 { rate } else { lowest.min(1e6) };
-            let run = serve(
-                session,
-                case,
-                g,
-                &gamma_arrivals_ns(g.requests, rate_run, g.burstiness, g.seed),
-                true,
-            )?;
+            let run = serve(session, case, work, &arrivals(rate_run), true)?;
             (run, Some(rate_run), Some((rate, trials)))
         }
         LoadPattern::Server => {
             let rate = g.rate.unwrap_or(1.0);
-            (
-                serve(
-                    session,
-                    case,
-                    g,
-                    &gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed),
-                    true,
-                )?,
-                Some(rate),
-                None,
-            )
+            let run = serve(session, case, work, &arrivals(rate), true)?;
+            (run, Some(rate), None)
         }
     };
     let peak_rss_bytes = crate::runner::memory::peak_rss_bytes();
-    // Read the f32 weights for the reference only after the peak is taken.
-    let weights = weights.and_then(|p| GptWeights::read(p).ok());
-    let mut outcome = summarize(run, case, g, offered, searched, weights.as_ref());
+    let first = run.first.clone();
+    run.first = first
+        .as_ref()
+        .map(|(p, t, _)| (p.clone(), t.clone(), Vec::new()));
+    let mut outcome = summarize(run, g, offered, searched);
+    judge_first(&mut outcome, first, setup, case, g)?;
     outcome.peak_rss_bytes = peak_rss_bytes;
     Ok(outcome)
 }
@@ -465,11 +645,9 @@ fn tally_errors(run: &LoadRun, timeout_ms: Option<f64>) -> BTreeMap<String, Erro
 
 pub(crate) fn summarize(
     mut run: LoadRun,
-    case: &Case,
     g: &GenerationCase,
     offered_rate: Option<f64>,
     searched: Option<(f64, Vec<RateTrial>)>,
-    weights: Option<&GptWeights>,
 ) -> GenerationOutcome {
     let errors_by_class = tally_errors(&run, g.timeout_ms);
     let errors: usize = errors_by_class.values().map(|t| t.count).sum();
@@ -484,12 +662,7 @@ pub(crate) fn summarize(
         None => (None, Vec::new()),
     };
     let first = run.first.take();
-    let accuracy = match (&first, weights) {
-        (Some((prompt, tokens, logits)), Some(w)) if !logits.is_empty() => {
-            check_accuracy(w, case, prompt, tokens, logits)
-        }
-        _ => None,
-    };
+    let completed = tl.len();
     let summary = GenerationSummary {
         pattern: g.pattern,
         requests,
@@ -524,6 +697,12 @@ pub(crate) fn summarize(
         streams: g.concurrency.max(1),
         per_stream_tokens_per_s: Summary::of(&run.stream_tokens_per_s),
         first_request_tokens: first.map(|f| f.1).unwrap_or_default(),
+        prompt_tokens: Vec::new(),
+        prompt_text: String::new(),
+        reference_tokens: Vec::new(),
+        reference_text: String::new(),
+        agreement: None,
+        mean_output_tokens: (completed > 0).then(|| output_tokens as f64 / completed as f64),
         ttft_samples_ns: tl.iter().filter_map(|t| t.ttft_ns()).collect(),
         tpot_samples_ns: tl
             .iter()
@@ -535,12 +714,12 @@ pub(crate) fn summarize(
         short_requests: run.short_requests,
         client: run.client.take(),
         warnings: std::mem::take(&mut run.warnings),
-        first_request_text: std::mem::take(&mut run.first_text),
+        generated_text: std::mem::take(&mut run.first_text),
     };
     GenerationOutcome {
         e2e_ns: tl.iter().filter_map(|t| t.e2e_ns()).collect(),
         summary,
-        accuracy,
+        accuracy: None,
         peak_rss_bytes: None,
     }
 }

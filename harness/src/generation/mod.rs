@@ -2,6 +2,7 @@
 //! LoadGen-style load patterns, reporting TTFT, TPOT and inter-token
 //! latency (definitions in [`timeline`]).
 
+pub mod agreement;
 pub mod arrivals;
 pub mod decode;
 pub mod drive;
@@ -11,4 +12,4 @@ pub mod served;
 pub mod slo;
 pub mod timeline;
 
-pub use load::{GenerationSummary, run_generation};
+pub use load::{GenerationReference, GenerationSetup, GenerationSummary, Requests, run_generation};

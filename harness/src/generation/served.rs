@@ -52,14 +52,7 @@ pub fn run_endpoint(
         ),
         None => None,
     };
-    run_with(
-        &runtime,
-        Arc::new(client),
-        &requests,
-        case,
-        g,
-        tokenizer.as_ref(),
-    )
+    run_with(&runtime, Arc::new(client), &requests, g, tokenizer.as_ref())
 }
 
 /// The requests of a case: the `[inputs]` text prompts in turn, else token
@@ -102,7 +95,6 @@ pub fn run_with(
     runtime: &Runtime,
     generator: Arc<dyn Generator>,
     requests: &[GenerationRequest],
-    case: &Case,
     g: &GenerationCase,
     tokenizer: Option<&TextTokenizer>,
 ) -> Result<GenerationOutcome, BackendError> {
@@ -138,7 +130,7 @@ pub fn run_with(
     };
     let driven = drive(runtime, generator, requests.to_vec(), &plan);
     let run = load_run(driven, &plan, g, tokenizer);
-    Ok(summarize(run, case, g, offered, searched, None))
+    Ok(summarize(run, g, offered, searched))
 }
 
 /// The rate search of `search_rate` over the generator, from the capacity

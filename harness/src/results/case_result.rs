@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accuracy::AccuracyDeltas;
 use crate::generation::GenerationSummary;
+use crate::model::perplexity::Perplexity;
 use crate::runner::worker::{Outcome, WorkerReport};
 use crate::scenario::Case;
 use crate::stats::Summary;
@@ -74,6 +75,9 @@ pub struct CaseResult {
     /// Every measured iteration, nanoseconds, in order (for generation
     /// workloads: each request's end-to-end latency).
     pub samples_ns: Vec<u64>,
+    /// Perplexity on the `[inputs] text` windows, beside the reference's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perplexity: Option<Perplexity>,
     /// TTFT, TPOT, rates… of a generation workload.
     #[serde(default)]
     pub generation: Option<GenerationSummary>,
@@ -232,6 +236,7 @@ impl CaseResult {
             accuracy: report.accuracy,
             nonfinite_outputs: report.nonfinite_outputs,
             samples_ns: report.samples_ns,
+            perplexity: report.perplexity,
             generation: report.generation,
             started_at_unix_ns: None,
             finished_at_unix_ns: None,

@@ -119,7 +119,29 @@ const TABLE: &[Column] = &[
             .map(|c| c.cpu_us_per_request))
     }),
     ("nonfinite_outputs", |r| opt(r.nonfinite_outputs)),
+    ("perplexity", |r| opt(r.perplexity.map(|p| p.value))),
+    ("perplexity_reference", |r| {
+        opt(r.perplexity.and_then(|p| p.reference))
+    }),
+    ("perplexity_scored_tokens", |r| {
+        opt(r.perplexity.map(|p| p.scored_tokens))
+    }),
+    ("mean_output_tokens", |r| {
+        opt(r.generation.as_ref().and_then(|g| g.mean_output_tokens))
+    }),
+    ("agree_prefix_tokens", |r| {
+        opt(agreement(r).map(|a| a.prefix_tokens))
+    }),
+    ("agree_exact_match", |r| {
+        opt(agreement(r).map(|a| a.exact_match))
+    }),
+    ("agree_rouge_l", |r| opt(agreement(r).map(|a| a.rouge_l))),
+    ("agree_bleu", |r| opt(agreement(r).map(|a| a.bleu))),
 ];
+
+fn agreement(r: &CaseResult) -> Option<crate::generation::agreement::Agreement> {
+    r.generation.as_ref().and_then(|g| g.agreement)
+}
 
 /// The header, in order.
 pub fn columns() -> impl Iterator<Item = &'static str> {
@@ -191,6 +213,12 @@ mod tests {
         report.load_ms = Some(12.5);
         report.peak_rss_bytes = Some(4242);
         report.nonfinite_outputs = Some(6);
+        report.perplexity = Some(crate::model::perplexity::Perplexity {
+            value: 27.5,
+            reference: Some(27.25),
+            windows: 2,
+            scored_tokens: 126,
+        });
         report.accuracy = Some(AccuracyDeltas {
             max_abs: 0.25,
             rel_l2: 0.125,
@@ -229,6 +257,10 @@ mod tests {
             ("acc_ppl_ratio", "1.5"),
             ("nonfinite_outputs", "6"),
             ("gen_pattern", ""),
+            ("perplexity", "27.5"),
+            ("perplexity_reference", "27.25"),
+            ("perplexity_scored_tokens", "126"),
+            ("agree_rouge_l", ""),
         ];
         for (name, value) in expected {
             assert_eq!(cell(name), value, "column {name}");

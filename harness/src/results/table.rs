@@ -10,11 +10,24 @@ fn sci(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1e}"))
 }
 
+/// Common prefix with the reference's greedy continuation, in tokens
+/// (`16/16` when identical), and ROUGE-L.
+fn agreement(r: &CaseResult) -> String {
+    match r.generation.as_ref().and_then(|g| g.agreement) {
+        Some(a) => format!(
+            "{}/{} R{:.2}",
+            a.prefix_tokens, a.reference_tokens, a.rouge_l
+        ),
+        None => "-".into(),
+    }
+}
+
 /// Rows of aligned text: one header, one line per case, then the reasons
 /// of skipped, errored and failed cases.
 pub fn render(results: &[CaseResult]) -> String {
     let header = [
-        "case", "status", "p50 ms", "p99 ms", "tok/s", "GFLOP/s", "RSS MiB", "rel L2", "top1",
+        "case", "status", "p50 ms", "p99 ms", "tok/s", "GFLOP/s", "RSS MiB", "rel L2", "KL",
+        "top1", "PPL", "agree",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in results {
@@ -27,7 +40,10 @@ pub fn render(results: &[CaseResult]) -> String {
             fixed(r.gflop_per_s, 2),
             fixed(r.peak_rss_bytes.map(|b| b as f64 / (1 << 20) as f64), 1),
             sci(r.accuracy.map(|a| a.rel_l2)),
+            sci(r.accuracy.map(|a| a.kl)),
             fixed(r.accuracy.map(|a| a.top1), 4),
+            fixed(r.perplexity.map(|p| p.value), 3),
+            agreement(r),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())

@@ -10,14 +10,17 @@ use inferbench_backend::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint;
 use super::measurement::{Measurement, ProcessCpuTime, WallTime};
 use super::memory::peak_rss_bytes;
 use super::references;
 use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
-use crate::generation::{GenerationSummary, run_generation};
+use crate::generation::{GenerationReference, GenerationSetup, GenerationSummary, run_generation};
 use crate::model::named_inputs::{self, InputBinding};
+use crate::model::perplexity::Perplexity;
+use crate::model::text::TextCodec;
 use crate::model::{inputs::token_batch, reference};
 use crate::scenario::{Case, ReferenceKind};
 
@@ -31,6 +34,10 @@ pub struct WorkerJob {
     /// file and `spec_dir` the converted folder, both in the model cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llama: Option<inferbench_backend::LlamaConfig>,
+    /// A checkpoint's tokenizer files (`tokenizer.json`, and
+    /// `tokenizer_config.json` with its chat template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_dir: Option<PathBuf>,
     /// Percent added to each pass by a busy-wait (gate calibration only).
     #[serde(default)]
     pub inject_slowdown_pct: f64,
@@ -68,6 +75,9 @@ pub struct WorkerReport {
     /// NaN or ±inf values among the last measured pass's outputs.
     #[serde(default)]
     pub nonfinite_outputs: Option<u64>,
+    /// Perplexity on the `[inputs] text` windows.
+    #[serde(default)]
+    pub perplexity: Option<Perplexity>,
     /// Set for generation workloads.
     #[serde(default)]
     pub generation: Option<GenerationSummary>,
@@ -93,6 +103,7 @@ impl WorkerReport {
             accuracy: None,
             accuracy_ms: 0.0,
             nonfinite_outputs: None,
+            perplexity: None,
             generation: None,
             load_started_at_unix_ns: None,
         }
@@ -150,14 +161,23 @@ fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
     }
 }
 
-fn prepare(session: &mut dyn Session, job: &WorkerJob) -> Result<PreparedInputs, BackendError> {
+fn prepare(
+    session: &mut dyn Session,
+    job: &WorkerJob,
+    codec: Option<&TextCodec>,
+) -> Result<PreparedInputs, BackendError> {
     let case = &job.case;
     let Some(file) = &case.model.file else {
-        let vocab = job
-            .llama
-            .as_ref()
-            .map_or(case.model.spec.vocab_size, |c| c.vocab_size);
-        let input = token_batch(vocab, case.batch, case.seq_len, case.input_seed);
+        let input = match checkpoint::text_input(job, codec)? {
+            Some(windows) => windows,
+            None => {
+                let vocab = job
+                    .llama
+                    .as_ref()
+                    .map_or(case.model.spec.vocab_size, |c| c.vocab_size);
+                token_batch(vocab, case.batch, case.seq_len, case.input_seed)
+            }
+        };
         session.prepare(&input)?;
         return Ok(PreparedInputs::Tokens(input));
     };
@@ -210,29 +230,31 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.load_ms = Some(ms_since(t));
     report.weight_bytes = session.weight_bytes();
     report.model_file_bytes = session.model_file_bytes();
+    let codec = checkpoint::codec(job)?;
     if let Some(g) = &case.generation {
-        if case.model.llama.is_some() {
+        if case.model.file.is_some() {
             return Err(BackendError::Unsupported(
-                "generation workloads on Llama checkpoints are not wired into the runner yet"
+                "generation workloads run the synthetic GPT and Llama checkpoints, not model files"
                     .into(),
             ));
         }
-        if case.model.file.is_some() {
-            return Err(BackendError::Unsupported(
-                "generation workloads run the synthetic GPT only, not model files".into(),
-            ));
-        }
+        let llama_reference = checkpoint::reference(job);
+        let setup = GenerationSetup {
+            backend: backend.as_ref(),
+            source: &source,
+            options: &options,
+            requests: checkpoint::requests(job, codec.as_ref(), g)?,
+            reference: match (&llama_reference, case.reference) {
+                (Some(r), _) => GenerationReference::Llama(r),
+                (None, ReferenceKind::F64) if job.llama.is_none() => {
+                    GenerationReference::Gpt(&job.weights)
+                }
+                _ => GenerationReference::None,
+            },
+            codec: codec.as_ref(),
+        };
         let t = Instant::now();
-        let weights = (case.reference == ReferenceKind::F64).then_some(job.weights.as_path());
-        let outcome = run_generation(
-            session.as_mut(),
-            backend.as_ref(),
-            &source,
-            &options,
-            case,
-            g,
-            weights,
-        )?;
+        let outcome = run_generation(session.as_mut(), &setup, case, g)?;
         report.measure_ms = ms_since(t);
         report.peak_rss_bytes = outcome.peak_rss_bytes;
         report.samples_ns = outcome.e2e_ns;
@@ -240,7 +262,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         report.generation = Some(outcome.summary);
         return Ok(());
     }
-    let input = prepare(session.as_mut(), job)?;
+    let input = prepare(session.as_mut(), job, codec.as_ref())?;
 
     let t = Instant::now();
     while report.warmup_iterations < case.warmup.iterations
@@ -274,9 +296,15 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     );
     let t = Instant::now();
     report.accuracy = match (case.reference, &input) {
+        (ReferenceKind::None, PreparedInputs::Tokens(tokens)) => {
+            report.perplexity = unreferenced_perplexity(session, job, tokens)?;
+            None
+        }
         (ReferenceKind::None, _) => None,
         (ReferenceKind::F64, PreparedInputs::Tokens(tokens)) => {
-            Some(check_accuracy(session, job, tokens)?)
+            let (deltas, perplexity) = check_accuracy(session, job, tokens)?;
+            report.perplexity = perplexity;
+            Some(deltas)
         }
         (ReferenceKind::Golden, _) => {
             let folder = case.golden.as_deref().ok_or_else(|| {
@@ -326,18 +354,17 @@ fn measure<M: Measurement>(
     }
 }
 
+/// The logits of a forward pass against the f64 reference's, and for text
+/// inputs the perplexity of both on the windows.
 fn check_accuracy(
     session: &mut dyn Session,
     job: &WorkerJob,
     input: &TokenBatch,
-) -> Result<AccuracyDeltas, BackendError> {
+) -> Result<(AccuracyDeltas, Option<Perplexity>), BackendError> {
     let case = &job.case;
-    let outputs = session.outputs()?;
-    let logits = outputs
-        .first()
-        .ok_or_else(|| BackendError::Run("the backend returned no outputs".into()))?;
-    let reference = match &job.llama {
-        Some(config) => llama_reference(config, job, input)?,
+    let logits = first_output(session)?;
+    let reference = match checkpoint::reference(job) {
+        Some(llama) => llama.batch_logits(input)?,
         None => reference::cached_forward(
             &case.model.spec,
             &job.weights,
@@ -347,52 +374,52 @@ fn check_accuracy(
         )
         .map_err(|e| BackendError::Run(format!("reference: {e}")))?,
     };
-    let mut deltas = accuracy::compare(&reference.data, &logits.data, reference.vocab_size)
-        .ok_or_else(|| {
-            BackendError::Run(format!(
-                "logits have shape {:?}, expected [{}, {}, {}]",
-                logits.shape, case.batch, case.seq_len, reference.vocab_size
-            ))
-        })?;
+    let vocab = reference.vocab_size;
+    let mut deltas = accuracy::compare(&reference.data, &logits.data, vocab).ok_or_else(|| {
+        BackendError::Run(format!(
+            "logits have shape {:?}, expected [{}, {}, {vocab}]",
+            logits.shape, case.batch, case.seq_len
+        ))
+    })?;
+    if case.text.is_some() {
+        let perplexity = checkpoint::text_perplexity(&logits, input, vocab, Some(&reference));
+        deltas.ppl_ratio = perplexity.and_then(|p| p.ratio());
+        return Ok((deltas, perplexity));
+    }
     deltas.ppl_ratio = accuracy::perplexity_ratio(
         &reference.data,
         &logits.data,
-        reference.vocab_size,
+        vocab,
         &input.ids,
         input.seq_len,
     );
-    Ok(deltas)
+    Ok((deltas, None))
 }
 
-/// The f64 Llama reference's logits of every sequence of `input`, each
-/// computed once and kept beside the converted weights.
-fn llama_reference(
-    config: &inferbench_backend::LlamaConfig,
+/// Perplexity on text windows when no reference runs.
+fn unreferenced_perplexity(
+    session: &mut dyn Session,
     job: &WorkerJob,
     input: &TokenBatch,
-) -> Result<reference::ReferenceLogits, BackendError> {
-    let err =
-        |e: inferbench_reference::ReferenceError| BackendError::Run(format!("reference: {e}"));
-    let mut data = Vec::new();
-    let mut model = None;
-    for row in input.ids.chunks(input.seq_len.max(1)) {
-        let ids: Vec<u32> = row.iter().map(|&t| t as u32).collect();
-        let logits = inferbench_reference::cache::cached_logits(&job.spec_dir, &ids, || {
-            if model.is_none() {
-                model = Some(inferbench_reference::LlamaReference::load(
-                    config,
-                    &job.weights,
-                )?);
-            }
-            model.as_ref().expect("just loaded").forward(&ids)
-        })
-        .map_err(err)?;
-        data.extend(logits);
-    }
-    Ok(reference::ReferenceLogits {
-        vocab_size: config.vocab_size,
-        data,
-    })
+) -> Result<Option<Perplexity>, BackendError> {
+    let (Some(_), Some(config)) = (&job.case.text, &job.llama) else {
+        return Ok(None);
+    };
+    let logits = first_output(session)?;
+    Ok(checkpoint::text_perplexity(
+        &logits,
+        input,
+        config.vocab_size,
+        None,
+    ))
+}
+
+fn first_output(session: &mut dyn Session) -> Result<inferbench_backend::HostTensor, BackendError> {
+    session
+        .outputs()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| BackendError::Run("the backend returned no outputs".into()))
 }
 
 #[cfg(test)]
@@ -444,6 +471,7 @@ mod tests {
                 max_seconds: 10.0,
             },
             input_seed: 1,
+            text: None,
             reference: ReferenceKind::F64,
             golden: None,
             reference_case: None,
@@ -454,6 +482,7 @@ mod tests {
         };
         WorkerJob {
             llama: None,
+            tokenizer_dir: None,
             weights: ensure_weights(cache, &spec).unwrap(),
             spec_dir: spec_dir(cache, &spec),
             case,

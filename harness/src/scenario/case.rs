@@ -200,6 +200,10 @@ pub struct Case {
     pub warmup: Warmup,
     pub measurement: Measurement,
     pub input_seed: u64,
+    /// The `[inputs] text` file whose token windows a forward pass of a
+    /// checkpoint reads instead of random ids (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<PathBuf>,
     pub reference: ReferenceKind,
     /// The golden-output folder of `reference = "golden"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -815,6 +815,7 @@ fn expand_group(
                                     warmup,
                                     measurement,
                                     input_seed,
+                                    text: None,
                                     reference,
                                     golden: golden.clone(),
                                     reference_case: reference_case.as_ref().map(|r| {

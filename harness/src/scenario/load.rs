@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::expand::{Invalid, expand};
+use super::inputs::attach_inputs;
 use super::paths::resolve_case_paths;
-use super::prompts::attach_prompts;
 use super::suggest::{backticked, closest};
 use super::{Case, Scenario};
 
@@ -82,7 +82,7 @@ pub fn parse_str(
     let base = path.parent().unwrap_or(Path::new(""));
     let cases = expand(&scenario, &name, default_threads)
         .and_then(|mut cases| resolve_case_paths(&mut cases, base).map(|()| cases))
-        .and_then(|mut cases| attach_prompts(&mut cases, &scenario, base).map(|()| cases))
+        .and_then(|mut cases| attach_inputs(&mut cases, &scenario, base).map(|()| cases))
         .map_err(|invalid| {
             let offset = locate_key(source, &invalid);
             located(source, path, offset, invalid.message)

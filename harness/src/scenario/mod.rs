@@ -4,11 +4,11 @@
 mod axis;
 mod case;
 mod expand;
+mod inputs;
 mod load;
 #[cfg(test)]
 mod load_properties;
 mod paths;
-mod prompts;
 pub mod ranges;
 mod suggest;
 
@@ -246,18 +246,26 @@ pub struct GenerationConfig {
     pub max_error_rate: Option<f64>,
 }
 
-/// How the inputs are generated.
+/// What the cases read: random token ids by default; real text for models
+/// with a tokenizer.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputsConfig {
-    /// Seed of the token ids (default 0).
+    /// Seed of random token ids (default 0).
     pub seed: Option<u64>,
     /// One text prompt for every generation request.
     pub prompt: Option<String>,
     /// A JSONL file of prompts, relative to the scenario: one object a line
-    /// with `prompt` (text) or `messages` (chat turns); requests cycle
-    /// through them.
+    /// with `prompt` (text) or `messages` (chat turns, rendered with the
+    /// model's chat template, or as `role: content` lines ending in
+    /// `assistant:` when it has none); requests cycle through them.
     pub prompts: Option<std::path::PathBuf>,
+    /// A UTF-8 text file, relative to the scenario, for the forward passes
+    /// of a `gguf` or `hf` model: tokenized as one stream with the model's
+    /// tokenizer and cut into consecutive `batch` windows of `seq_len`
+    /// tokens. Perplexity is scored on those windows as llama.cpp's
+    /// `llama-perplexity` does (the second half of each window).
+    pub text: Option<std::path::PathBuf>,
 }
 
 /// Service-level objectives of generation workloads, in milliseconds; every
