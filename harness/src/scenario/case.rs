@@ -227,9 +227,11 @@ impl Case {
         self.batch * self.seq_len
     }
 
-    /// Matrix-product FLOPs of one forward pass; 0 (unknown) for a model file.
+    /// Matrix-product FLOPs of one forward pass; 0 (unknown) for a model
+    /// file, and for a checkpoint, whose config is only read when it runs
+    /// (the synthetic GPT's figure would be wrong for it).
     pub fn flops_per_forward(&self) -> u64 {
-        if self.model.file.is_some() {
+        if self.model.file.is_some() || self.model.llama.is_some() {
             return 0;
         }
         self.model.spec.flops_per_forward(self.batch, self.seq_len)
