@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Does the inferbench ORT adapter add anything to ONNX Runtime itself?
-# Runs the same .onnx file (the synthetic GPT inferbench exports), with the
+# Runs the same .onnx file (by default the synthetic GPT inferbench
+# exports; `MODEL=path/to/any.onnx VOCAB=n` for any other, e.g. the MiniLM
+# encoder inferbench writes into its cache), with the
 # same threads and session settings, through Python onnxruntime's
 # `InferenceSession.run` and through `inferbench run`, alternating the two
 # for several rounds so machine noise hits both alike, and prints the ratio
@@ -8,11 +10,12 @@
 #
 #   bash ci/ort-parity.sh            # defaults below; override by env:
 #   ROUNDS=9 ITERS=150 THREADS=1 BATCH=1 SEQ=64 bash ci/ort-parity.sh
+#   MODEL=$HOME/.cache/inferbench/.../bert-....onnx VOCAB=30522 SEQ=128 bash ci/ort-parity.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-9} ITERS=${ITERS:-150} WARMUP=${WARMUP:-20}
 THREADS=${THREADS:-1} BATCH=${BATCH:-1} SEQ=${SEQ:-64}
-VOCAB=2048 WORK=vendor/parity
+VOCAB=${VOCAB:-2048} WORK=vendor/parity
 
 bash ci/setup.sh >/dev/null
 VENV=vendor/venv-ort
@@ -25,7 +28,9 @@ cargo build --release --quiet -p inferbench
 BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/inferbench
 mkdir -p "$WORK"
 
-# 1. Export the synthetic GPT once (a quick run writes the .onnx into the cache).
+# 1. Export the synthetic GPT once (a quick run writes the .onnx into the
+#    cache), unless a model file is given.
+if [ -z "${MODEL:-}" ]; then
 cat > "$WORK/export.toml" <<TOML
 backends = "ort"
 batch = 1
@@ -40,6 +45,8 @@ max_seq = 256
 TOML
 "$BIN" run "$WORK/export.toml" --quick --out "$WORK/runs" --cache-dir "$WORK/cache" >/dev/null
 MODEL=$(find "$(pwd)/$WORK/cache" -name 'synthetic-gpt-*.onnx' | head -n 1)
+fi
+MODEL=$(realpath "$MODEL")
 echo "model: $MODEL"
 
 # 2. The same file as a user model file for inferbench.

@@ -4,7 +4,11 @@ per-iteration latencies (ms) as JSON.
 
 Settings mirror inferbench's `[options.ort]` defaults: intra-op threads =
 the case's threads, inter-op 1, sequential execution, ORT_ENABLE_ALL, no
-spinning. Inputs: int64 token ids in [0, vocab) for every int64 input."""
+spinning. Inputs follow inferbench's rules for a model file's inputs
+(harness/src/model/named_inputs.rs), so any exported model gets the same
+kind of values on both sides: int64 inputs named like masks are all ones,
+like positions 0, 1, ... along the last axis, like token types zeros, all
+other int64 inputs token ids in [0, vocab); float inputs N(0, 1)."""
 import argparse
 import json
 import time
@@ -32,10 +36,23 @@ so.add_session_config_entry("session.inter_op.allow_spinning", "0")
 sess = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
 
 rng = np.random.default_rng(0)
-feed = {
-    i.name: rng.integers(0, a.vocab, size=(a.batch, a.seq_len), dtype=np.int64)
-    for i in sess.get_inputs()
-}
+
+
+def value(inp):
+    shape = (a.batch, a.seq_len)
+    name = inp.name.lower()
+    if inp.type == "tensor(float)":
+        return rng.standard_normal(shape, dtype=np.float32)
+    if "mask" in name:
+        return np.ones(shape, dtype=np.int64)
+    if "position" in name:
+        return np.broadcast_to(np.arange(a.seq_len, dtype=np.int64), shape).copy()
+    if "type" in name:
+        return np.zeros(shape, dtype=np.int64)
+    return rng.integers(0, a.vocab, size=shape, dtype=np.int64)
+
+
+feed = {i.name: value(i) for i in sess.get_inputs()}
 for _ in range(a.warmup):
     sess.run(None, feed)
 samples = []

@@ -729,6 +729,62 @@ fn a_gguf_checkpoint_runs_against_the_f64_llama_reference() {
     }
 }
 
+/// The least cosine each precision's worst sentence reaches on MiniLM
+/// (f32 is the reference's computation in f32; bf16 keeps 8 mantissa bits).
+fn min_cosine(precision: &str) -> f64 {
+    match precision {
+        "f32" => 0.99999,
+        "f16" => 0.999,
+        _ => 0.99,
+    }
+}
+
+#[test]
+fn minilm_embeds_sentences_on_every_backend_against_the_f64_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let file = scenario("minilm.toml");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quick",
+        ])
+        .assert()
+        .success();
+    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    assert_eq!(rows.len(), 18, "{rows:?}");
+    for row in &rows {
+        if row["backend"] == "tch" && !compiled_in().contains(&"tch") {
+            assert_eq!(row["status"], "skipped", "{row:?}");
+            continue;
+        }
+        assert_eq!(row["status"], "measured", "{row:?}");
+        let precision = row["precision"].as_str();
+        let (worst, mean) = (num(row, "acc_cosine"), num(row, "acc_cosine_mean"));
+        assert!(worst >= min_cosine(precision), "{row:?}");
+        assert!(mean >= worst && mean <= 1.0 + 1e-12, "{row:?}");
+        if precision == "f32" {
+            assert!(num(row, "acc_max_abs") < 1e-4, "{row:?}");
+            assert!(num(row, "acc_rel_l2") < 1e-4, "{row:?}");
+        }
+        // Sentences per second is batch / latency; tokens count real ones.
+        let batch = num(row, "batch");
+        let latency_s = num(row, "latency_mean_ms") * 1e-3;
+        assert!((num(row, "throughput_seq_per_s") * latency_s - batch).abs() < 1e-6 * batch);
+        let padding = num(row, "padding_share");
+        // One sentence alone is never padded; four of different lengths are.
+        if batch == 1.0 {
+            assert_eq!(padding, 0.0, "{row:?}");
+        } else {
+            assert!(padding > 0.0 && padding < 1.0, "{row:?}");
+        }
+        assert!(num(row, "weight_bytes") > 0.0, "{row:?}");
+    }
+}
+
 #[test]
 fn a_bad_checkpoint_is_a_located_error() {
     let tmp = tempfile::tempdir().unwrap();

@@ -14,9 +14,13 @@ pub struct AccuracyDeltas {
     /// ‖candidate − reference‖₂ / ‖reference‖₂.
     #[serde(with = "crate::results::float")]
     pub rel_l2: f64,
-    /// cos ∠(candidate, reference) over the flattened logits.
+    /// cos ∠(candidate, reference) over the flattened logits; for an
+    /// encoder, of the worst sentence's embedding.
     #[serde(with = "crate::results::float")]
     pub cosine: f64,
+    /// Encoders: the mean over sentences of their embeddings' cosine.
+    #[serde(default, with = "crate::results::float::option")]
+    pub cosine_mean: Option<f64>,
     /// Fraction of positions whose arg-max token is the reference's.
     #[serde(with = "crate::results::float")]
     pub top1: f64,
@@ -98,6 +102,7 @@ pub fn compare(reference: &[f64], candidate: &[f32], vocab: usize) -> Option<Acc
         max_abs,
         rel_l2: (diff2 / ref2).sqrt(),
         cosine: dot / (ref2.sqrt() * cand2.sqrt()),
+        cosine_mean: None,
         top1: same_top as f64 / rows as f64,
         kl: kl_total / rows as f64,
         ppl_ratio: None,

@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::{
-    BackendError, Device, GptSpec, HostTensor, InputSpec, LlamaConfig, NamedTensor, Precision,
-    TokenBatch,
+    BackendError, BertConfig, Device, EncoderBatch, GptSpec, HostTensor, InputSpec, LlamaConfig,
+    NamedTensor, Precision, TokenBatch,
 };
 
 /// Whether a backend can run at all on this machine.
@@ -54,6 +54,16 @@ pub enum ModelSource {
         config: LlamaConfig,
         weights: PathBuf,
         gguf: Option<PathBuf>,
+        cache_dir: PathBuf,
+    },
+    /// A BERT-family encoder with trained weights (see [`crate::bert`]):
+    /// its config and one f32 safetensors file with `BertModel` names, and
+    /// the sentence-transformers pooling on top (`None`: the model's output
+    /// is its last hidden state). `cache_dir` as for `Llama`.
+    Bert {
+        config: BertConfig,
+        weights: PathBuf,
+        pooling: Option<crate::SentencePooling>,
         cache_dir: PathBuf,
     },
 }
@@ -128,6 +138,14 @@ pub trait Session {
     fn prepare_named(&mut self, _inputs: &[NamedTensor]) -> Result<(), BackendError> {
         Err(BackendError::Unsupported(
             "this backend does not run model files".into(),
+        ))
+    }
+
+    /// Like [`Session::prepare`], for an encoder's padded batch with its
+    /// attention mask (see [`crate::bert`] for the outputs it yields).
+    fn prepare_encoder(&mut self, _input: &EncoderBatch) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported(
+            "this backend does not run encoder models".into(),
         ))
     }
 

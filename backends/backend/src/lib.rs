@@ -7,6 +7,7 @@
 //! and reads back host tensors.
 
 mod backend;
+pub mod bert;
 pub mod cache;
 mod device;
 mod error;
@@ -20,6 +21,7 @@ mod tensor;
 pub use backend::{
     Backend, BackendStatus, Decoder, LoadOptions, ModelFormat, ModelSource, Session, Support,
 };
+pub use bert::{BertArch, BertConfig, EncoderBatch, PoolingMode, SentencePooling};
 pub use device::Device;
 pub use error::BackendError;
 pub use generate::{

@@ -3,6 +3,7 @@
 //! with its linear layers quantized to GGUF's Q8_0, Q4_0 and Q4_K, and with
 //! a KV-cache decoder for generation.
 
+mod bert;
 mod gpt;
 mod llama;
 mod llama_weights;
@@ -15,6 +16,7 @@ use inferbench_backend::{
     Precision, Session, Support, TokenBatch,
 };
 
+pub use bert::CandleBert;
 pub use gpt::{CandleGpt, KvCache};
 pub use llama::CandleLlama;
 
@@ -89,6 +91,12 @@ impl Backend for CandleBackend {
                 gguf,
                 ..
             } => return load_llama(config, weights, gguf.as_deref(), options.precision),
+            ModelSource::Bert {
+                config,
+                weights,
+                pooling,
+                ..
+            } => return load_bert(config, *pooling, weights, options.precision),
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "candle runs the synthetic GPT and Llama-family models, not {} model files",
@@ -125,6 +133,26 @@ impl Backend for CandleBackend {
             notes: Vec::new(),
         }))
     }
+}
+
+fn load_bert(
+    config: &inferbench_backend::BertConfig,
+    pooling: Option<inferbench_backend::SentencePooling>,
+    weights: &std::path::Path,
+    precision: Precision,
+) -> Result<Box<dyn Session>, BackendError> {
+    let dtype = dtype(precision).ok_or_else(|| {
+        BackendError::Unsupported(format!(
+            "candle runs encoders in f32, f16 and bf16, not {precision}"
+        ))
+    })?;
+    let model = CandleBert::load(config, pooling, weights, dtype)?;
+    Ok(Box::new(bert::CandleBertSession {
+        model,
+        input: None,
+        outputs: Vec::new(),
+        model_file_bytes: std::fs::metadata(weights).ok().map(|m| m.len()),
+    }))
 }
 
 /// The Llama family: f32/f16/bf16 from the shared safetensors file, the

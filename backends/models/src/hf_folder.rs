@@ -15,8 +15,26 @@ use crate::{ConvertedModel, ModelError, SafetensorsFile, read_hf_config, write_f
 /// Converts `folder` into `cache_dir/models/hf-<hash>/model.safetensors`, or
 /// reuses an intact earlier conversion. The tokenizer stays in `folder`.
 pub fn convert_hf_cached(folder: &Path, cache_dir: &Path) -> Result<ConvertedModel, ModelError> {
+    let config = read_hf_config(&folder.join("config.json"))?;
+    let weights = convert_folder_cached(folder, cache_dir, "hf", &config.weight_shapes())?;
+    Ok(ConvertedModel {
+        config,
+        folder: folder.to_path_buf(),
+        weights,
+    })
+}
+
+/// The f32 safetensors file holding exactly the weights of `plan` (HF
+/// names, shapes checked) from `folder`'s shards, in
+/// `cache_dir/models/<tag>-<hash>/model.safetensors`, keyed by the content
+/// hashes of `config.json` and the shards; written once, reused while intact.
+pub(crate) fn convert_folder_cached(
+    folder: &Path,
+    cache_dir: &Path,
+    tag: &str,
+    plan: &[(String, Vec<usize>)],
+) -> Result<PathBuf, ModelError> {
     let config_path = folder.join("config.json");
-    let config = read_hf_config(&config_path)?;
     let shard_paths = shard_paths(folder)?;
     let mut key = Sha256::new();
     for path in std::iter::once(&config_path).chain(&shard_paths) {
@@ -28,7 +46,7 @@ pub fn convert_hf_cached(folder: &Path, cache_dir: &Path) -> Result<ConvertedMod
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let out_dir = cache_dir.join("models").join(format!("hf-{key}"));
+    let out_dir = cache_dir.join("models").join(format!("{tag}-{key}"));
     std::fs::create_dir_all(&out_dir).map_err(|e| ModelError::io(&out_dir, e))?;
     let weights = out_dir.join("model.safetensors");
     if !is_intact(&weights)? {
@@ -36,20 +54,15 @@ pub fn convert_hf_cached(folder: &Path, cache_dir: &Path) -> Result<ConvertedMod
             .iter()
             .map(|p| SafetensorsFile::open(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let plan = config.weight_shapes();
-        let owners = locate_weights(folder, &shards, &plan)?;
+        let owners = locate_weights(folder, &shards, plan)?;
         let metadata = BTreeMap::from([("format".to_string(), "pt".to_string())]);
-        write_f32_safetensors(&weights, &plan, &metadata, |i| {
+        write_f32_safetensors(&weights, plan, &metadata, |i| {
             let (name, shape) = &plan[i];
             shards[owners[i]].read_f32(name, shape)
         })?;
         record_hash(&weights)?;
     }
-    Ok(ConvertedModel {
-        config,
-        folder: folder.to_path_buf(),
-        weights,
-    })
+    Ok(weights)
 }
 
 /// The shard files: those `model.safetensors.index.json` maps weights to,

@@ -15,6 +15,7 @@
 //! It sits below the harness, so the backends' tests and the reference
 //! crate's fixtures can use it too.
 
+pub mod bert_folder;
 pub mod cache;
 mod chat_template;
 mod error;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use tokenizers::Tokenizer;
+use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::ModelError;
 
@@ -40,6 +40,35 @@ impl TextTokenizer {
             .encode(text, false)
             .map(|e| e.get_ids().to_vec())
             .map_err(|e| e.to_string())
+    }
+
+    /// Token ids of each sentence as a sentence encoder reads it: with the
+    /// special tokens the tokenizer's post-processor adds (`[CLS] ... [SEP]`),
+    /// truncated to `max_len` tokens as `transformers` truncates (words
+    /// dropped from the end, special tokens kept), and not padded whatever
+    /// `tokenizer.json` says (the batch is padded later, with its mask).
+    pub fn encode_sentences(
+        &self,
+        sentences: &[&str],
+        max_len: usize,
+    ) -> Result<Vec<Vec<u32>>, String> {
+        let mut tokenizer = self.inner.clone();
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_len,
+                ..Default::default()
+            }))
+            .map_err(|e| e.to_string())?;
+        sentences
+            .iter()
+            .map(|s| {
+                tokenizer
+                    .encode(*s, true)
+                    .map(|e| e.get_ids().to_vec())
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
     }
 
     /// The text of `ids`, special tokens kept (they are part of the output).

@@ -98,6 +98,19 @@ impl Backend for OrtBackend {
                 path,
                 format: ModelFormat::Onnx,
             } => (path.clone(), None, None),
+            ModelSource::Bert {
+                config: bert,
+                weights,
+                pooling,
+                cache_dir,
+            } => {
+                let path = onnx::ensure_bert_onnx(bert, *pooling, weights, cache_dir, format)?;
+                let session = open_session(&config, &path)?;
+                let file_bytes = std::fs::metadata(&path).ok().map(|m| m.len());
+                let weight_bytes = Some(onnx::bert_weight_bytes(bert, format));
+                let session = OrtSession::new(session, None, weight_bytes, file_bytes);
+                return Ok(Box::new(session.with_encoder(bert.clone())));
+            }
             ModelSource::File { format, .. } => {
                 return Err(BackendError::Unsupported(format!(
                     "ONNX Runtime does not run {} model files",

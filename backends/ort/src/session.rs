@@ -7,8 +7,8 @@
 
 use half::f16;
 use inferbench_backend::{
-    BackendError, Decoder, ElementType, HostTensor, InputDim, InputSpec, NamedTensor, Session,
-    TensorData, TokenBatch,
+    BackendError, Decoder, ElementType, EncoderBatch, HostTensor, InputDim, InputSpec, NamedTensor,
+    Session, TensorData, TokenBatch,
 };
 use ort::session::Session as OrtSessionHandle;
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
@@ -32,6 +32,9 @@ pub struct OrtSession {
     /// takes named inputs and has no decoder.
     decoder_source: Option<DecoderSource>,
     decoder_session: Option<OrtSessionHandle>,
+    /// Set for an exported encoder, which takes `EncoderBatch`es
+    /// (`input_ids` and `attention_mask`).
+    encoder: Option<inferbench_backend::BertConfig>,
     weight_bytes: Option<u64>,
     file_bytes: Option<u64>,
     inputs: Vec<(String, DynValue)>,
@@ -53,6 +56,7 @@ impl OrtSession {
             session,
             decoder_source,
             decoder_session: None,
+            encoder: None,
             weight_bytes,
             file_bytes,
             inputs: Vec::new(),
@@ -128,8 +132,37 @@ fn to_host(name: &str, value: &DynValue) -> Result<HostTensor, BackendError> {
     })
 }
 
+impl OrtSession {
+    /// The session of an exported encoder graph ([`crate::onnx::bert_graph`]).
+    pub fn with_encoder(mut self, config: inferbench_backend::BertConfig) -> Self {
+        self.encoder = Some(config);
+        self
+    }
+}
+
 impl Session for OrtSession {
+    fn prepare_encoder(&mut self, input: &EncoderBatch) -> Result<(), BackendError> {
+        let Some(config) = &self.encoder else {
+            return Err(BackendError::Unsupported(
+                "this ONNX model is not an exported encoder".into(),
+            ));
+        };
+        input.validate(config)?;
+        let shape = [input.batch, input.seq_len];
+        let ids = Tensor::from_array((shape, input.ids.clone())).map_err(run_err)?;
+        let mask = Tensor::from_array((shape, input.mask.clone())).map_err(run_err)?;
+        self.inputs = vec![
+            (onnx::INPUT_IDS.to_string(), ids.into_dyn()),
+            (onnx::ATTENTION_MASK.to_string(), mask.into_dyn()),
+        ];
+        Ok(())
+    }
+
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
+        if self.encoder.is_some() {
+            let batch = EncoderBatch::unpadded(input.batch, input.seq_len, input.ids.clone());
+            return self.prepare_encoder(&batch);
+        }
         if self.decoder_source.is_none() {
             return Err(BackendError::Run(
                 "this model file takes named inputs, not token batches".into(),

@@ -4,11 +4,14 @@
 //! below the harness so that the conformance suite and the adapters' own
 //! tests can use them too.
 
+pub mod bert;
 pub mod cache;
 mod error;
 pub mod fixtures;
 pub mod llama;
+pub mod minilm;
 pub mod perplexity;
 
+pub use bert::BertReference;
 pub use error::ReferenceError;
 pub use llama::{LlamaKvCache, LlamaReference};

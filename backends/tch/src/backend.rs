@@ -7,6 +7,7 @@ use inferbench_backend::{
 };
 use tch::Kind;
 
+use crate::bert::{TchBert, TchBertSession};
 use crate::causal_lm::LmSession;
 use crate::device::tch_device;
 use crate::gpt::TchGpt;
@@ -97,6 +98,16 @@ fn load_model(
         } => Ok(Box::new(LmSession::new(TchLlama::load(
             config, weights, kind, device,
         )?))),
+        ModelSource::Bert {
+            config,
+            weights,
+            pooling,
+            ..
+        } => Ok(Box::new(TchBertSession {
+            model: TchBert::load(config, *pooling, weights, kind, device)?,
+            input: None,
+            outputs: Vec::new(),
+        })),
         ModelSource::File {
             path,
             format: ModelFormat::TorchScript,

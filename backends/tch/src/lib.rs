@@ -15,6 +15,8 @@ mod attention;
 #[cfg(feature = "libtorch")]
 mod backend;
 #[cfg(feature = "libtorch")]
+mod bert;
+#[cfg(feature = "libtorch")]
 mod causal_lm;
 #[cfg(feature = "libtorch")]
 mod device;
@@ -35,6 +37,8 @@ mod weights;
 pub use attention::KvCache;
 #[cfg(feature = "libtorch")]
 pub use backend::{TchBackend, libtorch_version};
+#[cfg(feature = "libtorch")]
+pub use bert::TchBert;
 #[cfg(feature = "libtorch")]
 pub use causal_lm::CausalLm;
 #[cfg(feature = "libtorch")]

@@ -479,6 +479,7 @@ pub(crate) mod tests {
                 max_abs: 1e-6,
                 rel_l2: 2e-7,
                 cosine: 1.0,
+                cosine_mean: None,
                 top1: 1.0,
                 kl: 0.0,
                 ppl_ratio: None,

@@ -3,6 +3,7 @@
 //! everything the harness needs to know what the right answer is, with no
 //! backend library.
 
+pub mod encoder;
 pub mod inputs;
 pub mod llama_reference;
 pub mod named_inputs;

@@ -94,6 +94,9 @@ pub struct CaseResult {
     /// Process CPU time of every measured iteration, ns (regression gate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_samples_ns: Vec<u64>,
+    /// Encoder cases: the share of computed positions that were padding.
+    #[serde(default, with = "crate::results::float::option")]
+    pub padding_share: Option<f64>,
 }
 
 /// "3 of 16 requests failed: http_400 ×3 (first: …)", when any did.
@@ -205,11 +208,16 @@ impl CaseResult {
         }
         // A generation case's work is its output tokens over the wall time,
         // not one forward pass per sample.
+        // An encoder's tokens are its sentences' real tokens, padding not
+        // counted (its share is `padding_share`).
+        let tokens = report
+            .encoder_tokens
+            .map_or(case.tokens_per_forward() as u64, |t| t.real);
         let (seq_per_s, tokens_per_s, gflop_per_s) = match &report.generation {
             Some(g) => (Some(g.achieved_rate), Some(g.output_tokens_per_s), None),
             None => (
                 per_second(case.batch as f64),
-                per_second(case.tokens_per_forward() as f64),
+                per_second(tokens as f64),
                 // A model file's FLOPs are unknown (0): no rate rather than 0 GFLOP/s.
                 per_second(flops as f64 * 1e-9).filter(|_| flops > 0),
             ),
@@ -242,6 +250,9 @@ impl CaseResult {
             finished_at_unix_ns: None,
             load_started_at_unix_ns: report.load_started_at_unix_ns,
             cpu_samples_ns: report.cpu_samples_ns,
+            padding_share: report
+                .encoder_tokens
+                .map(|t| 1.0 - t.real as f64 / t.computed.max(1) as f64),
         }
     }
 }

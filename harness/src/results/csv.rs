@@ -42,9 +42,13 @@ const TABLE: &[Column] = &[
     ("weight_bytes", |r| opt(r.weight_bytes)),
     ("model_file_bytes", |r| opt(r.model_file_bytes)),
     ("load_ms", |r| opt(r.load_ms)),
+    ("padding_share", |r| opt(r.padding_share)),
     ("acc_max_abs", |r| opt(r.accuracy.map(|a| a.max_abs))),
     ("acc_rel_l2", |r| opt(r.accuracy.map(|a| a.rel_l2))),
     ("acc_cosine", |r| opt(r.accuracy.map(|a| a.cosine))),
+    ("acc_cosine_mean", |r| {
+        opt(r.accuracy.and_then(|a| a.cosine_mean))
+    }),
     ("acc_top1", |r| opt(r.accuracy.map(|a| a.top1))),
     ("acc_kl", |r| opt(r.accuracy.map(|a| a.kl))),
     ("acc_ppl_ratio", |r| {
@@ -223,6 +227,7 @@ mod tests {
             max_abs: 0.25,
             rel_l2: 0.125,
             cosine: 0.5,
+            cosine_mean: Some(0.75),
             top1: 0.75,
             kl: 0.0625,
             ppl_ratio: Some(1.5),
@@ -252,6 +257,7 @@ mod tests {
             ("acc_max_abs", "0.25"),
             ("acc_rel_l2", "0.125"),
             ("acc_cosine", "0.5"),
+            ("acc_cosine_mean", "0.75"),
             ("acc_top1", "0.75"),
             ("acc_kl", "0.0625"),
             ("acc_ppl_ratio", "1.5"),

@@ -26,8 +26,8 @@ fn agreement(r: &CaseResult) -> String {
 /// of skipped, errored and failed cases.
 pub fn render(results: &[CaseResult]) -> String {
     let header = [
-        "case", "status", "p50 ms", "p99 ms", "tok/s", "GFLOP/s", "RSS MiB", "rel L2", "KL",
-        "top1", "PPL", "agree",
+        "case", "status", "p50 ms", "p99 ms", "seq/s", "tok/s", "GFLOP/s", "RSS MiB", "rel L2",
+        "KL", "top1", "cosine", "PPL", "agree",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in results {
@@ -36,12 +36,15 @@ pub fn render(results: &[CaseResult]) -> String {
             r.status.as_str().to_string(),
             fixed(r.latency_ms.map(|l| l.p50), 3),
             fixed(r.latency_ms.map(|l| l.p99), 3),
+            fixed(r.throughput_seq_per_s, 1),
             fixed(r.throughput_tokens_per_s, 0),
             fixed(r.gflop_per_s, 2),
             fixed(r.peak_rss_bytes.map(|b| b as f64 / (1 << 20) as f64), 1),
             sci(r.accuracy.map(|a| a.rel_l2)),
-            sci(r.accuracy.map(|a| a.kl)),
-            fixed(r.accuracy.map(|a| a.top1), 4),
+            // NaN: not a figure of this model (an encoder has no logits).
+            sci(r.accuracy.map(|a| a.kl).filter(|v| !v.is_nan())),
+            fixed(r.accuracy.map(|a| a.top1).filter(|v| !v.is_nan()), 4),
+            fixed(r.accuracy.map(|a| a.cosine), 6),
             fixed(r.perplexity.map(|p| p.value), 3),
             agreement(r),
         ]);

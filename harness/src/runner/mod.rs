@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use inferbench_backend::{BackendStatus, Support};
 
 use crate::backends::backend_for;
+use crate::model::encoder::EncoderJob;
 use crate::model::synthetic::{spec_dir, weights_path};
 use crate::results::CaseResult;
 use crate::scenario::Case;
@@ -82,6 +83,7 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
         spec_dir: model.folder,
         llama: model.llama,
         tokenizer_dir: model.tokenizer_dir,
+        encoder: model.encoder,
         inject_slowdown_pct: options.inject_slowdown_pct,
     };
     let report = match options.isolation {
@@ -96,19 +98,37 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     CaseResult::from_report(case, report)
 }
 
-/// Where a case's model is, once converted.
-struct ResolvedModel {
+/// A case's model as its worker gets it.
+struct ModelWeights {
     weights: PathBuf,
-    /// The folder for converted forms.
+    /// The folder for converted forms and cached references.
     folder: PathBuf,
-    /// A Llama checkpoint's config, and the folder of its tokenizer files.
     llama: Option<inferbench_backend::LlamaConfig>,
+    /// A Llama checkpoint's folder of tokenizer files.
     tokenizer_dir: Option<PathBuf>,
+    encoder: Option<EncoderJob>,
 }
 
 /// A GGUF file or HF folder converted once into the model cache; a model
 /// file as it is; the synthetic GPT's generated weights.
-fn model_weights(case: &Case, cache_dir: &std::path::Path) -> Result<ResolvedModel, String> {
+fn model_weights(case: &Case, cache_dir: &std::path::Path) -> Result<ModelWeights, String> {
+    let parent =
+        |weights: &std::path::Path| weights.parent().map(PathBuf::from).unwrap_or_default();
+    if let Some(folder) = &case.model.encoder {
+        let converted = inferbench_models::bert_folder::convert_bert_cached(folder, cache_dir)
+            .map_err(|e| e.to_string())?;
+        return Ok(ModelWeights {
+            folder: parent(&converted.weights),
+            weights: converted.weights,
+            llama: None,
+            tokenizer_dir: None,
+            encoder: Some(EncoderJob {
+                config: converted.config,
+                pooling: converted.pooling,
+                folder: converted.folder,
+            }),
+        });
+    }
     if let Some(checkpoint) = &case.model.llama {
         let converted = match checkpoint.format {
             crate::scenario::CheckpointFormat::Gguf => {
@@ -119,16 +139,12 @@ fn model_weights(case: &Case, cache_dir: &std::path::Path) -> Result<ResolvedMod
             }
         }
         .map_err(|e| e.to_string())?;
-        let folder = converted
-            .weights
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        return Ok(ResolvedModel {
+        return Ok(ModelWeights {
+            folder: parent(&converted.weights),
             weights: converted.weights,
-            folder,
             llama: Some(converted.config),
             tokenizer_dir: Some(converted.folder),
+            encoder: None,
         });
     }
     let folder = spec_dir(cache_dir, &case.model.spec);
@@ -139,11 +155,12 @@ fn model_weights(case: &Case, cache_dir: &std::path::Path) -> Result<ResolvedMod
         Some(file) => file.path.clone(),
         None => weights_path(cache_dir, &case.model.spec),
     };
-    Ok(ResolvedModel {
+    Ok(ModelWeights {
         weights,
         folder,
         llama: None,
         tokenizer_dir: None,
+        encoder: None,
     })
 }
 

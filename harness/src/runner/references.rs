@@ -153,6 +153,7 @@ pub fn compare_outputs(
                 max_abs: worse(w.max_abs, d.max_abs, f64::max),
                 rel_l2: worse(w.rel_l2, d.rel_l2, f64::max),
                 cosine: worse(w.cosine, d.cosine, f64::min),
+                cosine_mean: None,
                 top1: worse(w.top1, d.top1, f64::min),
                 kl: worse(w.kl, d.kl, f64::max),
                 ppl_ratio: None,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use inferbench_backend::{
-    BackendError, LoadOptions, ModelSource, NamedTensor, Session, TokenBatch,
+    BackendError, EncoderBatch, LoadOptions, ModelSource, NamedTensor, Session, TokenBatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,7 @@ use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::backends::backend_for;
 use crate::generation::{GenerationReference, GenerationSetup, GenerationSummary, run_generation};
+use crate::model::encoder::{self, EncoderJob};
 use crate::model::named_inputs::{self, InputBinding};
 use crate::model::perplexity::Perplexity;
 use crate::model::text::TextCodec;
@@ -38,6 +39,10 @@ pub struct WorkerJob {
     /// `tokenizer_config.json` with its chat template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer_dir: Option<PathBuf>,
+    /// An encoder's config, pooling and folder; `weights` is then its f32
+    /// safetensors file and `spec_dir` the converted folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderJob>,
     /// Percent added to each pass by a busy-wait (gate calibration only).
     #[serde(default)]
     pub inject_slowdown_pct: f64,
@@ -84,6 +89,19 @@ pub struct WorkerReport {
     /// Wall clock (Unix epoch, ns) when loading began.
     #[serde(default)]
     pub load_started_at_unix_ns: Option<u64>,
+    /// Set for encoder cases: the real and the computed (padded) tokens of
+    /// the batch each pass runs.
+    #[serde(default)]
+    pub encoder_tokens: Option<EncoderTokens>,
+}
+
+/// Tokens of an encoder case's batch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EncoderTokens {
+    /// Sentence tokens (the mask's ones).
+    pub real: u64,
+    /// Positions computed: batch × padded length.
+    pub computed: u64,
 }
 
 impl WorkerReport {
@@ -106,6 +124,7 @@ impl WorkerReport {
             perplexity: None,
             generation: None,
             load_started_at_unix_ns: None,
+            encoder_tokens: None,
         }
     }
 
@@ -139,9 +158,18 @@ pub fn execute(job: &WorkerJob) -> WorkerReport {
 enum PreparedInputs {
     Tokens(TokenBatch),
     Named(Vec<NamedTensor>),
+    Encoder(EncoderBatch),
 }
 
 fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
+    if let Some(encoder) = &job.encoder {
+        return Ok(ModelSource::Bert {
+            config: encoder.config.clone(),
+            weights: job.weights.clone(),
+            pooling: encoder.pooling,
+            cache_dir: job.spec_dir.clone(),
+        });
+    }
     if let (Some(config), Some(checkpoint)) = (&job.llama, &job.case.model.llama) {
         return Ok(ModelSource::Llama {
             config: config.clone(),
@@ -167,6 +195,23 @@ fn prepare(
     codec: Option<&TextCodec>,
 ) -> Result<PreparedInputs, BackendError> {
     let case = &job.case;
+    if let Some(encoder) = &job.encoder {
+        let sentences = match &case.sentences {
+            Some(inputs) => Some((read_sentences(&inputs.path)?, inputs.padding)),
+            None => None,
+        };
+        let sentences = sentences.as_ref().map(|(s, p)| (s.as_slice(), *p));
+        let input = encoder::encoder_batch(
+            encoder,
+            sentences,
+            case.batch,
+            case.seq_len,
+            case.input_seed,
+        )
+        .map_err(BackendError::Load)?;
+        session.prepare_encoder(&input)?;
+        return Ok(PreparedInputs::Encoder(input));
+    }
     let Some(file) = &case.model.file else {
         let input = match checkpoint::text_input(job, codec)? {
             Some(windows) => windows,
@@ -194,6 +239,18 @@ fn prepare(
     Ok(PreparedInputs::Named(inputs))
 }
 
+/// The sentences of `[inputs] sentences` (checked at load time; read again
+/// here, where they are used).
+fn read_sentences(path: &std::path::Path) -> Result<Vec<String>, BackendError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BackendError::Load(format!("cannot read {}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
 fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), BackendError> {
     let case = &job.case;
     let backend = backend_for(case.backend);
@@ -209,7 +266,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         report.generation = Some(outcome.summary);
         return Ok(());
     }
-    if case.model.file.is_none() && job.llama.is_none() {
+    if case.model.file.is_none() && job.llama.is_none() && job.encoder.is_none() {
         crate::model::synthetic::ensure_weights_at(&job.weights, &case.model.spec)
             .map_err(|e| BackendError::Load(super::error_chain(&e)))?;
     }
@@ -232,9 +289,9 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.model_file_bytes = session.model_file_bytes();
     let codec = checkpoint::codec(job)?;
     if let Some(g) = &case.generation {
-        if case.model.file.is_some() {
+        if case.model.file.is_some() || job.encoder.is_some() {
             return Err(BackendError::Unsupported(
-                "generation workloads run the synthetic GPT and Llama checkpoints, not model files"
+                "generation workloads run the synthetic GPT and Llama checkpoints, not model files or encoders"
                     .into(),
             ));
         }
@@ -263,6 +320,12 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         return Ok(());
     }
     let input = prepare(session.as_mut(), job, codec.as_ref())?;
+    if let PreparedInputs::Encoder(batch) = &input {
+        report.encoder_tokens = Some(EncoderTokens {
+            real: batch.lengths().iter().sum::<usize>() as u64,
+            computed: batch.tokens() as u64,
+        });
+    }
 
     let t = Instant::now();
     while report.warmup_iterations < case.warmup.iterations
@@ -305,6 +368,9 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
             let (deltas, perplexity) = check_accuracy(session, job, tokens)?;
             report.perplexity = perplexity;
             Some(deltas)
+        }
+        (ReferenceKind::F64, PreparedInputs::Encoder(batch)) => {
+            Some(encoder_accuracy(session, job, batch)?)
         }
         (ReferenceKind::Golden, _) => {
             let folder = case.golden.as_deref().ok_or_else(|| {
@@ -396,6 +462,21 @@ fn check_accuracy(
     Ok((deltas, None))
 }
 
+/// An encoder's outputs against the f64 reference BERT's (cached) states.
+fn encoder_accuracy(
+    session: &mut dyn Session,
+    job: &WorkerJob,
+    batch: &EncoderBatch,
+) -> Result<AccuracyDeltas, BackendError> {
+    let encoder = job
+        .encoder
+        .as_ref()
+        .ok_or_else(|| BackendError::Run("an encoder batch without an encoder".into()))?;
+    let reference = encoder::reference_states(encoder, &job.weights, &job.spec_dir, batch)
+        .map_err(|e| BackendError::Run(format!("reference: {e}")))?;
+    encoder::compare(&session.outputs()?, batch, &reference, encoder.pooling)
+}
+
 /// Perplexity on text windows when no reference runs.
 fn unreferenced_perplexity(
     session: &mut dyn Session,
@@ -459,6 +540,7 @@ mod tests {
                 spec,
                 file: None,
                 llama: None,
+                encoder: None,
             },
             warmup: Warmup {
                 iterations: 1,
@@ -472,6 +554,7 @@ mod tests {
             },
             input_seed: 1,
             text: None,
+            sentences: None,
             reference: ReferenceKind::F64,
             golden: None,
             reference_case: None,
@@ -483,6 +566,7 @@ mod tests {
         WorkerJob {
             llama: None,
             tokenizer_dir: None,
+            encoder: None,
             weights: ensure_weights(cache, &spec).unwrap(),
             spec_dir: spec_dir(cache, &spec),
             case,

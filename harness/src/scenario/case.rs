@@ -21,6 +21,18 @@ pub struct ModelCase {
     /// A Llama-family checkpoint, run instead of the synthetic GPT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llama: Option<LlamaCheckpoint>,
+    /// A BERT-family encoder's HF folder (`[model] hf` whose config.json
+    /// names bert, roberta or xlm-roberta), run instead of the synthetic GPT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<PathBuf>,
+}
+
+/// The sentences an encoder case embeds (`[inputs] sentences`, `padding`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentenceInputs {
+    /// The file, one sentence a line (absolute).
+    pub path: PathBuf,
+    pub padding: crate::model::encoder::Padding,
 }
 
 /// Where a Llama-family checkpoint comes from.
@@ -204,6 +216,9 @@ pub struct Case {
     /// checkpoint reads instead of random ids (absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<PathBuf>,
+    /// The sentences of an encoder case; without them it runs random ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentences: Option<SentenceInputs>,
     pub reference: ReferenceKind,
     /// The golden-output folder of `reference = "golden"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,11 +242,10 @@ impl Case {
         self.batch * self.seq_len
     }
 
-    /// Matrix-product FLOPs of one forward pass; 0 (unknown) for a model
-    /// file, and for a checkpoint, whose config is only read when it runs
-    /// (the synthetic GPT's figure would be wrong for it).
+    /// Matrix-product FLOPs of one forward pass of the synthetic GPT; 0
+    /// (unknown here) for any other model, whose size is not in `spec`.
     pub fn flops_per_forward(&self) -> u64 {
-        if self.model.file.is_some() || self.model.llama.is_some() {
+        if self.model.file.is_some() || self.model.llama.is_some() || self.model.encoder.is_some() {
             return 0;
         }
         self.model.spec.flops_per_forward(self.batch, self.seq_len)
@@ -253,6 +267,7 @@ mod tests {
             max_abs: 1.0,
             rel_l2: 0.1,
             cosine: 0.99,
+            cosine_mean: None,
             top1: 0.95,
             kl: 0.02,
             ppl_ratio: None,

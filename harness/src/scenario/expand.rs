@@ -165,6 +165,7 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
             spec: DEFAULT_SPEC,
             file: None,
             llama: Some(llama),
+            encoder: None,
         }];
     }
     if let Some(path) = &m.file {
@@ -178,6 +179,7 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
                 vocab_size: m.vocab_size.as_ref().and_then(|a| a.0.first().copied()),
             }),
             llama: None,
+            encoder: None,
         }];
     }
     let d = DEFAULT_SPEC;
@@ -207,6 +209,7 @@ fn model_variants(m: &ModelConfig) -> Vec<ModelCase> {
                                 spec,
                                 file: None,
                                 llama: None,
+                                encoder: None,
                             });
                         }
                     }
@@ -816,6 +819,7 @@ fn expand_group(
                                     measurement,
                                     input_seed,
                                     text: None,
+                                    sentences: None,
                                     reference,
                                     golden: golden.clone(),
                                     reference_case: reference_case.as_ref().map(|r| {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::expand::{Invalid, expand};
 use super::inputs::attach_inputs;
 use super::paths::resolve_case_paths;
+use super::sentences::attach_sentences;
 use super::suggest::{backticked, closest};
 use super::{Case, Scenario};
 
@@ -83,6 +84,7 @@ pub fn parse_str(
     let cases = expand(&scenario, &name, default_threads)
         .and_then(|mut cases| resolve_case_paths(&mut cases, base).map(|()| cases))
         .and_then(|mut cases| attach_inputs(&mut cases, &scenario, base).map(|()| cases))
+        .and_then(|mut cases| attach_sentences(&mut cases, &scenario, base).map(|()| cases))
         .map_err(|invalid| {
             let offset = locate_key(source, &invalid);
             located(source, path, offset, invalid.message)

@@ -10,6 +10,7 @@ mod load;
 mod load_properties;
 mod paths;
 pub mod ranges;
+mod sentences;
 mod suggest;
 
 use std::collections::BTreeMap;
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use axis::Axis;
 pub use case::{
     AccuracyLimits, Case, CheckpointFormat, GenerationCase, LlamaCheckpoint, Measurement,
-    ModelCase, ModelFile, ReferenceCase, TextPrompt, Warmup,
+    ModelCase, ModelFile, ReferenceCase, SentenceInputs, TextPrompt, Warmup,
 };
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
 
@@ -84,8 +85,10 @@ pub struct ModelConfig {
     /// the model cache for the backends that can't read GGUF.
     pub gguf: Option<std::path::PathBuf>,
     /// A Hugging Face model folder (`config.json` with `model_type` llama,
-    /// qwen2 or mistral; `*.safetensors`, sharded or not, any float dtype),
-    /// relative to the scenario file.
+    /// qwen2 or mistral, or an encoder: bert, roberta or xlm-roberta, with
+    /// sentence-transformers' pooling when `modules.json` lists it;
+    /// `*.safetensors`, sharded or not, any float dtype), relative to the
+    /// scenario file.
     pub hf: Option<std::path::PathBuf>,
     /// Sizes of a model file's free (symbolic) dimensions, by name, e.g.
     /// `{ num_boxes = 8 }`. Dimensions named like `batch` or `seq`/`len`
@@ -266,6 +269,13 @@ pub struct InputsConfig {
     /// tokens. Perplexity is scored on those windows as llama.cpp's
     /// `llama-perplexity` does (the second half of each window).
     pub text: Option<std::path::PathBuf>,
+    /// A text file of sentences for an encoder model, one a line (blank
+    /// lines skipped), relative to the scenario: a case embeds the first
+    /// `batch` of them (cycled), tokenized and truncated to `seq_len`.
+    pub sentences: Option<std::path::PathBuf>,
+    /// How a batch of sentences is padded: `longest` (to the longest
+    /// sentence, the default) or `max_length` (to `seq_len`).
+    pub padding: Option<crate::model::encoder::Padding>,
 }
 
 /// Service-level objectives of generation workloads, in milliseconds; every

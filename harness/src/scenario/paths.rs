@@ -41,6 +41,11 @@ pub fn resolve_case_paths(cases: &mut [Case], base: &Path) -> Result<(), Invalid
         if let Some(llama) = &mut case.model.llama {
             let is_dir = llama.format == super::CheckpointFormat::Hf;
             llama.path = resolve(base, &llama.path, llama.format.key(), is_dir)?;
+            // An HF folder holds either family; its config.json says which.
+            if is_dir && inferbench_models::bert_folder::is_bert_folder(&llama.path) {
+                case.model.encoder = Some(llama.path.clone());
+                case.model.llama = None;
+            }
         }
         if let Some(file) = &mut case.model.file {
             if inferbench_backend::ModelFormat::from_path(&file.path).is_none() {

@@ -412,6 +412,27 @@ pub fn attention(
     g.node("MatMul", "attn", &[&probs, v], vec![])
 }
 
+/// The exact GELU `x/2 * (1 + erf(x / sqrt 2))` (`hidden_act = "gelu"`;
+/// `torch.nn.functional.gelu` without approximation), in f32. Its
+/// constants are initializers named after `name`, unique per call site.
+pub fn gelu(g: &mut GraphBuilder, name: &str, x: &str) -> String {
+    let constant = |g: &mut GraphBuilder, what: &str, value: f32| {
+        g.initializer(f32_tensor(
+            &format!("const_{name}.gelu_{what}"),
+            &[],
+            &[value],
+        ))
+    };
+    let sqrt2 = constant(g, "sqrt2", std::f32::consts::SQRT_2);
+    let one = constant(g, "one", 1.0);
+    let half = constant(g, "half", 0.5);
+    let e = g.node("Div", "gelu_div", &[x, &sqrt2], vec![]);
+    let e = g.node("Erf", "gelu_erf", &[&e], vec![]);
+    let e = g.node("Add", "gelu_add", &[&e, &one], vec![]);
+    let e = g.node("Mul", "gelu_mul", &[x, &e], vec![]);
+    g.node("Mul", "gelu", &[&e, &half], vec![])
+}
+
 /// Names the last node's output `logits` and declares it
 /// `float[batch, rows, vocab]`.
 pub fn declare_logits(g: &mut GraphBuilder, rows: Dim, vocab: usize) {

@@ -3,6 +3,7 @@
 //! and ONNX test-data tensors (`input_N.pb` / `output_N.pb`, the layout of
 //! the ONNX model zoo).
 
+mod bert;
 mod gpt;
 mod graph;
 mod layers;
@@ -17,10 +18,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use inferbench_backend::cache::{self, Integrity};
-use inferbench_backend::{BackendError, GptSpec, LlamaConfig};
+use inferbench_backend::{BackendError, BertConfig, GptSpec, LlamaConfig, SentencePooling};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+pub use bert::{ATTENTION_MASK, INPUT_IDS, bert_graph, bert_weight_bytes};
 pub use gpt::{gpt_graph, gpt_model, weight_bytes};
 pub use graph::{
     Dim, GraphBuilder, OPSET, attr_int, attr_ints, f16_tensor, f32_tensor, i64_tensor, model,
@@ -33,6 +35,7 @@ pub use llama::{llama_graph, llama_weight_bytes};
 /// Bumped whenever an exported graph changes, so stale caches are rebuilt.
 const GPT_GRAPH_VERSION: &str = "synthetic-gpt-onnx-v2";
 const LLAMA_GRAPH_VERSION: &str = "llama-onnx-v1";
+const BERT_GRAPH_VERSION: &str = "bert-onnx-v1";
 
 /// A model the writer exports: its architecture, the safetensors file of
 /// its f32 weights, and the folder its exported graphs are cached in.
@@ -158,6 +161,28 @@ pub fn ensure_llama_onnx(
     let digest = content_digest(weights)?;
     let path = cache_dir.join(llama_file_name(config, &digest, export));
     write_once(&path, weights, |table| llama_graph(config, table, export))
+}
+
+/// Returns the `.onnx` file of a BERT-family encoder with its pooling in
+/// `format` in `cache_dir`, writing it from the safetensors `weights` on
+/// first use; named after the architecture and a hash of the graph
+/// version, config, pooling and the weights' content.
+pub fn ensure_bert_onnx(
+    config: &BertConfig,
+    pooling: Option<SentencePooling>,
+    weights: &Path,
+    cache_dir: &Path,
+    format: WeightFormat,
+) -> Result<PathBuf, BackendError> {
+    let digest = content_digest(weights)?;
+    let text =
+        format!("{BERT_GRAPH_VERSION};opset={OPSET};{config:?};{pooling:?};weights={digest}");
+    let hash = Sha256::digest(text.as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("{}-{hex}-{}.onnx", config.arch.as_str(), format.as_str());
+    write_once(&cache_dir.join(name), weights, |table| {
+        bert_graph(config, pooling, table, format)
+    })
 }
 
 /// SHA-256 of a file's bytes, in hex, read in blocks.

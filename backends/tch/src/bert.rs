@@ -1,0 +1,284 @@
+//! BERT-family encoders (architecture: `inferbench_backend::bert`) in
+//! libtorch, with sentence-transformers' pooling.
+//!
+//! Every weight the config names is a variable of a `VarStore` under its
+//! `BertModel` name, so `VarStore::load` fills each one and fails, naming
+//! it, on any the file lacks. The forward pass calls the ATen ops that
+//! `transformers`' `BertModel` calls through `torch.nn.functional`
+//! (`embedding`, `layer_norm`, `linear`, `scaled_dot_product_attention`
+//! with HF's additive mask, exact `gelu`), through their fallible `f_` forms.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use inferbench_backend::bert::{LAST_HIDDEN_STATE, SENTENCE_EMBEDDING};
+use inferbench_backend::{
+    BackendError, BertConfig, EncoderBatch, HostTensor, PoolingMode, SentencePooling, Session,
+    TokenBatch,
+};
+use tch::nn::{self, Init};
+use tch::{Kind, TchError, Tensor};
+
+use crate::device::synchronize;
+use crate::error::{run_error, torch_message};
+use crate::inference_mode::inference;
+use crate::torchscript::host_tensor;
+
+pub struct TchBert {
+    config: BertConfig,
+    pooling: Option<SentencePooling>,
+    kind: Kind,
+    /// Owns every parameter; `weights` holds views of its variables.
+    vs: nn::VarStore,
+    weights: HashMap<String, Tensor>,
+}
+
+impl TchBert {
+    /// Builds the variables on `device`, loads `weights` (f32 safetensors),
+    /// then casts them to `kind`, as `model.half()` would in Python.
+    pub fn load(
+        config: &BertConfig,
+        pooling: Option<SentencePooling>,
+        weights: &Path,
+        kind: Kind,
+        device: tch::Device,
+    ) -> Result<Self, BackendError> {
+        config
+            .validate()
+            .map_err(|m| BackendError::Load(format!("BERT config: {m}")))?;
+        let file_error = |message: String| BackendError::ModelFile {
+            path: weights.to_path_buf(),
+            message,
+        };
+        if !weights.is_file() {
+            return Err(file_error("no such file".into()));
+        }
+        let mut vs = nn::VarStore::new(device);
+        let root = vs.root();
+        for (name, shape) in config.weight_shapes() {
+            let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+            // tch names variables by path segments, dot-joined: the last
+            // segment is the variable, the others its path. Zeros: every
+            // value is overwritten from the file.
+            let mut segments: Vec<&str> = name.split('.').collect();
+            let leaf = segments.pop().unwrap_or_default();
+            let path = segments.iter().fold(root.clone(), |p, s| &p / *s);
+            let _ = path.var(leaf, &shape, Init::Const(0.0));
+        }
+        vs.load(weights)
+            .map_err(|e| file_error(torch_message(&e)))?;
+        match kind {
+            Kind::Float => {}
+            Kind::Half => vs.half(),
+            Kind::BFloat16 => vs.bfloat16(),
+            other => {
+                return Err(BackendError::Unsupported(format!(
+                    "the tch encoder does not run in {other:?}"
+                )));
+            }
+        }
+        vs.freeze();
+        let weights = vs.variables();
+        Ok(Self {
+            config: config.clone(),
+            pooling,
+            kind,
+            vs,
+            weights,
+        })
+    }
+
+    pub fn weight_bytes(&self) -> u64 {
+        self.weights
+            .values()
+            .map(|t| (t.numel() * t.kind().elt_size_in_bytes()) as u64)
+            .sum()
+    }
+
+    pub fn device(&self) -> tch::Device {
+        self.vs.device()
+    }
+
+    fn w(&self, name: &str) -> &Tensor {
+        &self.weights[name]
+    }
+
+    fn linear(&self, name: &str, x: &Tensor) -> Result<Tensor, TchError> {
+        x.f_linear(
+            self.w(&format!("{name}.weight")),
+            Some(self.w(&format!("{name}.bias"))),
+        )
+    }
+
+    fn layer_norm(&self, name: &str, x: &Tensor) -> Result<Tensor, TchError> {
+        x.f_layer_norm(
+            [self.config.hidden_size as i64],
+            Some(self.w(&format!("{name}.weight"))),
+            Some(self.w(&format!("{name}.bias"))),
+            self.config.layer_norm_eps,
+            true,
+        )
+    }
+
+    /// The outputs of [`inferbench_backend::bert`] for int64 `ids` and
+    /// `mask` `[batch, seq]`: the last hidden state, then the pooled
+    /// embedding (pooled in f32). Call in inference mode.
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Vec<Tensor>, TchError> {
+        let (_, t) = ids.size2()?;
+        let offset = self.config.position_offset() as i64;
+        let positions = self
+            .w("embeddings.position_embeddings.weight")
+            .f_narrow(0, offset, t)?;
+        // Token type 0 for every token: one segment, as sentence-transformers.
+        let token_type = self.w("embeddings.token_type_embeddings.weight").f_get(0)?;
+        let words = Tensor::f_embedding(
+            self.w("embeddings.word_embeddings.weight"),
+            ids,
+            -1,
+            false,
+            false,
+        )?;
+        let x = words.f_add(&positions)?.f_add(&token_type)?;
+        let mut x = self.layer_norm("embeddings.LayerNorm", &x)?;
+        // HF's extended mask: (1 - mask) * finfo(dtype).min, [b, 1, 1, t].
+        let additive = mask
+            .f_to_kind(self.kind)?
+            .f_neg()?
+            .f_add_scalar(1.0)?
+            .f_mul_scalar(min_value(self.kind))?
+            .f_unsqueeze(1)?
+            .f_unsqueeze(1)?;
+        for l in 0..self.config.num_hidden_layers {
+            x = self.layer(l, &x, &additive)?;
+        }
+        let states = x.f_to_kind(Kind::Float)?;
+        match self.pooling {
+            None => Ok(vec![states]),
+            Some(pooling) => {
+                let pooled = pool(&states, mask, pooling)?;
+                Ok(vec![states, pooled])
+            }
+        }
+    }
+
+    fn layer(&self, l: usize, x: &Tensor, additive: &Tensor) -> Result<Tensor, TchError> {
+        let p = |s: &str| format!("encoder.layer.{l}.{s}");
+        let (b, t, h) = x.size3()?;
+        let (nh, d) = (
+            self.config.num_attention_heads as i64,
+            self.config.head_dim() as i64,
+        );
+        let heads = |name: &str| -> Result<Tensor, TchError> {
+            self.linear(&p(&format!("attention.self.{name}")), x)?
+                .f_view([b, t, nh, d])?
+                .f_transpose(1, 2)
+        };
+        let (q, k, v) = (heads("query")?, heads("key")?, heads("value")?);
+        // softmax(q k^T / sqrt(d) + mask) v.
+        let y = Tensor::f_scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            Some(additive),
+            0.0,
+            false,
+            None,
+            false,
+        )?;
+        let y = y.f_transpose(1, 2)?.f_reshape([b, t, h])?;
+        let y = self.linear(&p("attention.output.dense"), &y)?;
+        let x = self.layer_norm(&p("attention.output.LayerNorm"), &x.f_add(&y)?)?;
+        // "none" is the exact erf GELU (`hidden_act = "gelu"`).
+        let y = self.linear(&p("intermediate.dense"), &x)?.f_gelu("none")?;
+        let y = self.linear(&p("output.dense"), &y)?;
+        self.layer_norm(&p("output.LayerNorm"), &x.f_add(&y)?)
+    }
+}
+
+/// `torch.finfo(kind).min`, the fill HF uses for masked scores.
+fn min_value(kind: Kind) -> f64 {
+    match kind {
+        Kind::Half => -65504.0,
+        Kind::BFloat16 => -3.3895313892515355e38,
+        _ => f32::MIN as f64,
+    }
+}
+
+/// sentence-transformers' `Pooling` over real tokens, then `Normalize`.
+fn pool(states: &Tensor, mask: &Tensor, pooling: SentencePooling) -> Result<Tensor, TchError> {
+    let mask = mask.f_to_kind(Kind::Float)?.f_unsqueeze(-1)?;
+    let pooled = match pooling.mode {
+        PoolingMode::Cls => states.f_select(1, 0)?,
+        PoolingMode::Mean => states
+            .f_mul(&mask)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?
+            .f_div(&mask.f_sum_dim_intlist(1, false, Kind::Float)?)?,
+        // Padding set to -1e9 first, as sentence-transformers does.
+        PoolingMode::Max => states
+            .f_add(&mask.f_neg()?.f_add_scalar(1.0)?.f_mul_scalar(-1e9)?)?
+            .f_amax(1, false)?,
+    };
+    if !pooling.normalize {
+        return Ok(pooled);
+    }
+    // torch.nn.functional.normalize: x / max(||x||_2, 1e-12).
+    let norm = pooled
+        .f_norm_scalaropt_dim(2, -1, true)?
+        .f_clamp_min(1e-12)?;
+    pooled.f_div(&norm)
+}
+
+pub struct TchBertSession {
+    pub model: TchBert,
+    pub input: Option<(Tensor, Tensor)>,
+    pub outputs: Vec<Tensor>,
+}
+
+impl Session for TchBertSession {
+    fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
+        let batch = EncoderBatch::unpadded(input.batch, input.seq_len, input.ids.clone());
+        self.prepare_encoder(&batch)
+    }
+
+    fn prepare_encoder(&mut self, input: &EncoderBatch) -> Result<(), BackendError> {
+        input.validate(&self.model.config)?;
+        let shape = [input.batch as i64, input.seq_len as i64];
+        let device = self.model.device();
+        let tensor = |values: &[i64]| {
+            Tensor::from_slice(values)
+                .f_view(shape)
+                .and_then(|t| t.f_to_device(device))
+                .map_err(run_error)
+        };
+        self.input = Some((tensor(&input.ids)?, tensor(&input.mask)?));
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), BackendError> {
+        let (ids, mask) = self
+            .input
+            .as_ref()
+            .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
+        // Drop the previous outputs first, so the allocator can reuse them.
+        self.outputs.clear();
+        let outputs = inference(|| self.model.forward(ids, mask)).map_err(run_error)?;
+        synchronize(self.model.device());
+        self.outputs = outputs;
+        Ok(())
+    }
+
+    fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
+        if self.outputs.is_empty() {
+            return Err(BackendError::Run("outputs requested before run".into()));
+        }
+        self.outputs
+            .iter()
+            .zip([LAST_HIDDEN_STATE, SENTENCE_EMBEDDING])
+            .map(|(t, name)| host_tensor(name, t))
+            .collect()
+    }
+
+    fn weight_bytes(&self) -> Option<u64> {
+        Some(self.model.weight_bytes())
+    }
+}
