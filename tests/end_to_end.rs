@@ -697,11 +697,12 @@ measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 10000
     assert_eq!(history.lines().count(), 1, "{history}");
 }
 
-#[test]
-fn a_gguf_checkpoint_runs_against_the_f64_llama_reference() {
+/// `inferbench run tests/scenarios/NAME --quick` in a temporary folder,
+/// which must succeed; the rows of its results.csv.
+fn quick_run_rows(name: &str) -> Vec<HashMap<String, String>> {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
-    let file = scenario("smollm2_forward.toml");
+    let file = scenario(name);
     inferbench(tmp.path())
         .args([
             "run",
@@ -712,7 +713,12 @@ fn a_gguf_checkpoint_runs_against_the_f64_llama_reference() {
         ])
         .assert()
         .success();
-    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    read_csv(&run_dir(&out).join("results.csv"))
+}
+
+#[test]
+fn a_gguf_checkpoint_runs_against_the_f64_llama_reference() {
+    let rows = quick_run_rows("smollm2_forward.toml");
     assert_eq!(rows.len(), 2, "{rows:?}");
     for row in &rows {
         assert_eq!(row["status"], "measured", "{row:?}");
@@ -741,20 +747,7 @@ fn min_cosine(precision: &str) -> f64 {
 
 #[test]
 fn minilm_embeds_sentences_on_every_backend_against_the_f64_reference() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("runs");
-    let file = scenario("minilm.toml");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quick",
-        ])
-        .assert()
-        .success();
-    let rows = read_csv(&run_dir(&out).join("results.csv"));
+    let rows = quick_run_rows("minilm.toml");
     assert_eq!(rows.len(), 18, "{rows:?}");
     for row in &rows {
         if row["backend"] == "tch" && !compiled_in().contains(&"tch") {

@@ -25,7 +25,7 @@ fn minilm_embedding_matches_pytorch() {
     let golden = [
         -4.513812072995182e-01,
         2.848494183344519e-01,
-        4.309268979457720e-01,
+        4.309_268_979_457_72e-1,
         -1.680590972037443e-01,
     ];
     for (got, want) in states[384..].iter().zip(golden) {
