@@ -143,6 +143,7 @@ mod tests {
             weights: model.weights,
             llama: Some(model.config),
             tokenizer_dir: Some(model.folder),
+            encoder: None,
             inject_slowdown_pct: 0.0,
         }
     }
