@@ -2,11 +2,13 @@
 //! backends and records latency, throughput, memory and accuracy deltas.
 
 pub mod accuracy;
-pub mod backends;
+pub mod exit_status;
 pub mod export;
 pub mod gate;
 pub mod generation;
 pub mod model;
+pub mod reference_docs;
+pub mod registry;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use inferbench::backends::backend_for;
+use inferbench::exit_status::{FAILURE, USAGE, exit};
 use inferbench::export::{self, TelemetryOptions};
 use inferbench::gate::baseline;
 use inferbench::gate::command as gate;
@@ -15,9 +15,8 @@ use inferbench::results::environment::Environment;
 use inferbench::results::{RunFolder, Status, table};
 use inferbench::runner::worker::{WorkerJob, execute};
 use inferbench::runner::{Isolation, RunnerOptions, WaitNotice, interrupt, run_case};
-use inferbench::scenario::{self, BackendKind, Case};
+use inferbench::scenario::{self, Case};
 use inferbench::warnings;
-use inferbench_backend::BackendStatus;
 
 #[derive(Parser)]
 #[command(
@@ -171,13 +170,13 @@ fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCod
             "error: nothing to export to; give --otlp, --pushgateway or --tensorboard \
              (or set OTEL_EXPORTER_OTLP_ENDPOINT)"
         );
-        return Ok(ExitCode::from(2));
+        return Ok(exit(USAGE));
     }
     let report = export::export_run_dir(exporters, run_dir)?;
     Ok(if report_telemetry(&report) {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        exit(FAILURE)
     })
 }
 
@@ -191,7 +190,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(exit(USAGE));
         }
     };
     let mut cases = loaded.cases;
@@ -293,11 +292,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let bad = folder
         .results()
         .iter()
-        .filter(|r| matches!(r.status, Status::Error | Status::Failed))
+        .filter(|r| r.status.fails_the_run())
         .count();
     if bad > 0 {
         eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
-        return Ok(ExitCode::from(1));
+        return Ok(exit(FAILURE));
     }
     if let Some(name) = &args.gate.baseline {
         return gate::gate_run(
@@ -318,20 +317,7 @@ fn validate(path: &Path) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn list_backends() {
-    for kind in BackendKind::ALL {
-        match backend_for(kind).status() {
-            BackendStatus::Ready { runtime_version } => {
-                println!("{kind:<8} ready        {runtime_version}")
-            }
-            BackendStatus::Unavailable { reason, hint } => {
-                println!("{kind:<8} unavailable  {reason} (hint: {hint})")
-            }
+            exit(USAGE)
         }
     }
 }
@@ -345,6 +331,18 @@ fn worker(job: &Path, report: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Makes `path` the ONNX Runtime library of this process and of the worker
+/// processes it starts (they inherit the environment variable the ort
+/// adapter reads first). A relative path is made absolute first, since
+/// workers may resolve it differently. Called at start-up, before any other
+/// thread exists.
+fn use_ort_library(path: &Path) {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // SAFETY: called from `main` before any thread is spawned, so no other
+    // thread can read the environment concurrently.
+    unsafe { std::env::set_var(inferbench_ort::library::LIBRARY_ENV, path) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Run {
@@ -352,7 +350,7 @@ fn main() -> ExitCode {
         ..
     } = &cli.command
     {
-        inferbench::backends::use_ort_library(path);
+        use_ort_library(path);
     }
     let outcome = match cli.command {
         Command::Run {
@@ -396,13 +394,13 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backends => {
-            list_backends();
+            print!("{}", inferbench::registry::listing());
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker { job, report } => worker(&job, &report),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
-        ExitCode::from(2)
+        exit(USAGE)
     })
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use inferbench_backend::CaseContext;
+
 use crate::results::{CaseResult, Status};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,11 +18,10 @@ pub enum Warning {
     FewIterations { case: String, iterations: usize },
     /// Spread so wide that percentiles say little (noisy machine).
     Noisy { case: String, cv_percent: f64 },
-    /// ONNX Runtime's pool threads spin while idle and the case uses every
-    /// core: spinning threads then compete with the work being measured.
-    Spinning { case: String, cores: usize },
     /// Outputs hold NaN or ±inf and no reference judges them.
     NonFiniteOutputs { case: String, count: u64 },
+    /// What a backend says about a case (see `Backend::warnings`).
+    Backend { case: String, message: String },
 }
 
 impl fmt::Display for Warning {
@@ -46,10 +47,7 @@ impl fmt::Display for Warning {
                 f,
                 "{case}: {count} output values are NaN or infinite and no reference checks them (column `nonfinite_outputs`). Set `[accuracy] reference` to judge the outputs."
             ),
-            Warning::Spinning { case, cores } => write!(
-                f,
-                "{case}: ONNX Runtime threads spin while idle and the case uses all {cores} cores; spinning competes with the measured work. Set `[options.ort] spinning = false` (the default) or use fewer `threads`."
-            ),
+            Warning::Backend { case, message } => write!(f, "{case}: {message}"),
         }
     }
 }
@@ -67,12 +65,21 @@ pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
             cores,
         });
     }
-    if r.case.options.get("spinning").map(String::as_str) == Some("true") && r.case.threads >= cores
-    {
-        out.push(Warning::Spinning {
-            case: case.clone(),
+    if let Some(backend) = crate::registry::find(r.case.backend.as_str()) {
+        let context = CaseContext {
+            options: &r.case.options,
+            threads: r.case.threads,
             cores,
-        });
+        };
+        out.extend(
+            backend
+                .warnings(&context)
+                .into_iter()
+                .map(|message| Warning::Backend {
+                    case: case.clone(),
+                    message,
+                }),
+        );
     }
     if r.status != Status::Measured {
         return out;
@@ -112,7 +119,7 @@ mod tests {
     }
 
     #[test]
-    fn ort_spinning_on_every_core_is_flagged_with_its_fix() {
+    fn backend_warnings_reach_the_run_with_their_fix() {
         let spinning = "backends = 'ort'\nthreads = 2\n[options.ort]\nspinning = true\n";
         let w = for_result(&result(spinning), 2);
         assert_eq!(w.len(), 1, "{w:?}");

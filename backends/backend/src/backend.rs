@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::{
-    BackendError, BertConfig, Device, EncoderBatch, GptSpec, HostTensor, InputSpec, LlamaConfig,
-    NamedTensor, Precision, TokenBatch,
+    BackendError, BertConfig, Capabilities, CaseContext, Device, EncoderBatch, GptSpec, HostTensor,
+    InputSpec, LlamaConfig, ModelKind, NamedTensor, OptionSpec, Precision, TokenBatch,
 };
 
 /// Whether a backend can run at all on this machine.
@@ -68,6 +68,18 @@ pub enum ModelSource {
     },
 }
 
+impl ModelSource {
+    /// The kind of model, as backends declare what they take.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelSource::SyntheticGpt { .. } => ModelKind::SyntheticGpt,
+            ModelSource::Llama { .. } => ModelKind::Llama,
+            ModelSource::Bert { .. } => ModelKind::Bert,
+            ModelSource::File { format, .. } => ModelKind::File(*format),
+        }
+    }
+}
+
 /// What a model file holds, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModelFormat {
@@ -76,13 +88,22 @@ pub enum ModelFormat {
 }
 
 impl ModelFormat {
-    /// `.onnx` is ONNX; `.pt`, `.ts`, `.torchscript` are TorchScript.
-    pub fn from_path(path: &std::path::Path) -> Option<Self> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "onnx" => Some(ModelFormat::Onnx),
-            "pt" | "ts" | "torchscript" => Some(ModelFormat::TorchScript),
-            _ => None,
+    pub const ALL: [ModelFormat; 2] = [ModelFormat::Onnx, ModelFormat::TorchScript];
+
+    /// File name extensions (lowercase, without the dot) of the format.
+    pub fn extensions(&self) -> &'static [&'static str] {
+        match self {
+            ModelFormat::Onnx => &["onnx"],
+            ModelFormat::TorchScript => &["pt", "ts", "torchscript"],
         }
+    }
+
+    /// The format whose extension `path` has.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|f| f.extensions().contains(&extension.as_str()))
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -104,10 +125,26 @@ pub struct LoadOptions {
     pub options: BTreeMap<String, String>,
 }
 
-/// A runtime adapter: candle, ONNX Runtime, libtorch...
+/// A runtime adapter: candle, ONNX Runtime, libtorch... It declares its
+/// name, options, models and capabilities; the harness's registry reads
+/// them to validate scenarios, list backends and write the reference docs.
 pub trait Backend: Send + Sync {
     /// Stable lowercase name used in scenario files and result rows.
     fn name(&self) -> &'static str;
+
+    /// The keys of its `[options.<name>]` table, checked at `validate` time.
+    fn options(&self) -> &'static [OptionSpec] {
+        &[]
+    }
+
+    /// The models it takes and what it can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Warnings about a case that only this backend can give (e.g. ORT's
+    /// spinning pool threads), each a sentence that says what to do.
+    fn warnings(&self, _case: &CaseContext<'_>) -> Vec<String> {
+        Vec::new()
+    }
 
     fn status(&self) -> BackendStatus;
 

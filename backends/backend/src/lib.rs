@@ -9,12 +9,17 @@
 mod backend;
 pub mod bert;
 pub mod cache;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod declaration;
 mod device;
 mod error;
+mod files;
 mod generate;
 pub mod gpt;
 pub mod llama;
 mod named;
+mod not_compiled;
 mod precision;
 mod tensor;
 
@@ -22,8 +27,13 @@ pub use backend::{
     Backend, BackendStatus, Decoder, LoadOptions, ModelFormat, ModelSource, Session, Support,
 };
 pub use bert::{BertArch, BertConfig, EncoderBatch, PoolingMode, SentencePooling};
+pub use cache::write_atomically;
+pub use declaration::{
+    Capabilities, CaseContext, ModelKind, OptionKind, OptionSpec, check_options, closest,
+};
 pub use device::Device;
 pub use error::BackendError;
+pub use files::{F32Tensors, read_f32_safetensors, write_f32_safetensors};
 pub use generate::{
     ChatMessage, ErrorClass, Generation, GenerationError, GenerationFuture, GenerationRequest,
     Generator, Prompt, TokenEvent, Usage,
@@ -31,5 +41,6 @@ pub use generate::{
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
+pub use not_compiled::NotCompiled;
 pub use precision::Precision;
-pub use tensor::{HostTensor, TokenBatch};
+pub use tensor::{HostTensor, KvCacheShape, TokenBatch};

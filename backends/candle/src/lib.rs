@@ -12,8 +12,8 @@ mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Decoder, Device, HostTensor, LoadOptions, ModelSource,
-    Precision, Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, HostTensor, KvCacheShape,
+    LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch, check_options,
 };
 
 pub use bert::CandleBert;
@@ -42,6 +42,15 @@ fn candle_err(e: candle_core::Error) -> BackendError {
 impl Backend for CandleBackend {
     fn name(&self) -> &'static str {
         "candle"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            models: &[ModelKind::SyntheticGpt, ModelKind::Llama, ModelKind::Bert],
+            logits: true,
+            decoder: true,
+            endpoint: false,
+        }
     }
 
     fn status(&self) -> BackendStatus {
@@ -76,9 +85,12 @@ impl Backend for CandleBackend {
         if let Support::No(reason) = self.supports(options.device, options.precision) {
             return Err(BackendError::Unsupported(reason));
         }
-        if let Some((key, _)) = options.options.iter().next() {
-            return Err(BackendError::Load(format!("candle has no option `{key}`")));
-        }
+        check_options(
+            "candle",
+            self.options(),
+            options.options.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )
+        .map_err(|(_, message)| BackendError::Load(message))?;
         let (spec, weights, cache_dir) = match model {
             ModelSource::SyntheticGpt {
                 spec,
@@ -214,6 +226,19 @@ impl Model {
         self.forward_cached(ids, &mut self.new_cache())
     }
 
+    /// Vocabulary size and positions: the bounds of valid input.
+    fn limits(&self) -> (usize, usize) {
+        match self {
+            Model::Gpt(m) => (m.spec().vocab_size, m.spec().max_seq),
+            Model::Llama(m) => (m.config().vocab_size, m.config().max_position_embeddings),
+        }
+    }
+
+    fn cache_shape(&self) -> KvCacheShape {
+        let (vocab_size, max_positions) = self.limits();
+        KvCacheShape::new(vocab_size, max_positions)
+    }
+
     fn new_cache(&self) -> KvCache {
         KvCache::new(match self {
             Model::Gpt(m) => m.spec().layers,
@@ -244,6 +269,8 @@ struct CandleSession {
 
 impl Session for CandleSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
+        let (vocab_size, max_positions) = self.model.limits();
+        input.validate(vocab_size, max_positions)?;
         let ids: Vec<u32> = input.ids.iter().map(|&t| t as u32).collect();
         let tensor = Tensor::from_vec(ids, (input.batch, input.seq_len), &CandleDevice::Cpu)
             .map_err(candle_err)?;
@@ -295,6 +322,7 @@ impl Session for CandleSession {
         Ok(Box::new(CandleDecoder {
             cache: self.model.new_cache(),
             model: &self.model,
+            shape: self.model.cache_shape(),
         }))
     }
 }
@@ -302,6 +330,7 @@ impl Session for CandleSession {
 struct CandleDecoder<'a> {
     model: &'a Model,
     cache: KvCache,
+    shape: KvCacheShape,
 }
 
 impl CandleDecoder<'_> {
@@ -333,14 +362,13 @@ impl CandleDecoder<'_> {
 
 impl Decoder for CandleDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.shape.prefill(prompt)?;
         self.cache = self.model.new_cache();
         self.advance(prompt.ids.iter().map(|&t| t as u32).collect(), prompt.batch)
     }
 
     fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.cache.len == 0 {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
+        self.shape.step(tokens)?;
         self.advance(tokens.iter().map(|&t| t as u32).collect(), tokens.len())
     }
 }

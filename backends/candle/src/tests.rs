@@ -169,7 +169,8 @@ fn options_and_other_model_sources_are_refused() {
         .err()
         .unwrap();
     assert!(
-        e.to_string().contains("candle has no option `threads`"),
+        e.to_string()
+            .contains("candle has no options; remove `threads`"),
         "{e}"
     );
     let file = ModelSource::File {

@@ -3,8 +3,8 @@
 //! [`EndpointClient`](crate::EndpointClient).
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelSource, Precision, Session,
-    Support,
+    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, ModelSource,
+    Precision, Session, Support,
 };
 
 pub struct OpenAiBackend;
@@ -12,6 +12,14 @@ pub struct OpenAiBackend;
 impl Backend for OpenAiBackend {
     fn name(&self) -> &'static str {
         "openai"
+    }
+
+    /// Loads nothing: the model is the server's.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            endpoint: true,
+            ..Capabilities::NONE
+        }
     }
 
     fn status(&self) -> BackendStatus {

@@ -6,7 +6,7 @@
 //! copied to the host.
 
 use half::f16;
-use inferbench_backend::{BackendError, Decoder, HostTensor, TokenBatch};
+use inferbench_backend::{BackendError, Decoder, HostTensor, KvCacheShape, TokenBatch};
 use ort::session::Session as OrtSessionHandle;
 use ort::value::{DynValue, Tensor};
 
@@ -19,9 +19,7 @@ pub struct OrtDecoder<'a> {
     /// `past_key_l`, `past_value_l` for every layer, in input order; empty
     /// before the prefill.
     past: Vec<(String, DynValue)>,
-    batch: usize,
-    /// Positions in the cache.
-    len: usize,
+    shape: KvCacheShape,
 }
 
 fn run_err(e: impl std::fmt::Display) -> BackendError {
@@ -39,8 +37,7 @@ impl<'a> OrtDecoder<'a> {
             layout,
             format,
             past: Vec::new(),
-            batch: 0,
-            len: 0,
+            shape: KvCacheShape::new(layout.vocab_size, layout.max_positions),
         }
     }
 
@@ -61,16 +58,10 @@ impl<'a> OrtDecoder<'a> {
     /// Runs `ids` (`[batch, new]`) against the cache, keeps the presents as
     /// the next pasts and returns the last position's logits `[batch, vocab]`.
     fn advance(&mut self, ids: Vec<i64>, batch: usize) -> Result<HostTensor, BackendError> {
+        // Shapes, token ids and positions are checked by `KvCacheShape`
+        // first: past the model's positions there is no position embedding
+        // or rotary angle, so an error, not a wrong number.
         let new = ids.len() / batch.max(1);
-        // Past the model's positions there is no position embedding or
-        // rotary angle: an error, not a wrong number.
-        if self.len + new > self.layout.max_positions {
-            return Err(BackendError::Run(format!(
-                "{} positions exceed the model's {}",
-                self.len + new,
-                self.layout.max_positions
-            )));
-        }
         let ids = Tensor::from_array(([batch, new], ids))
             .map_err(run_err)?
             .into_dyn();
@@ -113,7 +104,6 @@ impl<'a> OrtDecoder<'a> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        self.len += new;
         let (shape, data) = logits.try_extract_tensor::<f32>().map_err(run_err)?;
         // Every new position's logits (GPT) or only the last one's (Llama).
         let [_, rows, vocab] = shape[..] else {
@@ -136,27 +126,17 @@ impl<'a> OrtDecoder<'a> {
 
 impl Decoder for OrtDecoder<'_> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.shape.prefill(prompt)?;
         let empty = (0..self.layout.layers)
             .flat_map(|l| [onnx::past_key(l), onnx::past_value(l)])
             .map(|name| Ok((name, self.empty_cache(prompt.batch)?)))
             .collect::<Result<Vec<_>, BackendError>>()?;
         self.past = empty;
-        self.batch = prompt.batch;
-        self.len = 0;
         self.advance(prompt.ids.clone(), prompt.batch)
     }
 
     fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.batch == 0 {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
-        if tokens.len() != self.batch {
-            return Err(BackendError::Run(format!(
-                "step got {} tokens for a batch of {}",
-                tokens.len(),
-                self.batch
-            )));
-        }
-        self.advance(tokens.to_vec(), self.batch)
+        self.shape.step(tokens)?;
+        self.advance(tokens.to_vec(), tokens.len())
     }
 }

@@ -12,14 +12,14 @@ mod options;
 mod session;
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelFormat, ModelSource, Precision,
-    Session, Support,
+    Backend, BackendError, BackendStatus, Capabilities, CaseContext, Device, LoadOptions,
+    ModelFormat, ModelKind, ModelSource, OptionSpec, Precision, Session, Support,
 };
 use ort::session::Session as OrtSessionHandle;
 use std::path::PathBuf;
 
 use onnx::{Export, ExportSource, ExportedModel, WeightFormat};
-pub use options::{KEYS as OPTION_KEYS, SessionConfig};
+pub use options::{OPTIONS, SessionConfig};
 use session::{DecoderSource, OrtSession};
 
 #[derive(Debug, Default)]
@@ -28,6 +28,38 @@ pub struct OrtBackend;
 impl Backend for OrtBackend {
     fn name(&self) -> &'static str {
         "ort"
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        OPTIONS
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            models: &[
+                ModelKind::SyntheticGpt,
+                ModelKind::Llama,
+                ModelKind::Bert,
+                ModelKind::File(ModelFormat::Onnx),
+            ],
+            logits: true,
+            decoder: true,
+            endpoint: false,
+        }
+    }
+
+    fn warnings(&self, case: &CaseContext<'_>) -> Vec<String> {
+        // ONNX Runtime's pool threads spin while idle; on every core they
+        // compete with the work being measured.
+        let spinning = case.options.get("spinning").map(String::as_str) == Some("true");
+        if spinning && case.threads >= case.cores {
+            vec![format!(
+                "ONNX Runtime threads spin while idle and the case uses all {} cores; spinning competes with the measured work. Set `[options.ort] spinning = false` (the default) or use fewer `threads`.",
+                case.cores
+            )]
+        } else {
+            Vec::new()
+        }
     }
 
     fn status(&self) -> BackendStatus {

@@ -1,29 +1,48 @@
-//! ONNX Runtime session options from a scenario's `[options.ort]` table.
-//!
-//! Keys (values are strings, numbers or booleans in TOML):
-//! - `intra_op_threads`: threads inside one operator (default: the case's `threads`);
-//! - `inter_op_threads`: threads across independent operators, used only in
-//!   the parallel execution mode (default 1);
-//! - `execution_mode`: `sequential` (default) or `parallel`;
-//! - `graph_optimization`: `disable`, `basic`, `extended`, `layout` or
-//!   `all` (default, ORT's own default `ORT_ENABLE_ALL`);
-//! - `spinning`: whether idle pool threads spin waiting for work (default
-//!   `false`: on a shared machine spinning threads steal the cores the
-//!   measured work needs; ORT's own default is `true`);
-//! - `execution_provider`: `cpu` or `cuda` (default: from the case's device).
+//! ONNX Runtime session options from a scenario's `[options.ort]` table:
+//! declared in [`OPTIONS`] (which the harness checks at `validate` time and
+//! writes into the reference docs), parsed here at load.
 
 use std::collections::BTreeMap;
 
-use inferbench_backend::{BackendError, Device};
+use inferbench_backend::{BackendError, Device, OptionKind, OptionSpec, check_options};
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 
-pub const KEYS: [&str; 6] = [
-    "intra_op_threads",
-    "inter_op_threads",
-    "execution_mode",
-    "graph_optimization",
-    "spinning",
-    "execution_provider",
+const AT_LEAST_ONE: OptionKind = OptionKind::Integer {
+    min: 1,
+    max: u64::MAX,
+};
+
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        key: "intra_op_threads",
+        kind: AT_LEAST_ONE,
+        doc: "Threads inside one operator (default: the case's `threads`).",
+    },
+    OptionSpec {
+        key: "inter_op_threads",
+        kind: AT_LEAST_ONE,
+        doc: "Threads across independent operators, used only in the parallel execution mode (default 1).",
+    },
+    OptionSpec {
+        key: "execution_mode",
+        kind: OptionKind::Choice(&["sequential", "parallel"]),
+        doc: "Operators one at a time (default) or independent ones in parallel.",
+    },
+    OptionSpec {
+        key: "graph_optimization",
+        kind: OptionKind::Choice(&["disable", "basic", "extended", "layout", "all"]),
+        doc: "Graph optimization level (default `all`, ORT's own default `ORT_ENABLE_ALL`).",
+    },
+    OptionSpec {
+        key: "spinning",
+        kind: OptionKind::Bool,
+        doc: "Whether idle pool threads spin waiting for work (default `false`: on a shared machine spinning threads steal the cores the measured work needs; ORT's own default is `true`).",
+    },
+    OptionSpec {
+        key: "execution_provider",
+        kind: OptionKind::Choice(&["cpu", "cuda"]),
+        doc: "Execution provider (default: from the case's device).",
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,18 +61,10 @@ pub struct SessionConfig {
     pub provider: Provider,
 }
 
-fn invalid(key: &str, value: &str, expected: &str) -> BackendError {
-    BackendError::Load(format!(
-        "option `ort.{key}` = `{value}` is invalid; expected {expected}"
-    ))
-}
-
 fn count(key: &str, value: &str) -> Result<usize, BackendError> {
     value
         .parse::<usize>()
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(|| invalid(key, value, "a whole number of at least 1"))
+        .map_err(|e| BackendError::Load(format!("option `ort.{key}` = `{value}` is invalid: {e}")))
 }
 
 impl SessionConfig {
@@ -73,50 +84,34 @@ impl SessionConfig {
                 Device::Cuda(n) => Provider::Cuda(n),
             },
         };
+        // Every key and value is one `OPTIONS` declares; the arms below
+        // only turn them into settings.
+        check_options(
+            "ort",
+            OPTIONS,
+            options.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )
+        .map_err(|(_, message)| BackendError::Load(message))?;
         for (key, value) in options {
-            match key.as_str() {
-                "intra_op_threads" => config.intra_threads = count(key, value)?,
-                "inter_op_threads" => config.inter_threads = count(key, value)?,
-                "execution_mode" => {
-                    config.parallel = match value.as_str() {
-                        "sequential" => false,
-                        "parallel" => true,
-                        _ => return Err(invalid(key, value, "`sequential` or `parallel`")),
-                    }
-                }
-                "graph_optimization" => {
-                    config.optimization = ["disable", "basic", "extended", "layout", "all"]
+            match (key.as_str(), value.as_str()) {
+                ("intra_op_threads", v) => config.intra_threads = count(key, v)?,
+                ("inter_op_threads", v) => config.inter_threads = count(key, v)?,
+                ("execution_mode", v) => config.parallel = v == "parallel",
+                ("graph_optimization", v) => {
+                    config.optimization = ["disable", "basic", "extended", "layout"]
                         .into_iter()
-                        .find(|l| l == value)
-                        .ok_or_else(|| {
-                            invalid(
-                                key,
-                                value,
-                                "`disable`, `basic`, `extended`, `layout` or `all`",
-                            )
-                        })?
+                        .find(|l| *l == v)
+                        .unwrap_or("all")
                 }
-                "spinning" => {
-                    config.spinning = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(invalid(key, value, "`true` or `false`")),
-                    }
+                ("spinning", v) => config.spinning = v == "true",
+                ("execution_provider", "cpu") => config.provider = Provider::Cpu,
+                ("execution_provider", _) => {
+                    config.provider = Provider::Cuda(match device {
+                        Device::Cuda(n) => n,
+                        Device::Cpu => 0,
+                    })
                 }
-                "execution_provider" => {
-                    config.provider = match (value.as_str(), device) {
-                        ("cpu", _) => Provider::Cpu,
-                        ("cuda", Device::Cuda(n)) => Provider::Cuda(n),
-                        ("cuda", Device::Cpu) => Provider::Cuda(0),
-                        _ => return Err(invalid(key, value, "`cpu` or `cuda`")),
-                    }
-                }
-                other => {
-                    return Err(BackendError::Load(format!(
-                        "ort has no option `{other}`; its options are {}",
-                        KEYS.map(|k| format!("`{k}`")).join(", ")
-                    )));
-                }
+                _ => {}
             }
         }
         Ok(config)
@@ -223,7 +218,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("no option `graph_optimisation`") && e.contains("`graph_optimization`"),
+            e.contains(
+                "unknown ort option `graph_optimisation`, did you mean `graph_optimization`?"
+            ),
             "{e}"
         );
         let e = parse(&[("execution_provider", "tpu")])

@@ -163,11 +163,13 @@ impl Session for OrtSession {
             let batch = EncoderBatch::unpadded(input.batch, input.seq_len, input.ids.clone());
             return self.prepare_encoder(&batch);
         }
-        if self.decoder_source.is_none() {
+        let Some(source) = &self.decoder_source else {
             return Err(BackendError::Run(
                 "this model file takes named inputs, not token batches".into(),
             ));
-        }
+        };
+        let layout = source.source.cache_layout();
+        input.validate(layout.vocab_size, layout.max_positions)?;
         let ids = Tensor::from_array(([input.batch, input.seq_len], input.ids.clone()))
             .map_err(run_err)?;
         self.inputs = vec![(onnx::INPUT.to_string(), ids.into_dyn())];

@@ -7,7 +7,7 @@
 
 mod common;
 use common::{rel_l2, widen};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use inferbench_backend::{
@@ -19,7 +19,7 @@ use inferbench_ort::OrtBackend;
 use inferbench_ort::onnx::{Export, WeightFormat, llama_graph, llama_weight_bytes};
 use inferbench_reference::LlamaReference;
 
-type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
+type Weights = inferbench_backend::F32Tensors;
 
 /// 4 query heads on 2 key/value heads, 2 layers.
 fn tiny(arch: LlamaArch, tied: bool) -> LlamaConfig {

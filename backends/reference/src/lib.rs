@@ -8,9 +8,12 @@ pub mod bert;
 pub mod cache;
 mod error;
 pub mod fixtures;
+pub mod gpt;
 pub mod llama;
 pub mod minilm;
 pub mod perplexity;
+pub mod rng;
+pub mod synthetic_weights;
 
 pub use bert::BertReference;
 pub use error::ReferenceError;

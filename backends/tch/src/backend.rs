@@ -2,8 +2,8 @@
 //! TorchScript files on libtorch.
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Device, LoadOptions, ModelFormat, ModelSource, Precision,
-    Session, Support,
+    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, ModelFormat,
+    ModelSource, OptionSpec, Precision, Session, Support, check_options,
 };
 use tch::Kind;
 
@@ -36,7 +36,15 @@ pub(crate) fn kind(precision: Precision) -> Option<Kind> {
 
 impl Backend for TchBackend {
     fn name(&self) -> &'static str {
-        "tch"
+        crate::declaration::NAME
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        crate::declaration::OPTIONS
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        crate::declaration::CAPABILITIES
     }
 
     fn status(&self) -> BackendStatus {
@@ -70,9 +78,12 @@ impl Backend for TchBackend {
         if let Support::No(reason) = self.supports(options.device, options.precision) {
             return Err(BackendError::Unsupported(reason));
         }
-        if let Some((key, _)) = options.options.iter().next() {
-            return Err(BackendError::Load(format!("tch has no option `{key}`")));
-        }
+        check_options(
+            "tch",
+            self.options(),
+            options.options.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )
+        .map_err(|(_, message)| BackendError::Load(message))?;
         let threads = i32::try_from(options.threads.max(1))
             .map_err(|_| BackendError::Load(format!("{} threads is too many", options.threads)))?;
         tch::set_num_threads(threads);

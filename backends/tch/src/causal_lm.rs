@@ -2,7 +2,7 @@
 //! model, so that one session and one decoder serve every model this crate
 //! builds (the synthetic GPT, the Llama family).
 
-use inferbench_backend::{BackendError, Decoder, HostTensor, Session, TokenBatch};
+use inferbench_backend::{BackendError, Decoder, HostTensor, KvCacheShape, Session, TokenBatch};
 use tch::{TchError, Tensor};
 
 use crate::attention::KvCache;
@@ -18,6 +18,9 @@ pub trait CausalLm {
 
     /// Transformer layers, one cache slot each.
     fn layers(&self) -> usize;
+
+    /// Vocabulary size and positions: the bounds of valid input.
+    fn limits(&self) -> (usize, usize);
 
     /// Final hidden states `[batch, new, hidden]` (after the last norm) of
     /// `ids` `[batch, new]`, int64. With a cache, the ids follow the tokens
@@ -37,9 +40,8 @@ pub trait CausalLm {
     }
 }
 
-/// Int64 ids `[batch, seq_len]` on `device`, after the shared batch check.
+/// Int64 ids `[batch, seq_len]` on `device`. The caller has checked them.
 fn ids_tensor(batch: &TokenBatch, device: tch::Device) -> Result<Tensor, BackendError> {
-    batch.check()?;
     Tensor::from_slice(&batch.ids)
         .f_view([batch.batch as i64, batch.seq_len as i64])
         .and_then(|t| t.f_to_device(device))
@@ -65,6 +67,8 @@ impl<M: CausalLm> LmSession<M> {
 
 impl<M: CausalLm> Session for LmSession<M> {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
+        let (vocab_size, max_positions) = self.model.limits();
+        input.validate(vocab_size, max_positions)?;
         self.input = Some(ids_tensor(input, self.model.device())?);
         Ok(())
     }
@@ -104,13 +108,16 @@ impl<M: CausalLm> Session for LmSession<M> {
 pub struct LmDecoder<'a, M> {
     model: &'a M,
     cache: KvCache,
+    shape: KvCacheShape,
 }
 
 impl<'a, M: CausalLm> LmDecoder<'a, M> {
     pub fn new(model: &'a M) -> Self {
+        let (vocab_size, max_positions) = model.limits();
         Self {
             model,
             cache: KvCache::new(model.layers()),
+            shape: KvCacheShape::new(vocab_size, max_positions),
         }
     }
 
@@ -132,14 +139,13 @@ impl<'a, M: CausalLm> LmDecoder<'a, M> {
 
 impl<M: CausalLm> Decoder for LmDecoder<'_, M> {
     fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
+        self.shape.prefill(prompt)?;
         self.cache = KvCache::new(self.model.layers());
         self.advance(prompt)
     }
 
     fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        if self.cache.is_empty() {
-            return Err(BackendError::Run("step called before prefill".into()));
-        }
+        self.shape.step(tokens)?;
         self.advance(&TokenBatch::step(tokens))
     }
 }

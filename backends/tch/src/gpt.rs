@@ -183,6 +183,10 @@ impl CausalLm for TchGpt {
         self.blocks.len()
     }
 
+    fn limits(&self) -> (usize, usize) {
+        (self.spec.vocab_size, self.spec.max_seq)
+    }
+
     fn hidden(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor, TchError> {
         let x = run_layers(
             cache,

@@ -5,8 +5,9 @@
 //! models through `tch::CModule`.
 //!
 //! Everything here links libtorch, so it sits behind this crate's
-//! `libtorch` feature (off by default: the crate is then empty and the
-//! harness lists `tch` as "not compiled in"). Build with
+//! `libtorch` feature. Off (the default), [`TchBackend`] is the generic
+//! [`NotCompiled`] stand-in with the same declaration, so the harness lists
+//! `tch` as "not compiled in" and its cases become `skipped` rows. Build with
 //! `cargo build --features inferbench/tch` after `ci/setup.sh` has assembled
 //! libtorch under `vendor/libtorch`.
 
@@ -18,6 +19,7 @@ mod backend;
 mod bert;
 #[cfg(feature = "libtorch")]
 mod causal_lm;
+mod declaration;
 #[cfg(feature = "libtorch")]
 mod device;
 #[cfg(feature = "libtorch")]
@@ -47,3 +49,17 @@ pub use gpt::TchGpt;
 pub use llama::TchLlama;
 #[cfg(feature = "libtorch")]
 pub use torchscript::{ScriptInput, ScriptInputData, TorchScriptSession};
+
+#[cfg(not(feature = "libtorch"))]
+use inferbench_backend::NotCompiled;
+
+/// Without libtorch: the stand-in, named like the adapter so that the
+/// harness's registry line is the same in both builds.
+#[cfg(not(feature = "libtorch"))]
+#[allow(non_upper_case_globals)]
+pub const TchBackend: NotCompiled = NotCompiled {
+    name: declaration::NAME,
+    hint: declaration::HINT,
+    options: declaration::OPTIONS,
+    capabilities: declaration::CAPABILITIES,
+};

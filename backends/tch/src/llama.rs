@@ -253,6 +253,10 @@ impl CausalLm for TchLlama {
         self.layers.len()
     }
 
+    fn limits(&self) -> (usize, usize) {
+        (self.config.vocab_size, self.config.max_position_embeddings)
+    }
+
     fn hidden(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor, TchError> {
         let positions = self.config.max_position_embeddings;
         let x = run_layers(cache, ids, self.layers.len(), positions, |past, slots| {

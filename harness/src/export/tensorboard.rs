@@ -107,7 +107,7 @@ impl Exporter for TensorBoardExporter {
         let path = self
             .dir
             .join(format!("events.out.tfevents.{step:010}.inferbench"));
-        crate::model::synthetic::write_atomically(&path, &bytes)
+        inferbench_backend::write_atomically(&path, &bytes)
             .map_err(|cause| ExportError::Io { path, cause })
     }
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::record::CaseRecord;
 use super::side::Side;
-use crate::model::synthetic::write_atomically;
 use crate::time::utc_timestamp;
+use inferbench_backend::write_atomically;
 
 pub const FORMAT: &str = "inferbench-baseline/1";
 

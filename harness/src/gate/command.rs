@@ -14,10 +14,10 @@ use super::settings::GateSettings;
 use super::side;
 
 /// Exit code of a comparison that found a regression.
-pub const REGRESSION: u8 = 1;
+pub const REGRESSION: u8 = crate::exit_status::FAILURE;
 /// Exit code of a comparison that could judge no case, with
-/// `--fail-on-inconclusive` (without it: 0 and a warning). 2 is bad input.
-pub const INCONCLUSIVE: u8 = 3;
+/// `--fail-on-inconclusive` (without it: 0 and a warning).
+pub const INCONCLUSIVE: u8 = crate::exit_status::INCONCLUSIVE;
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {

@@ -21,11 +21,11 @@ use super::timeline::RequestTimeline;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::model::inputs::token_batch;
 use crate::model::llama_reference::CachedLlamaReference;
-use crate::model::reference;
-use crate::model::synthetic::GptWeights;
 use crate::model::text::TextCodec;
 use crate::scenario::{Case, GenerationCase, LoadPattern};
 use crate::stats::Summary;
+use inferbench_reference::gpt as reference;
+use inferbench_reference::synthetic_weights::GptWeights;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateTrial {

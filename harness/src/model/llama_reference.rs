@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use inferbench_backend::{BackendError, LlamaConfig, TokenBatch};
 use inferbench_reference::{LlamaReference, ReferenceError, cache};
 
-use super::reference::ReferenceLogits;
+use inferbench_reference::gpt::ReferenceLogits;
 
 pub struct CachedLlamaReference {
     config: LlamaConfig,

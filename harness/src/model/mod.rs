@@ -8,7 +8,7 @@ pub mod inputs;
 pub mod llama_reference;
 pub mod named_inputs;
 pub mod perplexity;
-pub mod reference;
-pub mod rng;
 pub mod synthetic;
 pub mod text;
+
+pub use inferbench_reference::rng;

@@ -1,17 +1,15 @@
 //! Weights of the synthetic GPT, drawn from its seed and written once as
 //! safetensors, cached by a hash of the spec.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use inferbench_backend::GptSpec;
 use inferbench_backend::cache::{self, Integrity};
-use safetensors::{Dtype, tensor::TensorView};
+use inferbench_backend::{BackendError, GptSpec, TokenBatch};
+use inferbench_reference::gpt::{ReferenceLogits, forward};
+use inferbench_reference::synthetic_weights::GptWeights;
 use sha2::{Digest, Sha256};
-
-use super::rng::SplitMix64;
 
 /// Bumped whenever the drawing scheme changes, so old caches are not reused.
 const WEIGHTS_FORMAT: &str = "synthetic-gpt-weights-v1";
@@ -30,104 +28,9 @@ pub enum WeightsError {
         #[source]
         source: io::Error,
     },
-    #[error("cached weights {} are corrupt: {message} (delete the file to rebuild it)", path.display())]
-    Corrupt { path: PathBuf, message: String },
-}
-
-/// All weights as f32, in [`GptSpec::weight_shapes`] order.
-pub struct GptWeights {
-    pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
-}
-
-impl GptWeights {
-    /// Draws every weight from the seed. Scales keep activations near unit
-    /// size through any depth (LayerNorm before every block) and make the
-    /// output distribution peaked, so top-1 agreement and KL divergence are
-    /// meaningful accuracy figures rather than noise on a flat softmax:
-    /// linear weights ~ N(0, 1/in), the LM head ~ N(0, 4/in), embeddings
-    /// ~ N(0, 1), LayerNorm gains 1 + N(0, 0.1²), biases N(0, 0.02²).
-    pub fn generate(spec: &GptSpec) -> Self {
-        let mut rng = SplitMix64::new(spec.seed);
-        let mut tensors = BTreeMap::new();
-        for (name, shape) in spec.weight_shapes() {
-            let n: usize = shape.iter().product();
-            let fan_in = *shape.last().unwrap_or(&1) as f64;
-            let (offset, std) = if name == "wte" || name == "wpe" {
-                (0.0, 1.0)
-            } else if name == "lm_head.weight" {
-                (0.0, 2.0 / fan_in.sqrt())
-            } else if name.contains("ln_") && name.ends_with(".weight") {
-                (1.0, 0.1)
-            } else if name.ends_with(".bias") {
-                (0.0, 0.02)
-            } else {
-                (0.0, 1.0 / fan_in.sqrt())
-            };
-            let data = (0..n)
-                .map(|_| (offset + std * rng.next_normal()) as f32)
-                .collect();
-            tensors.insert(name, (shape, data));
-        }
-        Self { tensors }
-    }
-
-    pub fn get(&self, name: &str) -> &[f32] {
-        &self.tensors[name].1
-    }
-
-    pub fn read(path: &Path) -> Result<Self, WeightsError> {
-        let bytes = fs::read(path).map_err(|source| WeightsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let corrupt = |message: String| WeightsError::Corrupt {
-            path: path.to_path_buf(),
-            message,
-        };
-        let st =
-            safetensors::SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        let mut tensors = BTreeMap::new();
-        for (name, view) in st.tensors() {
-            if view.dtype() != Dtype::F32 {
-                return Err(corrupt(format!(
-                    "tensor `{name}` is {:?}, expected F32",
-                    view.dtype()
-                )));
-            }
-            let data = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            tensors.insert(name, (view.shape().to_vec(), data));
-        }
-        Ok(Self { tensors })
-    }
-
-    fn write(&self, path: &Path) -> Result<(), WeightsError> {
-        let write_err = |source| WeightsError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
-            .tensors
-            .iter()
-            .map(|(name, (shape, data))| {
-                let raw = data.iter().flat_map(|x| x.to_le_bytes()).collect();
-                (name.clone(), raw, shape.clone())
-            })
-            .collect();
-        let views = bytes
-            .iter()
-            .map(|(name, raw, shape)| {
-                TensorView::new(Dtype::F32, shape.clone(), raw).map(|v| (name.as_str(), v))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        let serialized = safetensors::serialize(views, None)
-            .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        cache::write(path, &serialized).map_err(write_err)
-    }
+    /// Unreadable or corrupt; the message names the file.
+    #[error("{0} (delete the file to rebuild it)")]
+    Unusable(#[source] BackendError),
 }
 
 /// The cache folder of one spec: `<cache>/synthetic-gpt/<hash>/`.
@@ -175,10 +78,48 @@ pub fn ensure_weights_at(path: &Path, spec: &GptSpec) -> Result<(), WeightsError
             source,
         })?;
     }
-    GptWeights::generate(spec).write(path)
+    let write_err = |source| WeightsError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    GptWeights::generate(spec).write(path).map_err(write_err)?;
+    cache::record(path).map_err(write_err)
 }
 
-pub use inferbench_backend::cache::write_atomically;
+/// Reference logits for `input`, cached under `spec_dir` as raw
+/// little-endian f64, because the naive f64 loops take seconds on large specs.
+pub fn cached_forward(
+    spec: &GptSpec,
+    weights_path: &Path,
+    spec_dir: &Path,
+    input: &TokenBatch,
+    input_seed: u64,
+) -> Result<ReferenceLogits, WeightsError> {
+    let path = spec_dir.join(format!(
+        "reference-b{}-t{}-s{}.f64",
+        input.batch, input.seq_len, input_seed
+    ));
+    let expected = input.batch * input.seq_len * spec.vocab_size;
+    // Only bytes matching the hash recorded at creation are reused.
+    if let Ok(Some(bytes)) = cache::read_intact(&path)
+        && bytes.len() == expected * 8
+    {
+        let data = bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8")))
+            .collect();
+        return Ok(ReferenceLogits {
+            vocab_size: spec.vocab_size,
+            data,
+        });
+    }
+    let weights = GptWeights::read(weights_path).map_err(WeightsError::Unusable)?;
+    let logits = forward(spec, &weights, input);
+    let bytes: Vec<u8> = logits.data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    // A cache that cannot be written only costs time on the next run.
+    let _ = cache::write(&path, &bytes);
+    Ok(logits)
+}
 
 #[cfg(test)]
 mod tests {
@@ -193,15 +134,6 @@ mod tests {
             max_seq: 8,
             seed: 5,
         }
-    }
-
-    #[test]
-    fn same_seed_same_weights() {
-        let a = GptWeights::generate(&tiny());
-        let b = GptWeights::generate(&tiny());
-        assert_eq!(a.get("h.1.mlp.c_fc.weight"), b.get("h.1.mlp.c_fc.weight"));
-        let c = GptWeights::generate(&GptSpec { seed: 6, ..tiny() });
-        assert_ne!(a.get("wte"), c.get("wte"));
     }
 
     #[test]
@@ -248,10 +180,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.safetensors");
         fs::write(&path, b"not a safetensors file").unwrap();
-        let err = GptWeights::read(&path).err().unwrap().to_string();
+        let spec = tiny();
+        let input = TokenBatch {
+            batch: 1,
+            seq_len: 2,
+            ids: vec![1, 2],
+        };
+        let err = cached_forward(&spec, &path, dir.path(), &input, 0)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
-            err.contains("corrupt") && err.contains("model.safetensors"),
+            err.contains("model.safetensors") && err.contains("delete the file"),
             "{err}"
         );
+    }
+
+    /// A damaged cached reference used to be read as the reference.
+    #[test]
+    fn damaged_cached_references_are_recomputed() {
+        let spec = tiny();
+        let dir = tempfile::tempdir().unwrap();
+        let weights = ensure_weights(dir.path(), &spec).unwrap();
+        let spec_dir = weights.parent().unwrap();
+        let input = TokenBatch {
+            batch: 1,
+            seq_len: 4,
+            ids: vec![1, 5, 2, 9],
+        };
+        let fresh = cached_forward(&spec, &weights, spec_dir, &input, 2).unwrap();
+        let file = spec_dir.join("reference-b1-t4-s2.f64");
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[..64].fill(0);
+        std::fs::write(&file, &bytes).unwrap();
+        let again = cached_forward(&spec, &weights, spec_dir, &input, 2).unwrap();
+        assert_eq!(again.data, fresh.data);
     }
 }

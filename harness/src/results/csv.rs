@@ -1,171 +1,387 @@
 //! `results.csv`: one row per case, appended and flushed as each case ends.
-//! Every column is documented in the README.
+//! Every column is documented here; the book's reference page is generated
+//! from [`COLUMNS`].
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
 use super::CaseResult;
+use crate::accuracy::AccuracyDeltas;
+use crate::generation::GenerationSummary;
+use crate::stats::Summary;
 
-/// One column: its header and how a result fills it. Header and cell sit
-/// side by side, so they cannot drift apart.
-type Column = (&'static str, fn(&CaseResult) -> String);
+/// One column of `results.csv`: its header, its meaning (written into the
+/// reference docs) and its value. The header and every row come from this
+/// one list, so they cannot drift apart.
+pub struct Column {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub value: fn(&CaseResult) -> String,
+}
 
-const TABLE: &[Column] = &[
-    ("scenario", |r| r.case.scenario.clone()),
-    ("case", |r| r.case.id.clone()),
-    ("model", |r| r.case.model.name.clone()),
-    ("backend", |r| r.case.backend.to_string()),
-    ("device", |r| r.case.device.to_string()),
-    ("precision", |r| r.case.precision.to_string()),
-    ("batch", |r| r.case.batch.to_string()),
-    ("seq_len", |r| r.case.seq_len.to_string()),
-    ("threads", |r| r.case.threads.to_string()),
-    ("status", |r| r.status.as_str().to_string()),
-    ("iterations", |r| r.iterations.to_string()),
-    ("latency_min_ms", |r| opt(r.latency_ms.map(|l| l.min))),
-    ("latency_mean_ms", |r| opt(r.latency_ms.map(|l| l.mean))),
-    ("latency_stddev_ms", |r| opt(r.latency_ms.map(|l| l.stddev))),
-    ("latency_p50_ms", |r| opt(r.latency_ms.map(|l| l.p50))),
-    ("latency_p90_ms", |r| opt(r.latency_ms.map(|l| l.p90))),
-    ("latency_p95_ms", |r| opt(r.latency_ms.map(|l| l.p95))),
-    ("latency_p99_ms", |r| opt(r.latency_ms.map(|l| l.p99))),
-    ("latency_max_ms", |r| opt(r.latency_ms.map(|l| l.max))),
-    ("throughput_seq_per_s", |r| opt(r.throughput_seq_per_s)),
-    (
-        "throughput_tokens_per_s",
-        |r| opt(r.throughput_tokens_per_s),
-    ),
-    ("flops_per_forward", |r| r.flops_per_forward.to_string()),
-    ("gflop_per_s", |r| opt(r.gflop_per_s)),
-    ("peak_rss_bytes", |r| opt(r.peak_rss_bytes)),
-    ("weight_bytes", |r| opt(r.weight_bytes)),
-    ("model_file_bytes", |r| opt(r.model_file_bytes)),
-    ("load_ms", |r| opt(r.load_ms)),
-    ("padding_share", |r| opt(r.padding_share)),
-    ("acc_max_abs", |r| opt(r.accuracy.map(|a| a.max_abs))),
-    ("acc_rel_l2", |r| opt(r.accuracy.map(|a| a.rel_l2))),
-    ("acc_cosine", |r| opt(r.accuracy.map(|a| a.cosine))),
-    ("acc_cosine_mean", |r| {
-        opt(r.accuracy.and_then(|a| a.cosine_mean))
-    }),
-    ("acc_top1", |r| opt(r.accuracy.map(|a| a.top1))),
-    ("acc_kl", |r| opt(r.accuracy.map(|a| a.kl))),
-    ("acc_ppl_ratio", |r| {
-        opt(r.accuracy.and_then(|a| a.ppl_ratio))
-    }),
-    ("runtime", |r| r.runtime_version.clone().unwrap_or_default()),
-    ("message", |r| r.message.clone().unwrap_or_default()),
-    ("gen_pattern", |r| {
-        r.generation
-            .as_ref()
-            .map_or_else(String::new, |g| g.pattern.as_str().to_string())
-    }),
-    ("ttft_p50_ms", |r| {
-        generation_stat(r, |g| g.ttft_ms, |s| s.p50)
-    }),
-    ("ttft_p99_ms", |r| {
-        generation_stat(r, |g| g.ttft_ms, |s| s.p99)
-    }),
-    ("tpot_p50_ms", |r| {
-        generation_stat(r, |g| g.tpot_ms, |s| s.p50)
-    }),
-    ("itl_p50_ms", |r| {
-        generation_stat(r, |g| g.itl_ms, |s| s.p50)
-    }),
-    ("itl_p99_ms", |r| {
-        generation_stat(r, |g| g.itl_ms, |s| s.p99)
-    }),
-    ("e2e_p50_ms", |r| {
-        generation_stat(r, |g| g.e2e_ms, |s| s.p50)
-    }),
-    ("output_tokens_per_s", |r| {
-        opt(r.generation.as_ref().map(|g| g.output_tokens_per_s))
-    }),
-    ("error_rate", |r| {
-        opt(r.generation.as_ref().map(|g| g.error_rate))
-    }),
-    ("offered_rate", |r| {
-        opt(r.generation.as_ref().and_then(|g| g.offered_rate))
-    }),
-    ("max_rate_meeting_target", |r| {
-        opt(r
-            .generation
-            .as_ref()
-            .and_then(|g| g.max_rate_meeting_target))
-    }),
-    ("tpot_p99_ms", |r| {
-        generation_stat(r, |g| g.tpot_ms, |s| s.p99)
-    }),
-    ("e2e_p99_ms", |r| {
-        generation_stat(r, |g| g.e2e_ms, |s| s.p99)
-    }),
-    ("achieved_rate", |r| {
-        opt(r.generation.as_ref().map(|g| g.achieved_rate))
-    }),
-    ("goodput", |r| {
-        opt(r.generation.as_ref().and_then(|g| g.goodput))
-    }),
-    ("errors", |r| opt(r.generation.as_ref().map(|g| g.errors))),
-    ("token_counts", |r| {
-        r.generation
-            .as_ref()
-            .map_or_else(String::new, |g| g.token_counts.clone())
-    }),
-    ("short_requests", |r| {
-        opt(r.generation.as_ref().map(|g| g.short_requests))
-    }),
-    ("client_cpu_us_per_request", |r| {
-        opt(r
-            .generation
-            .as_ref()
-            .and_then(|g| g.client.as_ref())
-            .map(|c| c.cpu_us_per_request))
-    }),
-    ("nonfinite_outputs", |r| opt(r.nonfinite_outputs)),
-    ("perplexity", |r| opt(r.perplexity.map(|p| p.value))),
-    ("perplexity_reference", |r| {
-        opt(r.perplexity.and_then(|p| p.reference))
-    }),
-    ("perplexity_scored_tokens", |r| {
-        opt(r.perplexity.map(|p| p.scored_tokens))
-    }),
-    ("mean_output_tokens", |r| {
-        opt(r.generation.as_ref().and_then(|g| g.mean_output_tokens))
-    }),
-    ("agree_prefix_tokens", |r| {
-        opt(agreement(r).map(|a| a.prefix_tokens))
-    }),
-    ("agree_exact_match", |r| {
-        opt(agreement(r).map(|a| a.exact_match))
-    }),
-    ("agree_rouge_l", |r| opt(agreement(r).map(|a| a.rouge_l))),
-    ("agree_bleu", |r| opt(agreement(r).map(|a| a.bleu))),
+pub const COLUMNS: &[Column] = &[
+    Column {
+        name: "scenario",
+        doc: "scenario name",
+        value: |r| r.case.scenario.clone(),
+    },
+    Column {
+        name: "case",
+        doc: "case id, `model/backend/device/precision/bB/tT/thN`",
+        value: |r| r.case.id.clone(),
+    },
+    Column {
+        name: "model",
+        doc: "model label",
+        value: |r| r.case.model.name.clone(),
+    },
+    Column {
+        name: "backend",
+        doc: "backend name (`inferbench backends`)",
+        value: |r| r.case.backend.to_string(),
+    },
+    Column {
+        name: "device",
+        doc: "`cpu`, `cuda:N`",
+        value: |r| r.case.device.to_string(),
+    },
+    Column {
+        name: "precision",
+        doc: "precision the backend ran",
+        value: |r| r.case.precision.to_string(),
+    },
+    Column {
+        name: "batch",
+        doc: "sequences per forward pass",
+        value: |r| r.case.batch.to_string(),
+    },
+    Column {
+        name: "seq_len",
+        doc: "tokens per sequence",
+        value: |r| r.case.seq_len.to_string(),
+    },
+    Column {
+        name: "threads",
+        doc: "threads the backend may use",
+        value: |r| r.case.threads.to_string(),
+    },
+    Column {
+        name: "status",
+        doc: "`measured`, `skipped`, `error` or `failed` (see Statuses and exit codes)",
+        value: |r| r.status.as_str().to_string(),
+    },
+    Column {
+        name: "iterations",
+        doc: "measured forward passes (requests, for generation)",
+        value: |r| r.iterations.to_string(),
+    },
+    Column {
+        name: "latency_min_ms",
+        doc: "latency per forward pass, minimum",
+        value: |r| latency(r, |l| l.min),
+    },
+    Column {
+        name: "latency_mean_ms",
+        doc: "latency, mean",
+        value: |r| latency(r, |l| l.mean),
+    },
+    Column {
+        name: "latency_stddev_ms",
+        doc: "latency, sample standard deviation",
+        value: |r| latency(r, |l| l.stddev),
+    },
+    Column {
+        name: "latency_p50_ms",
+        doc: "latency, median (percentiles by linear interpolation, numpy's default)",
+        value: |r| latency(r, |l| l.p50),
+    },
+    Column {
+        name: "latency_p90_ms",
+        doc: "latency, 90th percentile",
+        value: |r| latency(r, |l| l.p90),
+    },
+    Column {
+        name: "latency_p95_ms",
+        doc: "latency, 95th percentile",
+        value: |r| latency(r, |l| l.p95),
+    },
+    Column {
+        name: "latency_p99_ms",
+        doc: "latency, 99th percentile",
+        value: |r| latency(r, |l| l.p99),
+    },
+    Column {
+        name: "latency_max_ms",
+        doc: "latency, maximum",
+        value: |r| latency(r, |l| l.max),
+    },
+    Column {
+        name: "throughput_seq_per_s",
+        doc: "`batch / mean latency` (generation: completed requests per second)",
+        value: |r| opt(r.throughput_seq_per_s),
+    },
+    Column {
+        name: "throughput_tokens_per_s",
+        doc: "`batch × seq_len / mean latency` (generation: output tokens per second)",
+        value: |r| opt(r.throughput_tokens_per_s),
+    },
+    Column {
+        name: "flops_per_forward",
+        doc: "FLOPs of one pass (0, unknown, for a model file)",
+        value: |r| r.flops_per_forward.to_string(),
+    },
+    Column {
+        name: "gflop_per_s",
+        doc: "`flops_per_forward / mean latency / 1e9` (empty for a model file)",
+        value: |r| opt(r.gflop_per_s),
+    },
+    Column {
+        name: "peak_rss_bytes",
+        doc: "peak resident memory of the case's worker process after measuring (`VmHWM`)",
+        value: |r| opt(r.peak_rss_bytes),
+    },
+    Column {
+        name: "weight_bytes",
+        doc: "bytes the weights take in the runtime, when the backend knows",
+        value: |r| opt(r.weight_bytes),
+    },
+    Column {
+        name: "model_file_bytes",
+        doc: "size on disk of the model file the backend loaded (safetensors, GGUF, ONNX)",
+        value: |r| opt(r.model_file_bytes),
+    },
+    Column {
+        name: "load_ms",
+        doc: "time to load the model into a ready session",
+        value: |r| opt(r.load_ms),
+    },
+    Column {
+        name: "padding_share",
+        doc: "encoder cases: the share of computed positions that were padding",
+        value: |r| opt(r.padding_share),
+    },
+    Column {
+        name: "acc_max_abs",
+        doc: "max absolute logit error vs the f64 reference (for a model file: vs its golden outputs or reference case, worst output)",
+        value: |r| accuracy(r, |a| Some(a.max_abs)),
+    },
+    Column {
+        name: "acc_rel_l2",
+        doc: "‖Δ‖₂ / ‖reference‖₂ over all logits",
+        value: |r| accuracy(r, |a| Some(a.rel_l2)),
+    },
+    Column {
+        name: "acc_cosine",
+        doc: "cosine similarity of all logits with the reference; for an encoder, of the worst sentence's embedding",
+        value: |r| accuracy(r, |a| Some(a.cosine)),
+    },
+    Column {
+        name: "acc_cosine_mean",
+        doc: "encoders: the mean over sentences of their embeddings' cosine similarity with the reference",
+        value: |r| accuracy(r, |a| a.cosine_mean),
+    },
+    Column {
+        name: "acc_top1",
+        doc: "fraction of positions whose most likely token matches the reference",
+        value: |r| accuracy(r, |a| Some(a.top1)),
+    },
+    Column {
+        name: "acc_kl",
+        doc: "mean KL(P_ref ‖ P_case) of the next-token softmax, in nats",
+        value: |r| accuracy(r, |a| Some(a.kl)),
+    },
+    Column {
+        name: "acc_ppl_ratio",
+        doc: "perplexity of the case over the reference's on the input token stream (1 = identical)",
+        value: |r| accuracy(r, |a| a.ppl_ratio),
+    },
+    Column {
+        name: "runtime",
+        doc: "backend runtime and version",
+        value: |r| r.runtime_version.clone().unwrap_or_default(),
+    },
+    Column {
+        name: "message",
+        doc: "why a case was skipped, errored or failed",
+        value: |r| r.message.clone().unwrap_or_default(),
+    },
+    Column {
+        name: "gen_pattern",
+        doc: "generation: load pattern",
+        value: |r| {
+            r.generation
+                .as_ref()
+                .map_or_else(String::new, |g| g.pattern.as_str().to_string())
+        },
+    },
+    Column {
+        name: "ttft_p50_ms",
+        doc: "generation: median time to first token (first token − arrival)",
+        value: |r| generation(r, |g| g.ttft_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "ttft_p99_ms",
+        doc: "generation: p99 time to first token",
+        value: |r| generation(r, |g| g.ttft_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "tpot_p50_ms",
+        doc: "generation: median time per output token, (end-to-end − TTFT) / (tokens − 1)",
+        value: |r| generation(r, |g| g.tpot_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "itl_p50_ms",
+        doc: "generation: median inter-token latency",
+        value: |r| generation(r, |g| g.itl_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "itl_p99_ms",
+        doc: "generation: p99 inter-token latency",
+        value: |r| generation(r, |g| g.itl_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "e2e_p50_ms",
+        doc: "generation: median end-to-end request latency",
+        value: |r| generation(r, |g| g.e2e_ms.map(|s| s.p50)),
+    },
+    Column {
+        name: "output_tokens_per_s",
+        doc: "generation: output tokens per second",
+        value: |r| generation(r, |g| Some(g.output_tokens_per_s)),
+    },
+    Column {
+        name: "error_rate",
+        doc: "generation: fraction of requests that failed or timed out",
+        value: |r| generation(r, |g| Some(g.error_rate)),
+    },
+    Column {
+        name: "offered_rate",
+        doc: "generation, server: offered arrival rate, requests/s",
+        value: |r| generation(r, |g| g.offered_rate),
+    },
+    Column {
+        name: "max_rate_meeting_target",
+        doc: "generation, server with `search_rate`: highest rate meeting the p99 TTFT target",
+        value: |r| generation(r, |g| g.max_rate_meeting_target),
+    },
+    Column {
+        name: "tpot_p99_ms",
+        doc: "generation: p99 time per output token",
+        value: |r| generation(r, |g| g.tpot_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "e2e_p99_ms",
+        doc: "generation: p99 end-to-end request latency",
+        value: |r| generation(r, |g| g.e2e_ms.map(|s| s.p99)),
+    },
+    Column {
+        name: "achieved_rate",
+        doc: "generation: completed requests per second",
+        value: |r| generation(r, |g| Some(g.achieved_rate)),
+    },
+    Column {
+        name: "goodput",
+        doc: "generation: requests/s meeting every `[slo]` limit, as vLLM defines it",
+        value: |r| generation(r, |g| g.goodput),
+    },
+    Column {
+        name: "errors",
+        doc: "generation: failed or timed-out requests",
+        value: |r| opt(r.generation.as_ref().map(|g| g.errors)),
+    },
+    Column {
+        name: "token_counts",
+        doc: "generation: where output token counts come from: `usage` (the server's) or `chunks`",
+        value: |r| {
+            r.generation
+                .as_ref()
+                .map_or_else(String::new, |g| g.token_counts.clone())
+        },
+    },
+    Column {
+        name: "short_requests",
+        doc: "generation: requests that got fewer tokens than asked",
+        value: |r| opt(r.generation.as_ref().map(|g| g.short_requests)),
+    },
+    Column {
+        name: "client_cpu_us_per_request",
+        doc: "generation: the client's CPU time per request, µs (measurement overhead)",
+        value: |r| generation(r, |g| g.client.as_ref().map(|c| c.cpu_us_per_request)),
+    },
+    Column {
+        name: "nonfinite_outputs",
+        doc: "output values that are NaN or ±inf (a case whose reference judges them fails)",
+        value: |r| opt(r.nonfinite_outputs),
+    },
+    Column {
+        name: "perplexity",
+        doc: "checkpoint with text windows: exp(mean −log P(next token)) over the windows",
+        value: |r| opt(r.perplexity.map(|p| p.value)),
+    },
+    Column {
+        name: "perplexity_reference",
+        doc: "the f64 reference's perplexity on the same windows, when it ran",
+        value: |r| opt(r.perplexity.and_then(|p| p.reference)),
+    },
+    Column {
+        name: "perplexity_scored_tokens",
+        doc: "tokens scored over all text windows",
+        value: |r| opt(r.perplexity.map(|p| p.scored_tokens)),
+    },
+    Column {
+        name: "mean_output_tokens",
+        doc: "generation: output tokens per completed request (fewer than `gen_len` when requests stop at EOS)",
+        value: |r| generation(r, |g| g.mean_output_tokens),
+    },
+    Column {
+        name: "agree_prefix_tokens",
+        doc: "generation on a checkpoint: tokens equal to the reference continuation from the start",
+        value: |r| opt(agreement(r).map(|a| a.prefix_tokens)),
+    },
+    Column {
+        name: "agree_exact_match",
+        doc: "generation on a checkpoint: whether the continuation equals the reference's",
+        value: |r| opt(agreement(r).map(|a| a.exact_match)),
+    },
+    Column {
+        name: "agree_rouge_l",
+        doc: "generation on a checkpoint: ROUGE-L F1 against the reference continuation",
+        value: |r| opt(agreement(r).map(|a| a.rouge_l)),
+    },
+    Column {
+        name: "agree_bleu",
+        doc: "generation on a checkpoint: BLEU against the reference continuation",
+        value: |r| opt(agreement(r).map(|a| a.bleu)),
+    },
 ];
 
 fn agreement(r: &CaseResult) -> Option<crate::generation::agreement::Agreement> {
     r.generation.as_ref().and_then(|g| g.agreement)
 }
 
-/// The header, in order.
-pub fn columns() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|(name, _)| *name)
-}
-
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
-fn generation_stat(
-    r: &CaseResult,
-    summary: fn(&crate::generation::GenerationSummary) -> Option<crate::stats::Summary>,
-    stat: fn(&crate::stats::Summary) -> f64,
-) -> String {
-    opt(r.generation.as_ref().and_then(summary).map(|s| stat(&s)))
+fn latency(r: &CaseResult, f: fn(&Summary) -> f64) -> String {
+    opt(r.latency_ms.as_ref().map(f))
+}
+
+fn accuracy(r: &CaseResult, f: fn(&AccuracyDeltas) -> Option<f64>) -> String {
+    opt(r.accuracy.as_ref().and_then(f))
+}
+
+fn generation(r: &CaseResult, f: fn(&GenerationSummary) -> Option<f64>) -> String {
+    opt(r.generation.as_ref().and_then(f))
+}
+
+pub fn header() -> Vec<&'static str> {
+    COLUMNS.iter().map(|c| c.name).collect()
 }
 
 pub fn row(r: &CaseResult) -> Vec<String> {
-    TABLE.iter().map(|(_, cell)| cell(r)).collect()
+    COLUMNS.iter().map(|c| (c.value)(r)).collect()
 }
 
 /// Appends rows to a CSV file, flushing after each so an interrupted run
@@ -182,7 +398,7 @@ impl CsvSink {
             .truncate(true)
             .open(path)?;
         let mut writer = csv::Writer::from_writer(file);
-        writer.write_record(columns())?;
+        writer.write_record(header())?;
         writer.flush()?;
         Ok(Self { writer })
     }
@@ -234,8 +450,8 @@ mod tests {
             nonfinite: 0,
         });
         let r = CaseResult::from_report(&s.cases[0], report);
-        let cells: Vec<(&str, String)> = columns().zip(row(&r)).collect();
-        assert_eq!(cells.len(), TABLE.len());
+        let cells: Vec<(&str, String)> = header().into_iter().zip(row(&r)).collect();
+        assert_eq!(cells.len(), COLUMNS.len());
         let cell = |name: &str| {
             cells
                 .iter()

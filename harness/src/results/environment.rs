@@ -7,9 +7,6 @@ use inferbench_backend::BackendStatus;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::backends::backend_for;
-use crate::scenario::BackendKind;
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
     pub inferbench_version: String,
@@ -61,14 +58,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Environment {
     pub fn capture(scenario_path: &str, scenario_source: &str) -> Self {
-        let backends = BackendKind::ALL
+        let backends = crate::registry::all()
             .iter()
-            .map(|&k| {
-                let state = match backend_for(k).status() {
+            .map(|b| {
+                let state = match b.status() {
                     BackendStatus::Ready { runtime_version } => runtime_version,
                     BackendStatus::Unavailable { reason, .. } => format!("unavailable: {reason}"),
                 };
-                (k.to_string(), state)
+                (b.name().to_string(), state)
             })
             .collect();
         Self {

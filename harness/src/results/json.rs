@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::CaseResult;
 use super::environment::Environment;
-use crate::model::synthetic::write_atomically;
+use inferbench_backend::write_atomically;
 
 /// Version of the results.json layout; bumped on breaking changes.
 pub const FORMAT: &str = "inferbench-results/1";

@@ -8,9 +8,9 @@ use super::worker::WorkerJob;
 use crate::generation::Requests;
 use crate::model::llama_reference::CachedLlamaReference;
 use crate::model::perplexity::{self, Perplexity};
-use crate::model::reference::ReferenceLogits;
 use crate::model::text::TextCodec;
 use crate::scenario::{GenerationCase, ReferenceKind};
+use inferbench_reference::gpt::ReferenceLogits;
 
 /// The checkpoint's tokenizer and chat template; `None` for other models.
 /// A checkpoint without a tokenizer still runs on random ids (its results

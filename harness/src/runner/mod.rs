@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use inferbench_backend::{BackendStatus, Support};
 
-use crate::backends::backend_for;
 use crate::model::encoder::EncoderJob;
 use crate::model::synthetic::{spec_dir, weights_path};
+use crate::registry::backend_for;
 use crate::results::CaseResult;
 use crate::scenario::Case;
 use worker::{WorkerJob, WorkerReport};
@@ -63,7 +63,10 @@ pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
 }
 
 fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
-    let backend = backend_for(case.backend);
+    let backend = match backend_for(&case.backend) {
+        Ok(backend) => backend,
+        Err(e) => return CaseResult::skipped(case, e.to_string()),
+    };
     if let BackendStatus::Unavailable { reason, hint } = backend.status() {
         return CaseResult::skipped(case, format!("{reason} (hint: {hint})"));
     }

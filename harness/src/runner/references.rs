@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use inferbench_backend::{
-    BackendError, HostTensor, LoadOptions, ModelFormat, ModelSource, NamedTensor, Session,
+    BackendError, HostTensor, LoadOptions, ModelSource, NamedTensor, Session,
 };
 
 use crate::accuracy::{self, AccuracyDeltas};
-use crate::backends::backend_for;
+use crate::registry::{self, backend_for};
 use crate::scenario::{Case, ReferenceCase};
 
 fn reference_err(what: &str, message: impl std::fmt::Display) -> BackendError {
@@ -18,9 +18,12 @@ fn reference_err(what: &str, message: impl std::fmt::Display) -> BackendError {
 
 /// The source of a model file, its format told by its extension.
 pub fn file_source(path: &Path) -> Result<ModelSource, BackendError> {
-    let format = ModelFormat::from_path(path).ok_or_else(|| BackendError::ModelFile {
+    let format = registry::format_of(path).ok_or_else(|| BackendError::ModelFile {
         path: path.to_path_buf(),
-        message: "unknown model format; expected an `.onnx` file".into(),
+        message: format!(
+            "no backend takes this format; expected {}",
+            registry::model_files_text()
+        ),
     })?;
     Ok(ModelSource::File {
         path: path.to_path_buf(),
@@ -66,7 +69,7 @@ pub fn against_case(
         reference.precision,
         reference.file.display()
     );
-    let backend = backend_for(reference.backend);
+    let backend = backend_for(&reference.backend)?;
     let options = LoadOptions {
         device: reference.device,
         precision: reference.precision,

@@ -16,13 +16,14 @@ use super::memory::peak_rss_bytes;
 use super::references;
 use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
-use crate::backends::backend_for;
 use crate::generation::{GenerationReference, GenerationSetup, GenerationSummary, run_generation};
 use crate::model::encoder::{self, EncoderJob};
+use crate::model::inputs::token_batch;
 use crate::model::named_inputs::{self, InputBinding};
 use crate::model::perplexity::Perplexity;
+use crate::model::synthetic::cached_forward;
 use crate::model::text::TextCodec;
-use crate::model::{inputs::token_batch, reference};
+use crate::registry::backend_for;
 use crate::scenario::{Case, ReferenceKind};
 
 /// Everything a worker needs, as one JSON document.
@@ -253,7 +254,7 @@ fn read_sentences(path: &std::path::Path) -> Result<Vec<String>, BackendError> {
 
 fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), BackendError> {
     let case = &job.case;
-    let backend = backend_for(case.backend);
+    let backend = backend_for(&case.backend)?;
     if let inferbench_backend::BackendStatus::Ready { runtime_version } = backend.status() {
         report.runtime_version = Some(runtime_version);
     }
@@ -271,6 +272,13 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
             .map_err(|e| BackendError::Load(super::error_chain(&e)))?;
     }
     let source = model_source(job)?;
+    let kind = source.kind();
+    if !backend.capabilities().takes(kind) {
+        return Err(BackendError::Unsupported(format!(
+            "backend `{}` does not run {kind}",
+            backend.name()
+        )));
+    }
     let options = LoadOptions {
         device: case.device,
         precision: case.precision,
@@ -431,7 +439,7 @@ fn check_accuracy(
     let logits = first_output(session)?;
     let reference = match checkpoint::reference(job) {
         Some(llama) => llama.batch_logits(input)?,
-        None => reference::cached_forward(
+        None => cached_forward(
             &case.model.spec,
             &job.weights,
             &job.spec_dir,
@@ -508,15 +516,11 @@ mod tests {
     use super::*;
     use crate::model::synthetic::{ensure_weights, spec_dir};
     use crate::scenario::{
-        AccuracyLimits, BackendKind, GenerationCase, LoadPattern, Measurement, ModelCase, Warmup,
+        AccuracyLimits, GenerationCase, LoadPattern, Measurement, ModelCase, Warmup,
     };
     use inferbench_backend::{Device, GptSpec, Precision, TensorData};
 
-    pub(crate) fn job(
-        backend: BackendKind,
-        precision: Precision,
-        cache: &std::path::Path,
-    ) -> WorkerJob {
+    pub(crate) fn job(backend: &str, precision: Precision, cache: &std::path::Path) -> WorkerJob {
         let spec = GptSpec {
             vocab_size: 96,
             hidden: 32,
@@ -529,7 +533,7 @@ mod tests {
             scenario: "test".into(),
             group: None,
             id: "test".into(),
-            backend,
+            backend: backend.into(),
             device: Device::Cpu,
             precision,
             batch: 2,
@@ -576,7 +580,7 @@ mod tests {
 
     /// Runs `backend` in f32 and checks it against the f64 reference;
     /// returns the report for backend-specific checks.
-    fn assert_f32_matches_the_reference(backend: BackendKind) -> WorkerReport {
+    fn assert_f32_matches_the_reference(backend: &str) -> WorkerReport {
         let cache = tempfile::tempdir().unwrap();
         let report = execute(&job(backend, Precision::F32, cache.path()));
         assert_eq!(report.outcome, Outcome::Measured);
@@ -590,7 +594,7 @@ mod tests {
 
     /// f16 has an 11-bit significand, bf16 8 bits: relative errors of a
     /// few 1e-3 and 1e-2 through two blocks are what those formats give.
-    fn assert_half_precisions_stay_within_their_tolerance(backend: BackendKind) {
+    fn assert_half_precisions_stay_within_their_tolerance(backend: &str) {
         let cache = tempfile::tempdir().unwrap();
         for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
             let report = execute(&job(backend, precision, cache.path()));
@@ -606,14 +610,14 @@ mod tests {
 
     #[test]
     fn candle_f32_matches_the_f64_reference() {
-        assert_f32_matches_the_reference(BackendKind::Candle);
+        assert_f32_matches_the_reference("candle");
     }
 
     #[test]
     fn ort_f32_matches_the_f64_reference() {
         // Needs the library from `ci/setup.sh`; `ci/test.sh` runs it first.
         let cache = tempfile::tempdir().unwrap();
-        let job = job(BackendKind::Ort, Precision::F32, cache.path());
+        let job = job("ort", Precision::F32, cache.path());
         let report = execute(&job);
         assert_eq!(report.outcome, Outcome::Measured, "run `bash ci/setup.sh`");
         let version = report.runtime_version.unwrap();
@@ -638,7 +642,7 @@ mod tests {
         use inferbench_ort::onnx::samples::masked_embedding;
         let path = dir.join("model.onnx");
         std::fs::write(&path, masked_embedding(11, 4, 1.0)).unwrap();
-        let mut job = job(BackendKind::Ort, Precision::F32, dir);
+        let mut job = job("ort", Precision::F32, dir);
         job.case.model.file = Some(crate::scenario::ModelFile {
             path: path.clone(),
             dims: Default::default(),
@@ -723,7 +727,7 @@ mod tests {
         let other = dir.path().join("reference.onnx");
         std::fs::write(&other, masked_embedding(11, 4, 1.001)).unwrap();
         job.case.reference_case = Some(crate::scenario::ReferenceCase {
-            backend: BackendKind::Ort,
+            backend: "ort".into(),
             device: Device::Cpu,
             precision: Precision::F32,
             file: other,
@@ -745,7 +749,7 @@ mod tests {
 
     #[test]
     fn candle_half_precisions_stay_within_their_tolerance() {
-        assert_half_precisions_stay_within_their_tolerance(BackendKind::Candle);
+        assert_half_precisions_stay_within_their_tolerance("candle");
     }
 
     #[test]
@@ -755,7 +759,7 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let mut errors = Vec::new();
         for (precision, max_rel_l2) in [(Precision::Q8_0, 0.02), (Precision::Q4_0, 0.2)] {
-            let report = execute(&job(BackendKind::Candle, precision, cache.path()));
+            let report = execute(&job("candle", precision, cache.path()));
             assert_eq!(report.outcome, Outcome::Measured, "{precision}");
             let acc = report.accuracy.unwrap();
             assert!(
@@ -768,7 +772,7 @@ mod tests {
                 "{precision}: {acc:?}"
             );
             // The quantized model is read back from its GGUF file.
-            let gguf = job(BackendKind::Candle, precision, cache.path())
+            let gguf = job("candle", precision, cache.path())
                 .spec_dir
                 .join(format!("model-{precision}.gguf"));
             assert_eq!(
@@ -787,7 +791,7 @@ mod tests {
             "q4_0 weights must be smaller: {errors:?}"
         );
         // Q4_K packs 256 inputs per block; this model is 32 wide.
-        let report = execute(&job(BackendKind::Candle, Precision::Q4K, cache.path()));
+        let report = execute(&job("candle", Precision::Q4K, cache.path()));
         assert!(
             matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("256")),
             "{:?}",
@@ -796,11 +800,11 @@ mod tests {
     }
 
     fn generation_job(pattern: LoadPattern, cache: &std::path::Path) -> WorkerJob {
-        generation_job_on(BackendKind::Candle, pattern, cache)
+        generation_job_on("candle", pattern, cache)
     }
 
     fn generation_job_on(
-        backend: BackendKind,
+        backend: &str,
         pattern: LoadPattern,
         cache: &std::path::Path,
     ) -> WorkerJob {
@@ -858,7 +862,7 @@ mod tests {
         let candle = execute(&generation_job(LoadPattern::SingleStream, cache.path()));
         let candle_tokens = candle.generation.unwrap().first_request_tokens;
         for pattern in [LoadPattern::SingleStream, LoadPattern::Offline] {
-            let job = generation_job_on(BackendKind::Ort, pattern, cache.path());
+            let job = generation_job_on("ort", pattern, cache.path());
             let report = execute(&job);
             assert_eq!(report.outcome, Outcome::Measured, "{pattern:?}");
             let acc = report.accuracy.unwrap();
@@ -870,25 +874,21 @@ mod tests {
             // Tokens that do not all repeat: the cache really moves on.
             assert!(candle_tokens.iter().any(|&t| t != candle_tokens[0]));
         }
-        let decoder = job(BackendKind::Ort, Precision::F32, cache.path())
-            .spec_dir
-            .join(inferbench_ort::onnx::gpt_variant_file_name(
-                &job(BackendKind::Ort, Precision::F32, cache.path())
-                    .case
-                    .model
-                    .spec,
+        let decoder = job("ort", Precision::F32, cache.path()).spec_dir.join(
+            inferbench_ort::onnx::gpt_variant_file_name(
+                &job("ort", Precision::F32, cache.path()).case.model.spec,
                 inferbench_ort::onnx::Export {
                     format: inferbench_ort::onnx::WeightFormat::F32,
                     kv_cache: true,
                 },
-            ));
+            ),
+        );
         assert!(decoder.is_file(), "{}", decoder.display());
 
         // The f16 decoder (f16 cache) and the int8 one, within the forward
         // pass's tolerances at every step.
         for (precision, max_rel_l2) in [(Precision::F16, 5e-3), (Precision::Int8, 5e-2)] {
-            let mut job =
-                generation_job_on(BackendKind::Ort, LoadPattern::SingleStream, cache.path());
+            let mut job = generation_job_on("ort", LoadPattern::SingleStream, cache.path());
             job.case.precision = precision;
             let report = execute(&job);
             assert_eq!(report.outcome, Outcome::Measured, "{precision}");
@@ -908,12 +908,12 @@ mod tests {
         // bound 5e-3. int8: per-column 8-bit weights and per-tensor 8-bit
         // activations in every linear layer: ~1.6e-2 measured, bound 5e-2.
         let cache = tempfile::tempdir().unwrap();
-        let f32_report = execute(&job(BackendKind::Ort, Precision::F32, cache.path()));
+        let f32_report = execute(&job("ort", Precision::F32, cache.path()));
         let f32_weights = f32_report.weight_bytes.unwrap();
         for (precision, max_rel_l2, min_top1) in
             [(Precision::F16, 5e-3, 0.95), (Precision::Int8, 5e-2, 0.9)]
         {
-            let report = execute(&job(BackendKind::Ort, precision, cache.path()));
+            let report = execute(&job("ort", precision, cache.path()));
             assert_eq!(report.outcome, Outcome::Measured, "{precision}");
             let acc = report.accuracy.unwrap();
             assert!(
@@ -933,13 +933,9 @@ mod tests {
                 report.model_file_bytes.unwrap() < f32_report.model_file_bytes.unwrap(),
                 "{precision}"
             );
-            let file = job(BackendKind::Ort, precision, cache.path())
-                .spec_dir
-                .join(inferbench_ort::onnx::gpt_variant_file_name(
-                    &job(BackendKind::Ort, precision, cache.path())
-                        .case
-                        .model
-                        .spec,
+            let file = job("ort", precision, cache.path()).spec_dir.join(
+                inferbench_ort::onnx::gpt_variant_file_name(
+                    &job("ort", precision, cache.path()).case.model.spec,
                     inferbench_ort::onnx::Export {
                         format: match precision {
                             Precision::F16 => inferbench_ort::onnx::WeightFormat::F16,
@@ -947,7 +943,8 @@ mod tests {
                         },
                         kv_cache: false,
                     },
-                ));
+                ),
+            );
             assert_eq!(
                 report.model_file_bytes,
                 Some(std::fs::metadata(&file).unwrap().len()),
@@ -955,7 +952,7 @@ mod tests {
             );
         }
         // GGUF block formats stay candle's.
-        let report = execute(&job(BackendKind::Ort, Precision::Q8_0, cache.path()));
+        let report = execute(&job("ort", Precision::Q8_0, cache.path()));
         assert!(
             matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q8_0")),
             "{:?}",
@@ -991,7 +988,7 @@ mod tests {
     #[test]
     fn unsupported_precision_is_a_skip_and_unwritable_weights_an_error() {
         let cache = tempfile::tempdir().unwrap();
-        let report = execute(&job(BackendKind::Candle, Precision::Int8, cache.path()));
+        let report = execute(&job("candle", Precision::Int8, cache.path()));
         assert!(
             matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("int8")),
             "{:?}",
@@ -1002,7 +999,7 @@ mod tests {
         // names the place.
         let blocker = cache.path().join("a-file");
         std::fs::write(&blocker, "").unwrap();
-        let mut missing = job(BackendKind::Candle, Precision::F32, cache.path());
+        let mut missing = job("candle", Precision::F32, cache.path());
         missing.weights = blocker.join("model.safetensors");
         let report = execute(&missing);
         assert!(
@@ -1016,15 +1013,12 @@ mod tests {
     #[cfg(feature = "tch")]
     #[test]
     fn tch_f32_matches_the_f64_reference() {
-        let report = assert_f32_matches_the_reference(BackendKind::Tch);
+        let report = assert_f32_matches_the_reference("tch");
         let version = report.runtime_version.unwrap();
         let expected = format!("libtorch {}", inferbench_tch::libtorch_version());
         assert!(version.contains(&expected), "{version}");
         let cache = tempfile::tempdir().unwrap();
-        let spec = job(BackendKind::Tch, Precision::F32, cache.path())
-            .case
-            .model
-            .spec;
+        let spec = job("tch", Precision::F32, cache.path()).case.model.spec;
         assert_eq!(report.weight_bytes, Some(4 * spec.parameter_count()));
     }
 
@@ -1040,7 +1034,7 @@ mod tests {
         let candle_tokens = candle.generation.unwrap().first_request_tokens;
         assert!(candle_tokens.iter().any(|&t| t != candle_tokens[0]));
         for pattern in [LoadPattern::SingleStream, LoadPattern::Offline] {
-            let report = execute(&generation_job_on(BackendKind::Tch, pattern, cache.path()));
+            let report = execute(&generation_job_on("tch", pattern, cache.path()));
             assert_eq!(report.outcome, Outcome::Measured, "{pattern:?}");
             let acc = report.accuracy.unwrap();
             assert!(acc.rel_l2 < 1e-5, "{pattern:?}: rel L2 {}", acc.rel_l2);
@@ -1060,21 +1054,21 @@ mod tests {
     #[cfg(feature = "tch")]
     #[test]
     fn tch_half_precisions_stay_within_their_tolerance() {
-        assert_half_precisions_stay_within_their_tolerance(BackendKind::Tch);
+        assert_half_precisions_stay_within_their_tolerance("tch");
     }
 
     #[cfg(feature = "tch")]
     #[test]
     fn tch_skips_what_it_cannot_run_and_names_bad_weights() {
         let cache = tempfile::tempdir().unwrap();
-        let report = execute(&job(BackendKind::Tch, Precision::Q4K, cache.path()));
+        let report = execute(&job("tch", Precision::Q4K, cache.path()));
         assert!(
             matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q4k")),
             "{:?}",
             report.outcome
         );
 
-        let mut cuda = job(BackendKind::Tch, Precision::F32, cache.path());
+        let mut cuda = job("tch", Precision::F32, cache.path());
         cuda.case.device = Device::Cuda(0);
         let report = execute(&cuda);
         if !tch_sees_a_gpu() {
@@ -1093,7 +1087,7 @@ mod tests {
         // numbers instead of erroring.
         let corrupt = cache.path().join("corrupt.safetensors");
         std::fs::write(&corrupt, b"not safetensors").unwrap();
-        let mut bad = job(BackendKind::Tch, Precision::F32, cache.path());
+        let mut bad = job("tch", Precision::F32, cache.path());
         bad.weights = corrupt;
         let report = execute(&bad);
         assert_eq!(report.outcome, Outcome::Measured);
@@ -1102,7 +1096,7 @@ mod tests {
 
     #[cfg(feature = "tch")]
     fn tch_sees_a_gpu() -> bool {
-        let backend = backend_for(BackendKind::Tch);
+        let backend = backend_for(&"tch".into()).unwrap();
         backend.supports(Device::Cuda(0), Precision::F32) == inferbench_backend::Support::Yes
     }
 
@@ -1110,7 +1104,7 @@ mod tests {
     #[test]
     fn tch_without_the_feature_is_a_skip_that_says_how_to_get_it() {
         let cache = tempfile::tempdir().unwrap();
-        let report = execute(&job(BackendKind::Tch, Precision::F32, cache.path()));
+        let report = execute(&job("tch", Precision::F32, cache.path()));
         assert!(
             matches!(report.outcome, Outcome::Skipped(ref m)
                 if m.contains("not compiled in") && m.contains("ci/setup.sh")

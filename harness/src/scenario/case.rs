@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use inferbench_backend::{Device, GptSpec, Precision};
 use serde::{Deserialize, Serialize};
 
-use super::{BackendKind, LoadPattern, ReferenceKind};
+use super::{LoadPattern, ReferenceKind};
 use crate::accuracy::AccuracyDeltas;
+use crate::registry::BackendName;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCase {
@@ -76,7 +77,7 @@ pub struct ModelFile {
 /// The reference run of `reference = "case"`, fully resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceCase {
-    pub backend: BackendKind,
+    pub backend: BackendName,
     pub device: Device,
     pub precision: Precision,
     pub file: PathBuf,
@@ -202,7 +203,7 @@ pub struct Case {
     /// Unique within the scenario and stable across runs, so baselines match
     /// cases by it: `model/backend/device/precision/bB/tT/thN`.
     pub id: String,
-    pub backend: BackendKind,
+    pub backend: BackendName,
     pub device: Device,
     pub precision: Precision,
     pub batch: usize,

@@ -1,16 +1,18 @@
 //! Expansion of a scenario into its matrix of cases: every list-valued
 //! setting multiplies the cases (a cartesian product, as llama-bench does).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use inferbench_backend::{Device, GptSpec, Precision};
 
+use crate::registry::{self, BackendName, DEFAULT_BACKEND};
+
 use super::ranges::{Written, check_merged, check_written};
 use super::{
-    AccuracyConfig, AccuracyLimits, Axis, BackendKind, Case, CaseSettings, CheckpointFormat,
-    GenerationCase, GenerationConfig, LlamaCheckpoint, LoadPattern, Measurement, MeasurementConfig,
-    ModelCase, ModelConfig, ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario,
-    SloConfig, Warmup, WarmupConfig,
+    AccuracyConfig, AccuracyLimits, Axis, Case, CaseSettings, CheckpointFormat, GenerationCase,
+    GenerationConfig, LlamaCheckpoint, LoadPattern, Measurement, MeasurementConfig, ModelCase,
+    ModelConfig, ModelFile, ReferenceCase, ReferenceCaseConfig, ReferenceKind, Scenario, SloConfig,
+    Warmup, WarmupConfig,
 };
 use crate::generation::slo::Slo;
 
@@ -330,36 +332,6 @@ fn accuracy(
     (reference, limits)
 }
 
-fn option_string(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn option_strings(v: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
-    v.iter()
-        .map(|(k, v)| (k.clone(), option_string(v)))
-        .collect()
-}
-
-/// candle and libtorch take no options: any key is a located error at
-/// validation rather than an error row at run time.
-fn check_optionless(
-    backend: BackendKind,
-    options: &BTreeMap<String, serde_json::Value>,
-    group: Option<usize>,
-) -> Result<(), Invalid> {
-    match options.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(Invalid {
-            key: key.clone(),
-            group,
-            message: format!("{backend} has no options; remove `{key}` from `[options.{backend}]`"),
-        }),
-    }
-}
-
 /// What one case computes: a forward pass over `seq_len` tokens, or a
 /// generation workload.
 struct Workload {
@@ -532,66 +504,35 @@ fn workloads(
     Ok(out)
 }
 
-/// ONNX Runtime's option names are known up front: a typo is a located
-/// error at validation, not an error row after the run started.
-fn check_ort_options(
-    options: &BTreeMap<String, serde_json::Value>,
-    group: Option<usize>,
-) -> Result<(), Invalid> {
-    let keys = inferbench_ort::OPTION_KEYS;
-    match options.keys().find(|k| !keys.contains(&k.as_str())) {
-        // Values too, one key at a time so the error points at its line:
-        // the parser is the one the session uses.
-        None => options.iter().try_for_each(|(key, value)| {
-            let one = BTreeMap::from([(key.clone(), option_string(value))]);
-            inferbench_ort::SessionConfig::parse(&one, 1, Device::Cpu)
-                .map(drop)
-                .map_err(|e| Invalid {
-                    key: key.clone(),
-                    group,
-                    message: match e {
-                        inferbench_backend::BackendError::Load(m) => m,
-                        other => other.to_string(),
-                    },
-                })
-        }),
-        Some(key) => Err(Invalid {
-            key: key.clone(),
-            group,
-            message: match super::suggest::closest(key, keys) {
-                Some(best) => format!("unknown ort option `{key}`, did you mean `{best}`?"),
-                None => format!(
-                    "unknown ort option `{key}`; expected one of {}",
-                    keys.map(|k| format!("`{k}`")).join(", ")
-                ),
-            },
-        }),
-    }
+/// Whether the backend runs a model served at the scenario's `[endpoint]`.
+pub(super) fn is_served(backend: &BackendName) -> bool {
+    registry::find(backend.as_str()).is_some_and(|b| b.capabilities().endpoint)
 }
 
-/// The `openai` backend needs an `[endpoint]` and a generation workload.
+/// A served backend needs an `[endpoint]` and a generation workload.
 fn check_endpoint(
-    backends: &[BackendKind],
+    backends: &[BackendName],
     endpoint: Option<&inferbench_openai::EndpointConfig>,
     has_generation: bool,
     group: Option<usize>,
 ) -> Result<(), Invalid> {
-    if !backends.contains(&BackendKind::Openai) {
+    let Some(served) = backends.iter().find(|b| is_served(b)) else {
         return Ok(());
-    }
+    };
     let Some(endpoint) = endpoint else {
         return Err(Invalid {
             key: "backends".into(),
             group,
-            message: "the `openai` backend needs an `[endpoint]` table with the server's `url`"
-                .into(),
+            message: format!(
+                "the `{served}` backend needs an `[endpoint]` table with the server's `url`"
+            ),
         });
     };
     check(group, "url", endpoint.problems().is_empty(), || {
         format!("[endpoint]: {}", endpoint.problems().join("; "))
     })?;
     check(group, "backends", has_generation, || {
-        "the `openai` backend runs generation workloads only: add a `[generation]` table".into()
+        format!("the `{served}` backend runs generation workloads only: add a `[generation]` table")
     })
 }
 
@@ -681,7 +622,10 @@ fn expand_group(
     let generation = pick(&c.generation, &s.generation);
     let seq_lens = axis(&c.seq_len, &s.seq_len, 32);
     let workloads = workloads(generation.as_ref(), pick(&c.slo, &s.slo), &seq_lens, group)?;
-    let backends = axis(&c.backends, &s.backends, BackendKind::Candle);
+    let backends: Vec<BackendName> = pick(&c.backends, &s.backends).map_or_else(
+        || vec![BackendName::from(DEFAULT_BACKEND)],
+        |a| a.0.iter().map(|b| b.name().clone()).collect(),
+    );
     let devices = axis(&c.devices, &s.devices, Device::Cpu);
     let precisions = axis(&c.precisions, &s.precisions, Precision::F32);
     let batches = axis(&c.batch, &s.batch, 1);
@@ -712,14 +656,13 @@ fn expand_group(
     let measurement = measurement(c.measurement.as_ref(), s.measurement.as_ref());
     let (reference_settings, limits) = accuracy(c.accuracy.as_ref(), s.accuracy.as_ref());
     let options = pick(&c.options, &s.options).unwrap_or_default();
-    for (&backend, opts) in &options {
-        match backend {
-            BackendKind::Ort => check_ort_options(opts, group)?,
-            BackendKind::Candle | BackendKind::Tch => check_optionless(backend, opts, group)?,
-            // Served models: their options are the endpoint's business.
-            BackendKind::Openai => {}
-        }
-    }
+    // Every backend's options as it declares them: a typo is a located
+    // error at validation, not an error row after the run started.
+    options.check().map_err(|(key, message)| Invalid {
+        key,
+        group,
+        message,
+    })?;
     let input_seed = s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0);
 
     check(
@@ -756,7 +699,7 @@ fn expand_group(
 
     let endpoint = pick(&c.endpoint, &s.endpoint);
     check_endpoint(&backends, endpoint.as_ref(), generation.is_some(), group)?;
-    let only_served = backends.iter().all(|&b| b == BackendKind::Openai);
+    let only_served = backends.iter().all(is_served);
     for m in models.iter().filter(|_| !only_served) {
         let longest = workloads.iter().map(|w| w.tokens).max().unwrap_or(0);
         // A model file's sequence limit is the file's business.
@@ -781,10 +724,10 @@ fn expand_group(
     let mut cases = Vec::new();
     for m in &models {
         let (reference, golden, reference_case) = reference_settings.resolve(m, group)?;
-        for &backend in &backends {
+        for backend in &backends {
             // A served model is named by its `[endpoint] model`, not by the
             // synthetic GPT's knobs it never uses.
-            let served = backend == BackendKind::Openai && model_config.name.is_none();
+            let served = is_served(backend) && model_config.name.is_none();
             let m = &match (served, &endpoint) {
                 (true, Some(e)) => ModelCase {
                     name: e.model.clone().unwrap_or_else(|| "served".into()),
@@ -792,10 +735,7 @@ fn expand_group(
                 },
                 _ => m.clone(),
             };
-            let opts = options
-                .get(&backend)
-                .map(option_strings)
-                .unwrap_or_default();
+            let opts = options.strings_for(backend);
             for &device in &devices {
                 for &precision in &precisions {
                     for &batch in &batches {
@@ -808,7 +748,7 @@ fn expand_group(
                                         "{}/{backend}/{device}/{precision}/b{batch}/{}/th{th}{}",
                                         m.name, w.tag, w.suffix
                                     ),
-                                    backend,
+                                    backend: backend.clone(),
                                     device,
                                     precision,
                                     batch,
@@ -824,7 +764,10 @@ fn expand_group(
                                     golden: golden.clone(),
                                     reference_case: reference_case.as_ref().map(|r| {
                                         ReferenceCase {
-                                            backend: r.backend.unwrap_or(backend),
+                                            backend: r.backend.as_ref().map_or_else(
+                                                || backend.clone(),
+                                                |b| b.name().clone(),
+                                            ),
                                             device: r.device.unwrap_or(device),
                                             precision: r.precision.unwrap_or(precision),
                                             file: r
@@ -837,9 +780,7 @@ fn expand_group(
                                     limits,
                                     options: opts.clone(),
                                     generation: w.generation.clone(),
-                                    endpoint: endpoint
-                                        .clone()
-                                        .filter(|_| backend == BackendKind::Openai),
+                                    endpoint: endpoint.clone().filter(|_| is_served(backend)),
                                 });
                             }
                         }
@@ -936,8 +877,8 @@ mod tests {
         assert_eq!(cases.len(), 1);
         let c = &cases[0];
         assert_eq!(
-            (c.backend, c.batch, c.seq_len, c.threads),
-            (BackendKind::Candle, 1, 32, 8)
+            (c.backend.as_str(), c.batch, c.seq_len, c.threads),
+            ("candle", 1, 32, 8)
         );
         assert_eq!(c.model.spec, DEFAULT_SPEC);
         assert_eq!(c.measurement.min_iterations, 10);

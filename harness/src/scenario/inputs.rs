@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::expand::Invalid;
-use super::{BackendKind, Case, InputsConfig, Scenario, TextPrompt};
+use super::expand::{Invalid, is_served};
+use super::{Case, InputsConfig, Scenario, TextPrompt};
 
 fn invalid(key: &str, message: String) -> Invalid {
     Invalid {
@@ -70,7 +70,7 @@ pub fn attach_inputs(cases: &mut [Case], scenario: &Scenario, base: &Path) -> Re
 /// Whether a case can turn text into token ids: a checkpoint with its
 /// tokenizer, or a served model (the server tokenizes).
 fn has_tokenizer(case: &Case) -> bool {
-    case.model.llama.is_some() || case.backend == BackendKind::Openai
+    case.model.llama.is_some() || is_served(&case.backend)
 }
 
 /// Gives every generation case the scenario's text prompts, if it has any.

@@ -13,59 +13,21 @@ pub mod ranges;
 mod sentences;
 mod suggest;
 
+mod backend_settings;
+
 use std::collections::BTreeMap;
-use std::fmt;
 
 use inferbench_backend::{Device, Precision};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use axis::Axis;
+pub use backend_settings::{BackendOptions, KnownBackend};
 pub use case::{
     AccuracyLimits, Case, CheckpointFormat, GenerationCase, LlamaCheckpoint, Measurement,
     ModelCase, ModelFile, ReferenceCase, SentenceInputs, TextPrompt, Warmup,
 };
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
-
-/// The backends inferbench knows, compiled in or not.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// candle (pure Rust).
-    Candle,
-    /// ONNX Runtime.
-    Ort,
-    /// libtorch through tch.
-    Tch,
-    /// A model served behind an OpenAI-compatible API (`[endpoint]`).
-    Openai,
-}
-
-impl BackendKind {
-    pub const ALL: [BackendKind; 4] = [
-        BackendKind::Candle,
-        BackendKind::Ort,
-        BackendKind::Tch,
-        BackendKind::Openai,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            BackendKind::Candle => "candle",
-            BackendKind::Ort => "ort",
-            BackendKind::Tch => "tch",
-            BackendKind::Openai => "openai",
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
 
 /// The model: the built-in synthetic GPT's size knobs (each may be a list,
 /// to sweep model size: every combination becomes a model variant), or a
@@ -76,8 +38,9 @@ pub struct ModelConfig {
     /// Label in result rows; default `gpt-v{vocab}-h{hidden}-l{layers}`, or
     /// the file's stem.
     pub name: Option<String>,
-    /// A model file to run instead of the synthetic GPT (`.onnx`), relative
-    /// to the scenario file. Its inputs are generated from the names, types
+    /// A model file to run instead of the synthetic GPT (a format some
+    /// backend takes: `inferbench backends` lists them), relative to the
+    /// scenario file. Its inputs are generated from the names, types
     /// and shapes it declares.
     pub file: Option<std::path::PathBuf>,
     /// A llama.cpp GGUF file of a Llama-family model (`general.architecture
@@ -177,7 +140,7 @@ pub enum ReferenceKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceCaseConfig {
-    pub backend: Option<BackendKind>,
+    pub backend: Option<KnownBackend>,
     pub device: Option<Device>,
     pub precision: Option<Precision>,
     /// Another model file with the same inputs (e.g. the f32 original of a
@@ -303,8 +266,8 @@ macro_rules! with_case_settings {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
-            /// Backends to run: `candle`, `ort`, `tch`, `openai`.
-            pub backends: Option<Axis<BackendKind>>,
+            /// Backends to run (default `candle`); `inferbench backends` lists them.
+            pub backends: Option<Axis<KnownBackend>>,
             /// Devices: `cpu`, `cuda`, `cuda:N` (default `cpu`).
             pub devices: Option<Axis<Device>>,
             /// Precisions: f32, f16, bf16, int8, q8_0, q4_0, q4_1, q4k, gguf (the GGUF
@@ -328,7 +291,7 @@ macro_rules! with_case_settings {
             /// The served model of the `openai` backend.
             pub endpoint: Option<inferbench_openai::EndpointConfig>,
             /// Backend-specific options, e.g. `[options.ort] graph_optimization = "all"`.
-            pub options: Option<BTreeMap<BackendKind, BTreeMap<String, serde_json::Value>>>,
+            pub options: Option<BackendOptions>,
         }
     };
 }

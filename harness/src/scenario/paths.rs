@@ -48,13 +48,14 @@ pub fn resolve_case_paths(cases: &mut [Case], base: &Path) -> Result<(), Invalid
             }
         }
         if let Some(file) = &mut case.model.file {
-            if inferbench_backend::ModelFormat::from_path(&file.path).is_none() {
+            if crate::registry::format_of(&file.path).is_none() {
                 return Err(Invalid {
                     key: "file".into(),
                     group: None,
                     message: format!(
-                        "`{}` is not a model format inferbench knows; expected an `.onnx` file",
-                        file.path.display()
+                        "`{}` is not a model format any backend takes; expected {}",
+                        file.path.display(),
+                        crate::registry::model_files_text()
                     ),
                 });
             }

@@ -7,8 +7,6 @@
 //! Linear weights are stored transposed (`[in, out]`) so a linear layer is
 //! `MatMul(x, W) + b`, as `torch.onnx.export` writes `nn.Linear`.
 
-use std::collections::HashMap;
-
 use super::graph::{
     Dim, GraphBuilder, attr_float, attr_int, attr_ints, f32_tensor, float_tensor, i64_tensor,
     u8_tensor,
@@ -16,7 +14,7 @@ use super::graph::{
 use super::proto::DataType;
 
 /// The f32 weights by name, each `(shape, values)`, as in the safetensors file.
-pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
+pub type Weights = inferbench_backend::F32Tensors;
 
 pub const INPUT: &str = "input_ids";
 pub const OUTPUT: &str = "logits";

@@ -12,13 +12,14 @@ pub mod proto;
 pub mod samples;
 pub mod test_data;
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use inferbench_backend::cache::{self, Integrity};
-use inferbench_backend::{BackendError, BertConfig, GptSpec, LlamaConfig, SentencePooling};
+use inferbench_backend::{
+    BackendError, BertConfig, GptSpec, LlamaConfig, SentencePooling, read_f32_safetensors,
+};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -60,6 +61,8 @@ pub struct CacheLayout {
     pub kv_heads: usize,
     pub head_dim: usize,
     pub max_positions: usize,
+    /// Token ids are checked against it before they reach the graph.
+    pub vocab_size: usize,
 }
 
 impl ExportSource {
@@ -82,12 +85,14 @@ impl ExportSource {
                 kv_heads: spec.heads,
                 head_dim: spec.head_dim(),
                 max_positions: spec.max_seq,
+                vocab_size: spec.vocab_size,
             },
             ExportedModel::Llama(config) => CacheLayout {
                 layers: config.num_hidden_layers,
                 kv_heads: config.num_key_value_heads,
                 head_dim: config.head_dim,
                 max_positions: config.max_position_embeddings,
+                vocab_size: config.vocab_size,
             },
         }
     }
@@ -217,7 +222,7 @@ fn write_once(
         path: weights.to_path_buf(),
         message,
     };
-    let model = build(&read_safetensors(weights)?).map_err(located)?;
+    let model = build(&read_f32_safetensors(weights)?).map_err(located)?;
     // A protobuf message is at most 2 GiB (protobuf's encoding limits);
     // larger models need ONNX's external data, which the writer lacks.
     if model.encoded_len() > i32::MAX as usize {
@@ -233,30 +238,4 @@ fn write_once(
     }
     cache::write(path, &model.encode_to_vec()).map_err(write_err)?;
     Ok(path.to_path_buf())
-}
-
-/// Every f32 tensor of a safetensors file.
-pub fn read_safetensors(path: &Path) -> Result<Weights, BackendError> {
-    let err = |message: String| BackendError::ModelFile {
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = fs::read(path).map_err(|e| err(e.to_string()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
-    let mut out = HashMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != safetensors::Dtype::F32 {
-            return Err(err(format!(
-                "tensor `{name}` is {:?}, expected F32",
-                view.dtype()
-            )));
-        }
-        let data = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        out.insert(name, (view.shape().to_vec(), data));
-    }
-    Ok(out)
 }

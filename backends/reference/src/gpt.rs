@@ -2,12 +2,9 @@
 //! backend library, so it is the yardstick every backend's accuracy is
 //! measured against. Follows the architecture in `inferbench_backend::gpt`.
 
-use std::path::Path;
-
 use inferbench_backend::{GptSpec, TokenBatch};
 
-use super::synthetic::GptWeights;
-use inferbench_backend::cache;
+use crate::synthetic_weights::GptWeights;
 
 /// Logits `[batch, seq_len, vocab_size]` in f64, row-major.
 pub struct ReferenceLogits {
@@ -142,45 +139,22 @@ pub fn forward(spec: &GptSpec, w: &GptWeights, input: &TokenBatch) -> ReferenceL
     }
 }
 
-/// Reference logits for `input`, cached under `spec_dir` as raw
-/// little-endian f64, because the naive f64 loops take seconds on large specs.
-pub fn cached_forward(
-    spec: &GptSpec,
-    weights_path: &Path,
-    spec_dir: &Path,
-    input: &TokenBatch,
-    input_seed: u64,
-) -> Result<ReferenceLogits, super::synthetic::WeightsError> {
-    let path = spec_dir.join(format!(
-        "reference-b{}-t{}-s{}.f64",
-        input.batch, input.seq_len, input_seed
-    ));
-    let expected = input.batch * input.seq_len * spec.vocab_size;
-    // Only bytes matching the hash recorded at creation are reused.
-    if let Ok(Some(bytes)) = cache::read_intact(&path)
-        && bytes.len() == expected * 8
-    {
-        let data = bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8")))
-            .collect();
-        return Ok(ReferenceLogits {
-            vocab_size: spec.vocab_size,
-            data,
-        });
-    }
-    let weights = GptWeights::read(weights_path)?;
-    let logits = forward(spec, &weights, input);
-    let bytes: Vec<u8> = logits.data.iter().flat_map(|x| x.to_le_bytes()).collect();
-    // A cache that cannot be written only costs time on the next run.
-    let _ = cache::write(&path, &bytes);
-    Ok(logits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::inputs::token_batch;
+
+    /// Token ids `[batch, seq]` from a seed, in `0..vocab`.
+    fn token_batch(vocab: usize, batch: usize, seq_len: usize, seed: u64) -> TokenBatch {
+        let mut rng = crate::rng::SplitMix64::new(seed);
+        let ids = (0..batch * seq_len)
+            .map(|_| rng.below(vocab as u64) as i64)
+            .collect();
+        TokenBatch {
+            batch,
+            seq_len,
+            ids,
+        }
+    }
 
     fn tiny() -> GptSpec {
         GptSpec {
@@ -237,22 +211,5 @@ mod tests {
         };
         let (l2, l1) = (forward(&spec, &w, &two), forward(&spec, &w, &second));
         assert_eq!(l2.data[4 * spec.vocab_size..], l1.data[..]);
-    }
-
-    /// A damaged cached reference used to be read as the reference.
-    #[test]
-    fn damaged_cached_references_are_recomputed() {
-        let spec = tiny();
-        let dir = tempfile::tempdir().unwrap();
-        let weights = crate::model::synthetic::ensure_weights(dir.path(), &spec).unwrap();
-        let spec_dir = weights.parent().unwrap();
-        let input = token_batch(spec.vocab_size, 1, 4, 2);
-        let fresh = cached_forward(&spec, &weights, spec_dir, &input, 2).unwrap();
-        let file = spec_dir.join("reference-b1-t4-s2.f64");
-        let mut bytes = std::fs::read(&file).unwrap();
-        bytes[..64].fill(0);
-        std::fs::write(&file, &bytes).unwrap();
-        let again = cached_forward(&spec, &weights, spec_dir, &input, 2).unwrap();
-        assert_eq!(again.data, fresh.data);
     }
 }
