@@ -292,7 +292,7 @@ fn bad_decoding_input_is_an_error_not_a_panic() {
         .unwrap();
     let other_batch = decoder.step(&[1, 2, 3]).unwrap_err().to_string();
     assert!(
-        other_batch.contains("3 sequences for a cache of 2"),
+        other_batch.contains("step got 3 tokens for a batch of 2"),
         "{other_batch}"
     );
     for _ in 0..4 {
@@ -300,7 +300,7 @@ fn bad_decoding_input_is_an_error_not_a_panic() {
     }
     let full = decoder.step(&[1, 2]).unwrap_err().to_string();
     assert!(
-        full.contains("sequence length 65 exceeds the model's 64"),
+        full.contains("65 positions exceed the model's 64"),
         "{full}"
     );
 }
