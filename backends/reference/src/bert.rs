@@ -288,14 +288,14 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 fn linear(x: &[f64], linear: &Linear) -> Vec<f64> {
     let out_features = linear.bias.len();
     let in_features = linear.weight.len() / out_features;
-    let mut y = Vec::with_capacity(x.len() / in_features * out_features);
-    for row in x.chunks_exact(in_features) {
-        for (o, w) in linear.weight.chunks_exact(in_features).enumerate() {
-            let s: f64 = row.iter().zip(w).map(|(a, &b)| a * b as f64).sum();
-            y.push(s + linear.bias[o] as f64);
-        }
-    }
-    y
+    crate::llama::linear(
+        x,
+        x.len() / in_features,
+        &linear.weight,
+        Some(&linear.bias),
+        in_features,
+        out_features,
+    )
 }
 
 /// `(x - mean) / sqrt(var + eps) * weight + bias` per row, biased variance

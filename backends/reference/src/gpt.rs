@@ -4,33 +4,13 @@
 
 use inferbench_backend::{GptSpec, TokenBatch};
 
+use crate::llama::linear;
 use crate::synthetic_weights::GptWeights;
 
 /// Logits `[batch, seq_len, vocab_size]` in f64, row-major.
 pub struct ReferenceLogits {
     pub vocab_size: usize,
     pub data: Vec<f64>,
-}
-
-/// A linear layer `y = x W^T + b` with `W` stored `[out, in]`.
-fn linear(
-    x: &[f64],
-    rows: usize,
-    w: &[f32],
-    b: Option<&[f32]>,
-    inp: usize,
-    out: usize,
-) -> Vec<f64> {
-    let mut y = vec![0.0; rows * out];
-    for r in 0..rows {
-        let xr = &x[r * inp..(r + 1) * inp];
-        for o in 0..out {
-            let wr = &w[o * inp..(o + 1) * inp];
-            let dot: f64 = xr.iter().zip(wr).map(|(a, &b)| a * b as f64).sum();
-            y[r * out + o] = dot + b.map_or(0.0, |b| b[o] as f64);
-        }
-    }
-    y
 }
 
 fn layer_norm(x: &[f64], width: usize, gain: &[f32], bias: &[f32]) -> Vec<f64> {

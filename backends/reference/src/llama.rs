@@ -333,8 +333,8 @@ fn dot_widened(x: &[f64], w: &[f32]) -> f64 {
 }
 
 /// `y = x W^T + b`, `W` stored `[out, in]`, `x` `[rows, in]`; output columns
-/// split across threads.
-fn linear(
+/// split across threads. The one linear layer of every reference model here.
+pub(crate) fn linear(
     x: &[f64],
     rows: usize,
     w: &[f32],
