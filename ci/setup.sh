@@ -290,6 +290,22 @@ if [ "$(cat vendor/models/all-minilm-l6-v2/version 2>/dev/null)" != "$MINILM_VER
 fi
 # ---- end real model fixtures -------------------------------------------------
 
+# ---- mdBook: builds the book under docs/ (tests/docs.rs) --------------------
+# Not a Debian bookworm package; built from crates.io once and cached, keyed
+# by version. Without default features (no `serve`, `watch` or search
+# index): `mdbook build` is all the test and CI need, and the build is
+# shorter.
+MDBOOK_VERSION=0.5.4
+MDBOOK_ROOT="$CACHE_DIR/mdbook-$MDBOOK_VERSION"
+if [ -x "$MDBOOK_ROOT/bin/mdbook" ]; then
+    echo "== mdbook: present ($MDBOOK_ROOT)"
+else
+    echo "== mdbook $MDBOOK_VERSION: building into $MDBOOK_ROOT"
+    cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features \
+        --root "$MDBOOK_ROOT"
+fi
+# ---- end mdBook ----------------------------------------------------------------
+
 # llama.cpp's own tools (llama-server, llama-bench, llama-perplexity), built
 # once and cached: the real server and the independent checks.
 bash ci/llama-cpp.sh

@@ -14,6 +14,9 @@ echo "== cargo test"
 # tests/endpoint.rs runs against the llama-server that setup.sh built; here
 # a missing one fails instead of skipping.
 export INFERBENCH_REQUIRE_LLAMA_SERVER=1
+# tests/docs.rs builds the book with the mdbook setup.sh installed; here a
+# missing one fails instead of skipping.
+export INFERBENCH_REQUIRE_MDBOOK=1
 cargo test --workspace
 
 # ---- libtorch (tch backend) -------------------------------------------------

@@ -40,3 +40,8 @@ pub fn candle_version() -> String {
         .expect("Cargo.toml pins candle-core = \"=X\"")
         .to_string()
 }
+
+#[allow(dead_code)] // used only by the docs test
+pub fn mdbook_version() -> String {
+    setup_variable("MDBOOK_VERSION")
+}
