@@ -10,7 +10,7 @@ use inferbench::exit_status::{FAILURE, USAGE, exit};
 use inferbench::export::{self, TelemetryOptions};
 use inferbench::gate::baseline;
 use inferbench::gate::command as gate;
-use inferbench::gate::history::store::default_path as history_path;
+use inferbench::history::store::default_path as history_path;
 use inferbench::results::environment::Environment;
 use inferbench::results::{RunFolder, Status, table};
 use inferbench::runner::worker::{WorkerJob, execute};
@@ -258,7 +258,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     // The quantization study's picture, when the run compared precisions.
-    match inferbench::gate::plots::write_pareto(&folder.dir, folder.results(), &loaded.name) {
+    match inferbench::plots::write_pareto(&folder.dir, folder.results(), &loaded.name) {
         Ok(0) => {}
         Ok(_) => eprintln!("plot: {}", folder.dir.join("pareto.png").display()),
         Err(e) => eprintln!("warning: the Pareto plot was not written: {e}"),

@@ -135,7 +135,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<ExitCode> {
         eprintln!("report: {}", path.display());
     }
     if let Some(dir) = &args.plots {
-        let written = super::plots::comparison_plots(dir, &base, &candidate, &comparison)
+        let written = crate::plots::comparison_plots(dir, &base, &candidate, &comparison)
             .context("writing plots")?;
         eprintln!("plots: {} files in {}", written, dir.display());
     }
@@ -283,7 +283,7 @@ fn baseline_value(
 /// `inferbench history`: prints each case's change points; always exits 0
 /// when the history can be read (it informs, the gate is `compare`).
 pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
-    use super::history::{self, edivisive::EDivisive};
+    use crate::history::{self, edivisive::EDivisive};
     let history = history::store::read(&args.file)?;
     for line in &history.torn_lines {
         eprintln!(
@@ -378,7 +378,7 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
                     .and_then(|b| b.cases.iter().find(|r| &r.id == case))
                     .and_then(|r| baseline_value(r, metric))
                     .map(|v| (v * (1.0 - threshold), v * (1.0 + threshold)));
-                let plot = super::plots::HistoryPlot {
+                let plot = crate::plots::HistoryPlot {
                     series: &series,
                     change_points: found
                         .iter()
@@ -386,7 +386,7 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
                         .collect(),
                     band,
                 };
-                written += super::plots::history_plot(dir, &plot)?;
+                written += crate::plots::history_plot(dir, &plot)?;
             }
         }
         eprintln!("plots: {written} files in {}", dir.display());
@@ -398,8 +398,8 @@ pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
 pub fn record_history(run_dir: &Path, history_file: &Path) -> Result<usize> {
     let doc = crate::results::json::read(&run_dir.join("results.json"))
         .with_context(|| format!("reading {}/results.json", run_dir.display()))?;
-    let entries = super::history::store::entries_of(&doc);
-    super::history::store::append(history_file, &entries)?;
+    let entries = crate::history::store::entries_of(&doc);
+    crate::history::store::append(history_file, &entries)?;
     Ok(entries.len())
 }
 

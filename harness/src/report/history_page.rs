@@ -7,8 +7,8 @@ use super::charts::{HEIGHT, WIDTH};
 use super::format::short_commit;
 use super::html::{Page, escape, sortable_header};
 use super::svg::{Plot, Scale};
-use crate::gate::history::store::HistoryEntry;
-use crate::gate::history::{ChangePoint, TRACKED, cases, series};
+use crate::history::store::HistoryEntry;
+use crate::history::{ChangePoint, TRACKED, cases, series};
 use crate::gate::metric::Metric;
 use crate::gate::report::value;
 

@@ -1,10 +1,10 @@
 //! The backend × precision study: accuracy lost against speed gained with
-//! the Pareto front (the points of `gate::plots::pareto_points`), and
+//! the Pareto front (the points of `plots::pareto_points`), and
 //! tokens/s per backend and precision for each shape of case.
 
 use std::collections::BTreeMap;
 
-use crate::gate::plots::{ERROR_FLOOR, ParetoPoint, pareto_front, pareto_points};
+use crate::plots::{ERROR_FLOOR, ParetoPoint, pareto_front, pareto_points};
 use crate::report::charts::{HEIGHT, WIDTH, bars};
 use crate::report::svg::{Plot, Scale};
 use crate::results::{CaseResult, Status};

@@ -1,4 +1,4 @@
-//! Plots of the gate (plotters), each written as PNG and SVG:
+//! Plots of runs and of the gate (plotters), each written as PNG and SVG:
 //! - per comparison, every case's change with its interval and threshold;
 //! - per case, the latency distribution (empirical CDF) of both sides;
 //! - per case, the history of a metric with its change points and the

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, text};
-use crate::gate::history::{ChangePoint, Series};
+use crate::history::{ChangePoint, Series};
 
 pub struct HistoryPlot<'a> {
     pub series: &'a Series<'a>,
