@@ -15,6 +15,8 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;
+pub mod sinks;
 pub mod stats;
+pub mod text_table;
 pub mod time;
 pub mod warnings;

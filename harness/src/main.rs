@@ -5,18 +5,22 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use inferbench::exit_status::{FAILURE, USAGE, exit};
 use inferbench::export::{self, TelemetryOptions};
 use inferbench::gate::baseline;
 use inferbench::gate::command as gate;
 use inferbench::history::store::default_path as history_path;
+use inferbench::results::RunFolder;
 use inferbench::results::environment::Environment;
-use inferbench::results::{RunFolder, Status, table};
-use inferbench::runner::worker::{WorkerJob, execute};
-use inferbench::runner::{Isolation, RunnerOptions, WaitNotice, interrupt, run_case};
+use inferbench::results::json::RunDocument;
+use inferbench::runner::protocol::WorkerJob;
+use inferbench::runner::worker::execute;
+use inferbench::runner::{Isolation, RunnerOptions};
 use inferbench::scenario::{self, Case};
-use inferbench::warnings;
+use inferbench::sinks::{
+    self, HistorySink, ParetoSink, ProgressSink, ReportSink, RunEnd, RunSink, TableSink,
+    TelemetrySink, WarningsSink,
+};
 
 #[derive(Parser)]
 #[command(
@@ -32,35 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write results/runs/<run-id>/.
-    Run {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-        /// Smoke run: 1 warm-up and 3 measured iterations per case, at most
-        /// 4 requests per generation case.
-        #[arg(long)]
-        quick: bool,
-        /// Folder that receives the run folder.
-        #[arg(long, default_value = "results/runs")]
-        out: PathBuf,
-        /// Run each case in its own process (default) or all in this one.
-        #[arg(long, value_enum, default_value = "process")]
-        isolation: Isolation,
-        /// Only cases whose id contains this text.
-        #[arg(long)]
-        filter: Option<String>,
-        /// Where generated models and reference outputs are cached
-        /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
-        #[arg(long)]
-        cache_dir: Option<PathBuf>,
-        /// The ONNX Runtime library (libonnxruntime.so) to load
-        /// [default: $ORT_DYLIB_PATH, else vendor/onnxruntime/ from `ci/setup.sh`].
-        #[arg(long, value_name = "PATH")]
-        ort_lib: Option<PathBuf>,
-        #[command(flatten)]
-        telemetry: TelemetryOptions,
-        #[command(flatten)]
-        gate: RunGateArgs,
-    },
+    Run(RunArgs),
     /// Send a stored run (results/runs/<run-id>/) to telemetry sinks.
     Export {
         /// The run folder (holds results.json).
@@ -80,7 +56,7 @@ enum Command {
     #[command(subcommand)]
     Baseline(gate::BaselineCommand),
     /// Change points in the run history, with the commit each began at.
-    History(gate::HistoryArgs),
+    History(inferbench::history::command::HistoryArgs),
     /// Write a run's HTML report (one self-contained file; `run` writes
     /// it into every run folder as report.html).
     Report {
@@ -141,26 +117,36 @@ fn quick(case: &mut Case) {
     }
 }
 
+/// The options of `inferbench run`.
+#[derive(clap::Args)]
 struct RunArgs {
+    /// The scenario file (TOML).
     scenario: PathBuf,
+    /// Smoke run: 1 warm-up and 3 measured iterations per case, at most
+    /// 4 requests per generation case.
+    #[arg(long)]
     quick: bool,
+    /// Folder that receives the run folder.
+    #[arg(long, default_value = "results/runs")]
     out: PathBuf,
+    /// Run each case in its own process (default) or all in this one.
+    #[arg(long, value_enum, default_value = "process")]
     isolation: Isolation,
+    /// Only cases whose id contains this text.
+    #[arg(long)]
     filter: Option<String>,
+    /// Where generated models and reference outputs are cached
+    /// [default: $INFERBENCH_CACHE_DIR, else ~/.cache/inferbench].
+    #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// The ONNX Runtime library (libonnxruntime.so) to load
+    /// [default: $ORT_DYLIB_PATH, else vendor/onnxruntime/ from `ci/setup.sh`].
+    #[arg(long, value_name = "PATH")]
+    ort_lib: Option<PathBuf>,
+    #[command(flatten)]
     telemetry: TelemetryOptions,
+    #[command(flatten)]
     gate: RunGateArgs,
-}
-
-/// Prints what telemetry did; `true` when every sink took the run.
-fn report_telemetry(report: &export::ExportReport) -> bool {
-    for sent in &report.sent {
-        eprintln!("telemetry: sent to {sent}");
-    }
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
-    }
-    report.warnings.is_empty()
 }
 
 fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCode> {
@@ -173,13 +159,55 @@ fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCod
         return Ok(exit(USAGE));
     }
     let report = export::export_run_dir(exporters, run_dir)?;
-    Ok(if report_telemetry(&report) {
+    Ok(if report.print() {
         ExitCode::SUCCESS
     } else {
         exit(FAILURE)
     })
 }
 
+/// The scenario's cases, narrowed by `--filter` and shortened by `--quick`.
+fn selected_cases(loaded: scenario::LoadedScenario, args: &RunArgs) -> Vec<Case> {
+    let mut cases = loaded.cases;
+    if let Some(f) = &args.filter {
+        cases.retain(|c| c.id.contains(f.as_str()));
+    }
+    if args.quick {
+        cases.iter_mut().for_each(quick);
+    }
+    cases
+}
+
+/// Every output of the run, in the order each sees an event: the run
+/// folder first (the others read its files), the table last.
+fn sinks(
+    folder: RunFolder,
+    progress: ProgressSink,
+    exporters: Vec<Box<dyn export::Exporter>>,
+    args: &RunArgs,
+) -> Vec<Box<dyn RunSink>> {
+    let dir = folder.dir.clone();
+    let bar = progress.bar();
+    let mut sinks: Vec<Box<dyn RunSink>> = vec![
+        Box::new(folder),
+        Box::new(progress),
+        Box::new(WarningsSink::new(cores(), bar)),
+    ];
+    if !exporters.is_empty() {
+        sinks.push(Box::new(TelemetrySink::new(exporters, dir.clone())));
+    }
+    sinks.push(Box::new(ParetoSink::new(dir.clone())));
+    if !args.gate.no_history {
+        let file = args.gate.history.clone();
+        let file = file.unwrap_or_else(|| history_path(&args.out));
+        sinks.push(Box::new(HistorySink::new(file)));
+    }
+    sinks.push(Box::new(ReportSink::new(dir.clone())));
+    sinks.push(Box::new(TableSink::new(dir)));
+    sinks
+}
+
+/// `inferbench run`: load → expand → drive the sinks → the exit code.
 fn run(args: RunArgs) -> Result<ExitCode> {
     // A telemetry setting that cannot work is found before measuring.
     let exporters = args.telemetry.exporters()?;
@@ -193,104 +221,45 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             return Ok(exit(USAGE));
         }
     };
-    let mut cases = loaded.cases;
-    if let Some(f) = &args.filter {
-        cases.retain(|c| c.id.contains(f.as_str()));
-    }
-    if args.quick {
-        cases.iter_mut().for_each(quick);
-    }
-    let bar = ProgressBar::new(cases.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
-            .expect("valid template"),
-    );
-    let notice_bar = bar.clone();
+    let (name, source) = (loaded.name.clone(), loaded.source.clone());
+    let cases = selected_cases(loaded, &args);
+    let progress = ProgressSink::new(cases.len());
     let options = RunnerOptions {
         isolation: args.isolation,
-        wait_notice: Some(WaitNotice(std::sync::Arc::new(move |m: &str| {
-            notice_bar.set_message(m.to_string())
-        }))),
+        wait_notice: Some(progress.wait_notice()),
         cache_dir: args
             .cache_dir
+            .clone()
             .unwrap_or_else(inferbench_models::cache::default_cache_dir),
         inject_slowdown_pct: args.gate.inject_slowdown,
     };
-    let environment = Environment::capture(&args.scenario.display().to_string(), &loaded.source);
-    let mut folder = RunFolder::create(&args.out, &loaded.name, &loaded.source, environment)?;
+    let environment = Environment::capture(&args.scenario.display().to_string(), &source);
+    let (folder, mut document) = RunFolder::create(&args.out, &name, &source, environment)?;
+    let dir = folder.dir.clone();
     eprintln!(
         "run {} — {} cases → {}",
-        folder.run_id(),
+        document.run_id,
         cases.len(),
-        folder.dir.display()
+        dir.display()
     );
+    let mut sinks = sinks(folder, progress, exporters, &args);
+    let end = sinks::drive(&cases, &options, &mut document, &mut sinks)?;
+    exit_code(end, &document, &dir, &args.gate)
+}
 
-    interrupt::install();
-    let mut warned = Vec::new();
-    let mut stopped_by = None;
-    for case in &cases {
-        bar.set_message(case.id.clone());
-        let mut result = run_case(case, &options);
-        if let Some(signal) = interrupt::received() {
-            let name = interrupt::name(signal);
-            result.status = Status::Interrupted;
-            result.message = Some(format!("interrupted by {name} before the case finished"));
-            folder.record(result)?;
-            stopped_by = Some((signal, name));
-            break;
-        }
-        for w in warnings::for_result(&result, cores()) {
-            bar.suspend(|| eprintln!("warning: {w}"));
-            warned.push(w);
-        }
-        folder.record(result)?;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    folder.finish(stopped_by.map(|(_, name)| name))?;
-    if !exporters.is_empty() {
-        // Never fails the run: results are on disk, problems are warnings.
-        match export::export_run_dir(exporters, &folder.dir) {
-            Ok(report) => {
-                report_telemetry(&report);
-            }
-            Err(e) => eprintln!("warning: telemetry not sent: {e}"),
-        }
-    }
-    // The quantization study's picture, when the run compared precisions.
-    match inferbench::plots::write_pareto(&folder.dir, folder.results(), &loaded.name) {
-        Ok(0) => {}
-        Ok(_) => eprintln!("plot: {}", folder.dir.join("pareto.png").display()),
-        Err(e) => eprintln!("warning: the Pareto plot was not written: {e}"),
-    }
-    if !args.gate.no_history {
-        let file = args
-            .gate
-            .history
-            .clone()
-            .unwrap_or_else(|| history_path(&args.out));
-        if let Err(e) = gate::record_history(&folder.dir, &file) {
-            eprintln!("warning: the run was not added to the history: {e:#}");
-        }
-    }
-
-    // The page is built from the folder's files, as `inferbench report` does.
-    match inferbench::report::write_run_report(&folder.dir, None) {
-        Ok(path) => eprintln!("report: {}", path.display()),
-        Err(e) => eprintln!("warning: the HTML report was not written: {e}"),
-    }
-    print!("{}", table::render(folder.results()));
-    println!("results: {}", folder.dir.display());
-    if let Some((signal, name)) = stopped_by {
+/// Interrupted: 128 + the signal; a case errored or failed: 1; otherwise
+/// the gate's verdict when `--baseline` asked for one.
+fn exit_code(end: RunEnd, run: &RunDocument, dir: &Path, gate: &RunGateArgs) -> Result<ExitCode> {
+    if let RunEnd::Interrupted { signal, name } = end {
         eprintln!(
             "error: interrupted by {name}; the finished cases are in {}",
-            folder.dir.display()
+            dir.display()
         );
         // The shell's convention for a process ended by a signal: 128 + N.
         return Ok(ExitCode::from(128 + signal as u8));
     }
-    let bad = folder
-        .results()
+    let bad = run
+        .cases
         .iter()
         .filter(|r| r.status.fails_the_run())
         .count();
@@ -298,15 +267,15 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
         return Ok(exit(FAILURE));
     }
-    if let Some(name) = &args.gate.baseline {
-        return gate::gate_run(
-            &folder.dir,
+    match &gate.baseline {
+        Some(name) => gate::gate_run(
+            dir,
             name,
             Path::new(baseline::DEFAULT_DIR),
-            args.gate.allow_env_mismatch,
-        );
+            gate.allow_env_mismatch,
+        ),
+        None => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(path: &Path) -> ExitCode {
@@ -345,38 +314,19 @@ fn use_ort_library(path: &Path) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Run {
+    if let Command::Run(RunArgs {
         ort_lib: Some(path),
         ..
-    } = &cli.command
+    }) = &cli.command
     {
         use_ort_library(path);
     }
     let outcome = match cli.command {
-        Command::Run {
-            scenario,
-            quick,
-            out,
-            isolation,
-            filter,
-            cache_dir,
-            ort_lib: _,
-            telemetry,
-            gate,
-        } => run(RunArgs {
-            scenario,
-            quick,
-            out,
-            isolation,
-            filter,
-            cache_dir,
-            telemetry,
-            gate,
-        }),
+        Command::Run(args) => run(args),
         Command::Export { run_dir, telemetry } => export_stored(&run_dir, &telemetry),
         Command::Compare(args) => gate::run_compare(&args),
         Command::Baseline(command) => gate::run_baseline(&command),
-        Command::History(args) => gate::run_history(&args),
+        Command::History(args) => inferbench::history::command::run_history(&args),
         Command::Report { run_dir, output } => {
             inferbench::report::write_run_report(&run_dir, output.as_deref())
                 .map(|path| {

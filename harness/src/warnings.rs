@@ -115,7 +115,8 @@ mod tests {
 
     fn result(text: &str) -> CaseResult {
         let s = parse_str(text, std::path::Path::new("s.toml"), "s", 2).unwrap();
-        CaseResult::skipped(&s.cases[0], "not run".into())
+        let report = crate::runner::protocol::WorkerReport::skipped("not run".into());
+        crate::runner::summarize::summarize(&s.cases[0], report)
     }
 
     #[test]

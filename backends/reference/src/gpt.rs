@@ -122,19 +122,7 @@ pub fn forward(spec: &GptSpec, w: &GptWeights, input: &TokenBatch) -> ReferenceL
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Token ids `[batch, seq]` from a seed, in `0..vocab`.
-    fn token_batch(vocab: usize, batch: usize, seq_len: usize, seed: u64) -> TokenBatch {
-        let mut rng = crate::rng::SplitMix64::new(seed);
-        let ids = (0..batch * seq_len)
-            .map(|_| rng.below(vocab as u64) as i64)
-            .collect();
-        TokenBatch {
-            batch,
-            seq_len,
-            ids,
-        }
-    }
+    use crate::inputs::token_batch;
 
     fn tiny() -> GptSpec {
         GptSpec {

@@ -9,6 +9,7 @@ pub mod cache;
 mod error;
 pub mod fixtures;
 pub mod gpt;
+pub mod inputs;
 pub mod llama;
 pub mod minilm;
 pub mod perplexity;

@@ -114,6 +114,19 @@ pub struct ExportReport {
     pub warnings: Vec<String>,
 }
 
+impl ExportReport {
+    /// Prints what telemetry did; `true` when every sink took the run.
+    pub fn print(&self) -> bool {
+        for sent in &self.sent {
+            eprintln!("telemetry: sent to {sent}");
+        }
+        for warning in &self.warnings {
+            eprintln!("warning: {warning}");
+        }
+        self.warnings.is_empty()
+    }
+}
+
 /// Sends the run stored in `run_dir` (its `results.json`) to every sink.
 pub fn export_run_dir(
     exporters: Vec<Box<dyn Exporter>>,

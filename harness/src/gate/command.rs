@@ -229,36 +229,8 @@ pub fn gate_run(
     run_compare(&args)
 }
 
-#[derive(Debug, clap::Args)]
-pub struct HistoryArgs {
-    /// The history store that `inferbench run` appends to.
-    #[arg(long, default_value = "results/history.jsonl")]
-    pub file: PathBuf,
-    /// Only cases whose id contains this text.
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// Write per-case history plots (PNG + SVG) here.
-    #[arg(long, value_name = "DIR")]
-    pub plots: Option<PathBuf>,
-    /// Draw this baseline's accepted band (value ± threshold) in the plots.
-    #[arg(long, value_name = "NAME")]
-    pub baseline: Option<String>,
-    /// Where baselines named by NAME are looked up.
-    #[arg(long, default_value = baseline::DEFAULT_DIR)]
-    pub baselines: PathBuf,
-    /// Write the change points as JSON here.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write a self-contained HTML page of every case's history here.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// Significance level of the permutation test.
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
-}
-
 /// The value the gate compares for `metric` in a baseline's case.
-fn baseline_value(
+pub(crate) fn baseline_value(
     record: &super::record::CaseRecord,
     metric: super::metric::Metric,
 ) -> Option<f64> {
@@ -278,120 +250,6 @@ fn baseline_value(
             .map(|b| b as f64 / (1u64 << 20) as f64),
         Metric::RelL2 | Metric::Top1 => None,
     }
-}
-
-/// `inferbench history`: prints each case's change points; always exits 0
-/// when the history can be read (it informs, the gate is `compare`).
-pub fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
-    use crate::history::{self, edivisive::EDivisive};
-    let history = history::store::read(&args.file)?;
-    for line in &history.torn_lines {
-        eprintln!(
-            "warning: {}:{line}: a torn entry (a run stopped while writing it); skipped",
-            args.file.display()
-        );
-    }
-    let entries: Vec<_> = history
-        .entries
-        .into_iter()
-        .filter(|e| {
-            args.filter
-                .as_ref()
-                .is_none_or(|f| e.case.contains(f.as_str()))
-        })
-        .collect();
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
-    }
-    let cfg = EDivisive {
-        alpha: args.alpha,
-        ..EDivisive::default()
-    };
-    let gate = GateSettings::default();
-    let baseline = match &args.baseline {
-        Some(name) => Some(side::load(name, &args.baselines).context("loading the baseline")?),
-        None => None,
-    };
-    let found = history::analyze_all(&entries, &cfg, &gate);
-    let cases = history::cases(&entries);
-    println!(
-        "{}: {} entries, {} cases; E-divisive means (α = {}, {} permutations, ≥ {} runs a side)",
-        args.file.display(),
-        entries.len(),
-        cases.len(),
-        cfg.alpha,
-        cfg.permutations,
-        cfg.min_size
-    );
-    for case in &cases {
-        let runs = history::series(&entries, case, super::metric::Metric::LatencyP50)
-            .points
-            .len();
-        let mine: Vec<_> = found.iter().filter(|c| &c.case == case).collect();
-        println!(
-            "{case}: {runs} measured runs, {} change point(s)",
-            mine.len()
-        );
-        for cp in &mine {
-            println!(
-                "  {} changed {:+.1}% ({} → {}) at run {} (#{}, {}), commit {}{}; p = {:.3}",
-                cp.metric,
-                cp.change,
-                super::report::value(cp.metric, cp.before),
-                super::report::value(cp.metric, cp.after),
-                cp.run_id,
-                cp.index,
-                cp.time,
-                cp.git_commit.as_deref().unwrap_or("unknown"),
-                if cp.worse {
-                    " — worse"
-                } else {
-                    " — better"
-                },
-                cp.p_value,
-            );
-        }
-    }
-    if let Some(path) = &args.html {
-        let label = args.file.display().to_string();
-        crate::report::write_page(
-            path,
-            &crate::report::render_history(&label, &entries, &found),
-        )?;
-        eprintln!("report: {}", path.display());
-    }
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&found).expect("plain data is JSON");
-        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(dir) = &args.plots {
-        let mut written = 0;
-        for case in &cases {
-            for metric in history::TRACKED {
-                let series = history::series(&entries, case, metric);
-                if series.points.is_empty() {
-                    continue;
-                }
-                let threshold = gate.threshold(metric) / 100.0;
-                let band = baseline
-                    .as_ref()
-                    .and_then(|b| b.cases.iter().find(|r| &r.id == case))
-                    .and_then(|r| baseline_value(r, metric))
-                    .map(|v| (v * (1.0 - threshold), v * (1.0 + threshold)));
-                let plot = crate::plots::HistoryPlot {
-                    series: &series,
-                    change_points: found
-                        .iter()
-                        .filter(|c| &c.case == case && c.metric == metric)
-                        .collect(),
-                    band,
-                };
-                written += crate::plots::history_plot(dir, &plot)?;
-            }
-        }
-        eprintln!("plots: {written} files in {}", dir.display());
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Appends a finished run's summaries to the history store.

@@ -181,6 +181,16 @@ pub(crate) struct LoadRun {
     pub first_text: String,
 }
 
+impl LoadRun {
+    /// A run of an in-process decoder, whose token counts are exact.
+    fn counted_by_the_decoder() -> Self {
+        Self {
+            token_counts: "decoder",
+            ..Self::default()
+        }
+    }
+}
+
 fn backend_failure(e: BackendError) -> GenerationError {
     GenerationError::new(ErrorClass::Backend, e.to_string())
 }
@@ -276,10 +286,7 @@ fn serve(
     keep_first: bool,
 ) -> Result<LoadRun, BackendError> {
     let mut decoder = session.decoder()?;
-    let mut run = LoadRun {
-        token_counts: "decoder",
-        ..LoadRun::default()
-    };
+    let mut run = LoadRun::counted_by_the_decoder();
     let origin = Instant::now();
     for (i, &arrival) in arrivals_ns.iter().enumerate() {
         let now = origin.elapsed().as_nanos() as u64;
@@ -325,10 +332,7 @@ fn offline(
     requests: &Requests,
 ) -> Result<LoadRun, BackendError> {
     let mut decoder = session.decoder()?;
-    let mut run = LoadRun {
-        token_counts: "decoder",
-        ..LoadRun::default()
-    };
+    let mut run = LoadRun::counted_by_the_decoder();
     let origin = Instant::now();
     let batch = case.batch.max(1);
     for (chunk, first) in (0..g.requests).step_by(batch).enumerate() {
@@ -380,10 +384,7 @@ fn concurrent(
             }))
             .collect()
     });
-    let mut run = LoadRun {
-        token_counts: "decoder",
-        ..LoadRun::default()
-    };
+    let mut run = LoadRun::counted_by_the_decoder();
     for r in others {
         let r = r?;
         let tokens: usize = r.timelines.iter().map(|t| t.token_ns.len()).sum();

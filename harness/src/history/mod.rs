@@ -3,6 +3,7 @@
 //! case and metric, where the level changed and names the commit it began
 //! with.
 
+pub mod command;
 pub mod edivisive;
 pub mod store;
 

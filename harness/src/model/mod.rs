@@ -4,11 +4,10 @@
 //! backend library.
 
 pub mod encoder;
-pub mod inputs;
 pub mod llama_reference;
 pub mod named_inputs;
 pub mod perplexity;
 pub mod synthetic;
 pub mod text;
 
-pub use inferbench_reference::rng;
+pub use inferbench_reference::{inputs, rng};

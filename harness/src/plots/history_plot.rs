@@ -3,6 +3,7 @@
 //! baseline band — the range the gate accepts around the baseline's value.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{Figure, text};
@@ -20,19 +21,7 @@ impl Figure for HistoryPlot<'_> {
         root.fill(&WHITE).map_err(text)?;
         let values = self.series.values();
         let n = values.len().max(1);
-        let (mut lo, mut hi) = values
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-                (l.min(v), h.max(v))
-            });
-        if let Some((bl, bh)) = self.band {
-            lo = lo.min(bl);
-            hi = hi.max(bh);
-        }
-        if !lo.is_finite() {
-            (lo, hi) = (0.0, 1.0);
-        }
-        let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
+        let (lo, hi) = self.y_range(&values);
         let metric = self.series.metric;
         let mut chart = ChartBuilder::on(root)
             .caption(
@@ -42,7 +31,7 @@ impl Figure for HistoryPlot<'_> {
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), lo..hi)
             .map_err(text)?;
         chart
             .configure_mesh()
@@ -82,27 +71,7 @@ impl Figure for HistoryPlot<'_> {
                     .map(|(i, v)| Circle::new((i as f64, *v), 3, line.filled())),
             )
             .map_err(text)?;
-        let red = RGBColor(200, 30, 30);
-        for cp in &self.change_points {
-            let x = cp.index as f64 - 0.5;
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(x, lo - pad), (x, hi + pad)],
-                    red.stroke_width(2),
-                )))
-                .map_err(text)?;
-            let commit = cp
-                .git_commit
-                .as_deref()
-                .map_or("?", |c| &c[..c.len().min(8)]);
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("{commit} {:+.1}%", cp.change),
-                    (x + 0.1, hi + pad * 0.5),
-                    ("sans-serif", 14).into_font().color(&red),
-                )))
-                .map_err(text)?;
-        }
+        self.draw_change_points(&mut chart, (lo, hi))?;
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
@@ -110,6 +79,61 @@ impl Figure for HistoryPlot<'_> {
             .border_style(BLACK)
             .draw()
             .map_err(text)?;
+        Ok(())
+    }
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+impl HistoryPlot<'_> {
+    /// The y axis: every value and the band, with a margin.
+    fn y_range(&self, values: &[f64]) -> (f64, f64) {
+        let (mut lo, mut hi) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        if let Some((bl, bh)) = self.band {
+            lo = lo.min(bl);
+            hi = hi.max(bh);
+        }
+        if !lo.is_finite() {
+            (lo, hi) = (0.0, 1.0);
+        }
+        let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
+        (lo - pad, hi + pad)
+    }
+
+    /// A red line where each change point begins, labelled with its
+    /// commit and change.
+    fn draw_change_points<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        (lo, hi): (f64, f64),
+    ) -> Result<(), String> {
+        let red = RGBColor(200, 30, 30);
+        for cp in &self.change_points {
+            let x = cp.index as f64 - 0.5;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, lo), (x, hi)],
+                    red.stroke_width(2),
+                )))
+                .map_err(text)?;
+            let commit = cp
+                .git_commit
+                .as_deref()
+                .map_or("?", |c| &c[..c.len().min(8)]);
+            // Just below the top, inside the margin above the highest value.
+            let y = hi - (hi - lo) * 0.05;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{commit} {:+.1}%", cp.change),
+                    (x + 0.1, y),
+                    ("sans-serif", 14).into_font().color(&red),
+                )))
+                .map_err(text)?;
+        }
         Ok(())
     }
 }

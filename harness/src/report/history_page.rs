@@ -7,10 +7,10 @@ use super::charts::{HEIGHT, WIDTH};
 use super::format::short_commit;
 use super::html::{Page, escape, sortable_header};
 use super::svg::{Plot, Scale};
-use crate::history::store::HistoryEntry;
-use crate::history::{ChangePoint, TRACKED, cases, series};
 use crate::gate::metric::Metric;
 use crate::gate::report::value;
+use crate::history::store::HistoryEntry;
+use crate::history::{ChangePoint, TRACKED, cases, series};
 
 /// `p50 (ms)`; `tok/s` alone where the label is the unit.
 fn axis_title(metric: Metric) -> String {

@@ -198,9 +198,9 @@ fn the_page_of_a_fixed_comparison() {
 
 #[test]
 fn the_page_of_a_fixed_history() {
+    use crate::gate::settings::GateSettings;
     use crate::history::edivisive::EDivisive;
     use crate::history::{analyze_all, store::tests::entry};
-    use crate::gate::settings::GateSettings;
     // Case a slows down by 20% at run 9; case b stays.
     let entries: Vec<_> = (0..16)
         .flat_map(|run| {

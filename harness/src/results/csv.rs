@@ -20,340 +20,299 @@ pub struct Column {
     pub value: fn(&CaseResult) -> String,
 }
 
+/// A column, in one line of [`COLUMNS`].
+const fn col(name: &'static str, doc: &'static str, value: fn(&CaseResult) -> String) -> Column {
+    Column { name, doc, value }
+}
+
 pub const COLUMNS: &[Column] = &[
-    Column {
-        name: "scenario",
-        doc: "scenario name",
-        value: |r| r.case.scenario.clone(),
-    },
-    Column {
-        name: "case",
-        doc: "case id, `model/backend/device/precision/bB/tT/thN`",
-        value: |r| r.case.id.clone(),
-    },
-    Column {
-        name: "model",
-        doc: "model label",
-        value: |r| r.case.model.name.clone(),
-    },
-    Column {
-        name: "backend",
-        doc: "backend name (`inferbench backends`)",
-        value: |r| r.case.backend.to_string(),
-    },
-    Column {
-        name: "device",
-        doc: "`cpu`, `cuda:N`",
-        value: |r| r.case.device.to_string(),
-    },
-    Column {
-        name: "precision",
-        doc: "precision the backend ran",
-        value: |r| r.case.precision.to_string(),
-    },
-    Column {
-        name: "batch",
-        doc: "sequences per forward pass",
-        value: |r| r.case.batch.to_string(),
-    },
-    Column {
-        name: "seq_len",
-        doc: "tokens per sequence",
-        value: |r| r.case.seq_len.to_string(),
-    },
-    Column {
-        name: "threads",
-        doc: "threads the backend may use",
-        value: |r| r.case.threads.to_string(),
-    },
-    Column {
-        name: "status",
-        doc: "`measured`, `skipped`, `error` or `failed` (see Statuses and exit codes)",
-        value: |r| r.status.as_str().to_string(),
-    },
-    Column {
-        name: "iterations",
-        doc: "measured forward passes (requests, for generation)",
-        value: |r| r.iterations.to_string(),
-    },
-    Column {
-        name: "latency_min_ms",
-        doc: "latency per forward pass, minimum",
-        value: |r| latency(r, |l| l.min),
-    },
-    Column {
-        name: "latency_mean_ms",
-        doc: "latency, mean",
-        value: |r| latency(r, |l| l.mean),
-    },
-    Column {
-        name: "latency_stddev_ms",
-        doc: "latency, sample standard deviation",
-        value: |r| latency(r, |l| l.stddev),
-    },
-    Column {
-        name: "latency_p50_ms",
-        doc: "latency, median (percentiles by linear interpolation, numpy's default)",
-        value: |r| latency(r, |l| l.p50),
-    },
-    Column {
-        name: "latency_p90_ms",
-        doc: "latency, 90th percentile",
-        value: |r| latency(r, |l| l.p90),
-    },
-    Column {
-        name: "latency_p95_ms",
-        doc: "latency, 95th percentile",
-        value: |r| latency(r, |l| l.p95),
-    },
-    Column {
-        name: "latency_p99_ms",
-        doc: "latency, 99th percentile",
-        value: |r| latency(r, |l| l.p99),
-    },
-    Column {
-        name: "latency_max_ms",
-        doc: "latency, maximum",
-        value: |r| latency(r, |l| l.max),
-    },
-    Column {
-        name: "throughput_seq_per_s",
-        doc: "`batch / mean latency` (generation: completed requests per second)",
-        value: |r| opt(r.throughput_seq_per_s),
-    },
-    Column {
-        name: "throughput_tokens_per_s",
-        doc: "`batch × seq_len / mean latency` (generation: output tokens per second)",
-        value: |r| opt(r.throughput_tokens_per_s),
-    },
-    Column {
-        name: "flops_per_forward",
-        doc: "FLOPs of one pass (0, unknown, for a model file)",
-        value: |r| r.flops_per_forward.to_string(),
-    },
-    Column {
-        name: "gflop_per_s",
-        doc: "`flops_per_forward / mean latency / 1e9` (empty for a model file)",
-        value: |r| opt(r.gflop_per_s),
-    },
-    Column {
-        name: "peak_rss_bytes",
-        doc: "peak resident memory of the case's worker process after measuring (`VmHWM`)",
-        value: |r| opt(r.peak_rss_bytes),
-    },
-    Column {
-        name: "weight_bytes",
-        doc: "bytes the weights take in the runtime, when the backend knows",
-        value: |r| opt(r.weight_bytes),
-    },
-    Column {
-        name: "model_file_bytes",
-        doc: "size on disk of the model file the backend loaded (safetensors, GGUF, ONNX)",
-        value: |r| opt(r.model_file_bytes),
-    },
-    Column {
-        name: "load_ms",
-        doc: "time to load the model into a ready session",
-        value: |r| opt(r.load_ms),
-    },
-    Column {
-        name: "padding_share",
-        doc: "encoder cases: the share of computed positions that were padding",
-        value: |r| opt(r.padding_share),
-    },
-    Column {
-        name: "acc_max_abs",
-        doc: "max absolute logit error vs the f64 reference (for a model file: vs its golden outputs or reference case, worst output)",
-        value: |r| accuracy(r, |a| Some(a.max_abs)),
-    },
-    Column {
-        name: "acc_rel_l2",
-        doc: "‖Δ‖₂ / ‖reference‖₂ over all logits",
-        value: |r| accuracy(r, |a| Some(a.rel_l2)),
-    },
-    Column {
-        name: "acc_cosine",
-        doc: "cosine similarity of all logits with the reference; for an encoder, of the worst sentence's embedding",
-        value: |r| accuracy(r, |a| Some(a.cosine)),
-    },
-    Column {
-        name: "acc_cosine_mean",
-        doc: "encoders: the mean over sentences of their embeddings' cosine similarity with the reference",
-        value: |r| accuracy(r, |a| a.cosine_mean),
-    },
-    Column {
-        name: "acc_top1",
-        doc: "fraction of positions whose most likely token matches the reference",
-        value: |r| accuracy(r, |a| Some(a.top1)),
-    },
-    Column {
-        name: "acc_kl",
-        doc: "mean KL(P_ref ‖ P_case) of the next-token softmax, in nats",
-        value: |r| accuracy(r, |a| Some(a.kl)),
-    },
-    Column {
-        name: "acc_ppl_ratio",
-        doc: "perplexity of the case over the reference's on the input token stream (1 = identical)",
-        value: |r| accuracy(r, |a| a.ppl_ratio),
-    },
-    Column {
-        name: "runtime",
-        doc: "backend runtime and version",
-        value: |r| r.runtime_version.clone().unwrap_or_default(),
-    },
-    Column {
-        name: "message",
-        doc: "why a case was skipped, errored or failed",
-        value: |r| r.message.clone().unwrap_or_default(),
-    },
-    Column {
-        name: "gen_pattern",
-        doc: "generation: load pattern",
-        value: |r| {
-            r.generation
-                .as_ref()
-                .map_or_else(String::new, |g| g.pattern.as_str().to_string())
-        },
-    },
-    Column {
-        name: "ttft_p50_ms",
-        doc: "generation: median time to first token (first token − arrival)",
-        value: |r| generation(r, |g| g.ttft_ms.map(|s| s.p50)),
-    },
-    Column {
-        name: "ttft_p99_ms",
-        doc: "generation: p99 time to first token",
-        value: |r| generation(r, |g| g.ttft_ms.map(|s| s.p99)),
-    },
-    Column {
-        name: "tpot_p50_ms",
-        doc: "generation: median time per output token, (end-to-end − TTFT) / (tokens − 1)",
-        value: |r| generation(r, |g| g.tpot_ms.map(|s| s.p50)),
-    },
-    Column {
-        name: "itl_p50_ms",
-        doc: "generation: median inter-token latency",
-        value: |r| generation(r, |g| g.itl_ms.map(|s| s.p50)),
-    },
-    Column {
-        name: "itl_p99_ms",
-        doc: "generation: p99 inter-token latency",
-        value: |r| generation(r, |g| g.itl_ms.map(|s| s.p99)),
-    },
-    Column {
-        name: "e2e_p50_ms",
-        doc: "generation: median end-to-end request latency",
-        value: |r| generation(r, |g| g.e2e_ms.map(|s| s.p50)),
-    },
-    Column {
-        name: "output_tokens_per_s",
-        doc: "generation: output tokens per second",
-        value: |r| generation(r, |g| Some(g.output_tokens_per_s)),
-    },
-    Column {
-        name: "error_rate",
-        doc: "generation: fraction of requests that failed or timed out",
-        value: |r| generation(r, |g| Some(g.error_rate)),
-    },
-    Column {
-        name: "offered_rate",
-        doc: "generation, server: offered arrival rate, requests/s",
-        value: |r| generation(r, |g| g.offered_rate),
-    },
-    Column {
-        name: "max_rate_meeting_target",
-        doc: "generation, server with `search_rate`: highest rate meeting the p99 TTFT target",
-        value: |r| generation(r, |g| g.max_rate_meeting_target),
-    },
-    Column {
-        name: "tpot_p99_ms",
-        doc: "generation: p99 time per output token",
-        value: |r| generation(r, |g| g.tpot_ms.map(|s| s.p99)),
-    },
-    Column {
-        name: "e2e_p99_ms",
-        doc: "generation: p99 end-to-end request latency",
-        value: |r| generation(r, |g| g.e2e_ms.map(|s| s.p99)),
-    },
-    Column {
-        name: "achieved_rate",
-        doc: "generation: completed requests per second",
-        value: |r| generation(r, |g| Some(g.achieved_rate)),
-    },
-    Column {
-        name: "goodput",
-        doc: "generation: requests/s meeting every `[slo]` limit, as vLLM defines it",
-        value: |r| generation(r, |g| g.goodput),
-    },
-    Column {
-        name: "errors",
-        doc: "generation: failed or timed-out requests",
-        value: |r| opt(r.generation.as_ref().map(|g| g.errors)),
-    },
-    Column {
-        name: "token_counts",
-        doc: "generation: where output token counts come from: `usage` (the server's) or `chunks`",
-        value: |r| {
+    col("scenario", "scenario name", |r| r.case.scenario.clone()),
+    col(
+        "case",
+        "case id, `model/backend/device/precision/bB/tT/thN`",
+        |r| r.case.id.clone(),
+    ),
+    col("model", "model label", |r| r.case.model.name.clone()),
+    col("backend", "backend name (`inferbench backends`)", |r| {
+        r.case.backend.to_string()
+    }),
+    col("device", "`cpu`, `cuda:N`", |r| r.case.device.to_string()),
+    col("precision", "precision the backend ran", |r| {
+        r.case.precision.to_string()
+    }),
+    col("batch", "sequences per forward pass", |r| {
+        r.case.batch.to_string()
+    }),
+    col("seq_len", "tokens per sequence", |r| {
+        r.case.seq_len.to_string()
+    }),
+    col("threads", "threads the backend may use", |r| {
+        r.case.threads.to_string()
+    }),
+    col(
+        "status",
+        "`measured`, `skipped`, `error` or `failed` (see Statuses and exit codes)",
+        |r| r.status.as_str().to_string(),
+    ),
+    col(
+        "iterations",
+        "measured forward passes (requests, for generation)",
+        |r| r.iterations.to_string(),
+    ),
+    col("latency_min_ms", "latency per forward pass, minimum", |r| {
+        latency(r, |l| l.min)
+    }),
+    col("latency_mean_ms", "latency, mean", |r| {
+        latency(r, |l| l.mean)
+    }),
+    col(
+        "latency_stddev_ms",
+        "latency, sample standard deviation",
+        |r| latency(r, |l| l.stddev),
+    ),
+    col(
+        "latency_p50_ms",
+        "latency, median (percentiles by linear interpolation, numpy's default)",
+        |r| latency(r, |l| l.p50),
+    ),
+    col("latency_p90_ms", "latency, 90th percentile", |r| {
+        latency(r, |l| l.p90)
+    }),
+    col("latency_p95_ms", "latency, 95th percentile", |r| {
+        latency(r, |l| l.p95)
+    }),
+    col("latency_p99_ms", "latency, 99th percentile", |r| {
+        latency(r, |l| l.p99)
+    }),
+    col("latency_max_ms", "latency, maximum", |r| {
+        latency(r, |l| l.max)
+    }),
+    col(
+        "throughput_seq_per_s",
+        "`batch / mean latency` (generation: completed requests per second)",
+        |r| opt(r.throughput_seq_per_s),
+    ),
+    col(
+        "throughput_tokens_per_s",
+        "`batch × seq_len / mean latency` (generation: output tokens per second)",
+        |r| opt(r.throughput_tokens_per_s),
+    ),
+    col(
+        "flops_per_forward",
+        "FLOPs of one pass (0, unknown, for a model file)",
+        |r| r.flops_per_forward.to_string(),
+    ),
+    col(
+        "gflop_per_s",
+        "`flops_per_forward / mean latency / 1e9` (empty for a model file)",
+        |r| opt(r.gflop_per_s),
+    ),
+    col(
+        "peak_rss_bytes",
+        "peak resident memory of the case's worker process after measuring (`VmHWM`)",
+        |r| opt(r.peak_rss_bytes),
+    ),
+    col(
+        "weight_bytes",
+        "bytes the weights take in the runtime, when the backend knows",
+        |r| opt(r.weight_bytes),
+    ),
+    col(
+        "model_file_bytes",
+        "size on disk of the model file the backend loaded (safetensors, GGUF, ONNX)",
+        |r| opt(r.model_file_bytes),
+    ),
+    col(
+        "load_ms",
+        "time to load the model into a ready session",
+        |r| opt(r.load_ms),
+    ),
+    col(
+        "padding_share",
+        "encoder cases: the share of computed positions that were padding",
+        |r| opt(r.padding_share),
+    ),
+    col(
+        "acc_max_abs",
+        "max absolute logit error vs the f64 reference (for a model file: vs its golden outputs or reference case, worst output)",
+        |r| accuracy(r, |a| Some(a.max_abs)),
+    ),
+    col(
+        "acc_rel_l2",
+        "‖Δ‖₂ / ‖reference‖₂ over all logits",
+        |r| accuracy(r, |a| Some(a.rel_l2)),
+    ),
+    col(
+        "acc_cosine",
+        "cosine similarity of all logits with the reference; for an encoder, of the worst sentence's embedding",
+        |r| accuracy(r, |a| Some(a.cosine)),
+    ),
+    col(
+        "acc_cosine_mean",
+        "encoders: the mean over sentences of their embeddings' cosine similarity with the reference",
+        |r| accuracy(r, |a| a.cosine_mean),
+    ),
+    col(
+        "acc_top1",
+        "fraction of positions whose most likely token matches the reference",
+        |r| accuracy(r, |a| Some(a.top1)),
+    ),
+    col(
+        "acc_kl",
+        "mean KL(P_ref ‖ P_case) of the next-token softmax, in nats",
+        |r| accuracy(r, |a| Some(a.kl)),
+    ),
+    col(
+        "acc_ppl_ratio",
+        "perplexity of the case over the reference's on the input token stream (1 = identical)",
+        |r| accuracy(r, |a| a.ppl_ratio),
+    ),
+    col("runtime", "backend runtime and version", |r| {
+        r.runtime_version.clone().unwrap_or_default()
+    }),
+    col(
+        "message",
+        "why a case was skipped, errored or failed",
+        |r| r.message.clone().unwrap_or_default(),
+    ),
+    col("gen_pattern", "generation: load pattern", |r| {
+        r.generation
+            .as_ref()
+            .map_or_else(String::new, |g| g.pattern.as_str().to_string())
+    }),
+    col(
+        "ttft_p50_ms",
+        "generation: median time to first token (first token − arrival)",
+        |r| generation(r, |g| g.ttft_ms.map(|s| s.p50)),
+    ),
+    col("ttft_p99_ms", "generation: p99 time to first token", |r| {
+        generation(r, |g| g.ttft_ms.map(|s| s.p99))
+    }),
+    col(
+        "tpot_p50_ms",
+        "generation: median time per output token, (end-to-end − TTFT) / (tokens − 1)",
+        |r| generation(r, |g| g.tpot_ms.map(|s| s.p50)),
+    ),
+    col(
+        "itl_p50_ms",
+        "generation: median inter-token latency",
+        |r| generation(r, |g| g.itl_ms.map(|s| s.p50)),
+    ),
+    col("itl_p99_ms", "generation: p99 inter-token latency", |r| {
+        generation(r, |g| g.itl_ms.map(|s| s.p99))
+    }),
+    col(
+        "e2e_p50_ms",
+        "generation: median end-to-end request latency",
+        |r| generation(r, |g| g.e2e_ms.map(|s| s.p50)),
+    ),
+    col(
+        "output_tokens_per_s",
+        "generation: output tokens per second",
+        |r| generation(r, |g| Some(g.output_tokens_per_s)),
+    ),
+    col(
+        "error_rate",
+        "generation: fraction of requests that failed or timed out",
+        |r| generation(r, |g| Some(g.error_rate)),
+    ),
+    col(
+        "offered_rate",
+        "generation, server: offered arrival rate, requests/s",
+        |r| generation(r, |g| g.offered_rate),
+    ),
+    col(
+        "max_rate_meeting_target",
+        "generation, server with `search_rate`: highest rate meeting the p99 TTFT target",
+        |r| generation(r, |g| g.max_rate_meeting_target),
+    ),
+    col(
+        "tpot_p99_ms",
+        "generation: p99 time per output token",
+        |r| generation(r, |g| g.tpot_ms.map(|s| s.p99)),
+    ),
+    col(
+        "e2e_p99_ms",
+        "generation: p99 end-to-end request latency",
+        |r| generation(r, |g| g.e2e_ms.map(|s| s.p99)),
+    ),
+    col(
+        "achieved_rate",
+        "generation: completed requests per second",
+        |r| generation(r, |g| Some(g.achieved_rate)),
+    ),
+    col(
+        "goodput",
+        "generation: requests/s meeting every `[slo]` limit, as vLLM defines it",
+        |r| generation(r, |g| g.goodput),
+    ),
+    col("errors", "generation: failed or timed-out requests", |r| {
+        opt(r.generation.as_ref().map(|g| g.errors))
+    }),
+    col(
+        "token_counts",
+        "generation: where output token counts come from: `usage` (the server's) or `chunks`",
+        |r| {
             r.generation
                 .as_ref()
                 .map_or_else(String::new, |g| g.token_counts.clone())
         },
-    },
-    Column {
-        name: "short_requests",
-        doc: "generation: requests that got fewer tokens than asked",
-        value: |r| opt(r.generation.as_ref().map(|g| g.short_requests)),
-    },
-    Column {
-        name: "client_cpu_us_per_request",
-        doc: "generation: the client's CPU time per request, µs (measurement overhead)",
-        value: |r| generation(r, |g| g.client.as_ref().map(|c| c.cpu_us_per_request)),
-    },
-    Column {
-        name: "nonfinite_outputs",
-        doc: "output values that are NaN or ±inf (a case whose reference judges them fails)",
-        value: |r| opt(r.nonfinite_outputs),
-    },
-    Column {
-        name: "perplexity",
-        doc: "checkpoint with text windows: exp(mean −log P(next token)) over the windows",
-        value: |r| opt(r.perplexity.map(|p| p.value)),
-    },
-    Column {
-        name: "perplexity_reference",
-        doc: "the f64 reference's perplexity on the same windows, when it ran",
-        value: |r| opt(r.perplexity.and_then(|p| p.reference)),
-    },
-    Column {
-        name: "perplexity_scored_tokens",
-        doc: "tokens scored over all text windows",
-        value: |r| opt(r.perplexity.map(|p| p.scored_tokens)),
-    },
-    Column {
-        name: "mean_output_tokens",
-        doc: "generation: output tokens per completed request (fewer than `gen_len` when requests stop at EOS)",
-        value: |r| generation(r, |g| g.mean_output_tokens),
-    },
-    Column {
-        name: "agree_prefix_tokens",
-        doc: "generation on a checkpoint: tokens equal to the reference continuation from the start",
-        value: |r| opt(agreement(r).map(|a| a.prefix_tokens)),
-    },
-    Column {
-        name: "agree_exact_match",
-        doc: "generation on a checkpoint: whether the continuation equals the reference's",
-        value: |r| opt(agreement(r).map(|a| a.exact_match)),
-    },
-    Column {
-        name: "agree_rouge_l",
-        doc: "generation on a checkpoint: ROUGE-L F1 against the reference continuation",
-        value: |r| opt(agreement(r).map(|a| a.rouge_l)),
-    },
-    Column {
-        name: "agree_bleu",
-        doc: "generation on a checkpoint: BLEU against the reference continuation",
-        value: |r| opt(agreement(r).map(|a| a.bleu)),
-    },
+    ),
+    col(
+        "short_requests",
+        "generation: requests that got fewer tokens than asked",
+        |r| opt(r.generation.as_ref().map(|g| g.short_requests)),
+    ),
+    col(
+        "client_cpu_us_per_request",
+        "generation: the client's CPU time per request, µs (measurement overhead)",
+        |r| generation(r, |g| g.client.as_ref().map(|c| c.cpu_us_per_request)),
+    ),
+    col(
+        "nonfinite_outputs",
+        "output values that are NaN or ±inf (a case whose reference judges them fails)",
+        |r| opt(r.nonfinite_outputs),
+    ),
+    col(
+        "perplexity",
+        "checkpoint with text windows: exp(mean −log P(next token)) over the windows",
+        |r| opt(r.perplexity.map(|p| p.value)),
+    ),
+    col(
+        "perplexity_reference",
+        "the f64 reference's perplexity on the same windows, when it ran",
+        |r| opt(r.perplexity.and_then(|p| p.reference)),
+    ),
+    col(
+        "perplexity_scored_tokens",
+        "tokens scored over all text windows",
+        |r| opt(r.perplexity.map(|p| p.scored_tokens)),
+    ),
+    col(
+        "mean_output_tokens",
+        "generation: output tokens per completed request (fewer than `gen_len` when requests stop at EOS)",
+        |r| generation(r, |g| g.mean_output_tokens),
+    ),
+    col(
+        "agree_prefix_tokens",
+        "generation on a checkpoint: tokens equal to the reference continuation from the start",
+        |r| opt(agreement(r).map(|a| a.prefix_tokens)),
+    ),
+    col(
+        "agree_exact_match",
+        "generation on a checkpoint: whether the continuation equals the reference's",
+        |r| opt(agreement(r).map(|a| a.exact_match)),
+    ),
+    col(
+        "agree_rouge_l",
+        "generation on a checkpoint: ROUGE-L F1 against the reference continuation",
+        |r| opt(agreement(r).map(|a| a.rouge_l)),
+    ),
+    col(
+        "agree_bleu",
+        "generation on a checkpoint: BLEU against the reference continuation",
+        |r| opt(agreement(r).map(|a| a.bleu)),
+    ),
 ];
 
 fn agreement(r: &CaseResult) -> Option<crate::generation::agreement::Agreement> {
@@ -412,45 +371,26 @@ impl CsvSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accuracy::AccuracyDeltas;
-    use crate::runner::worker::{Outcome, WorkerReport};
-    use crate::scenario::parse_str;
+    use crate::results::fixture;
+
+    /// The whole file for a measured, a skipped and a failed case.
+    #[test]
+    fn snapshot() {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(header()).unwrap();
+        for r in &fixture::results() {
+            out.write_record(row(r)).unwrap();
+        }
+        let text = String::from_utf8(out.into_inner().unwrap()).unwrap();
+        insta::assert_snapshot!(text);
+    }
 
     /// A result whose every figure differs, read back by column name: a
     /// cell under the wrong header fails here.
     #[test]
     fn each_cell_sits_under_its_header() {
-        let s = parse_str(
-            "batch = 7\nseq_len = 9\nthreads = 3",
-            Path::new("s.toml"),
-            "s",
-            1,
-        )
-        .unwrap();
-        let mut report = WorkerReport::failed(String::new());
-        report.outcome = Outcome::Measured;
-        report.samples_ns = vec![2_000_000, 4_000_000];
-        report.load_ms = Some(12.5);
-        report.peak_rss_bytes = Some(4242);
-        report.nonfinite_outputs = Some(6);
-        report.perplexity = Some(crate::model::perplexity::Perplexity {
-            value: 27.5,
-            reference: Some(27.25),
-            windows: 2,
-            scored_tokens: 126,
-        });
-        report.accuracy = Some(AccuracyDeltas {
-            max_abs: 0.25,
-            rel_l2: 0.125,
-            cosine: 0.5,
-            cosine_mean: Some(0.75),
-            top1: 0.75,
-            kl: 0.0625,
-            ppl_ratio: Some(1.5),
-            nonfinite: 0,
-        });
-        let r = CaseResult::from_report(&s.cases[0], report);
-        let cells: Vec<(&str, String)> = header().into_iter().zip(row(&r)).collect();
+        let r = &fixture::results()[0];
+        let cells: Vec<(&str, String)> = header().into_iter().zip(row(r)).collect();
         assert_eq!(cells.len(), COLUMNS.len());
         let cell = |name: &str| {
             cells
@@ -469,9 +409,9 @@ mod tests {
             ("latency_max_ms", "4"),
             ("latency_mean_ms", "3"),
             ("load_ms", "12.5"),
-            ("peak_rss_bytes", "4242"),
+            ("peak_rss_bytes", "4448059392"),
             ("acc_max_abs", "0.25"),
-            ("acc_rel_l2", "0.125"),
+            ("acc_rel_l2", "0.0625"),
             ("acc_cosine", "0.5"),
             ("acc_cosine_mean", "0.75"),
             ("acc_top1", "0.75"),

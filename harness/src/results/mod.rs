@@ -4,10 +4,12 @@
 mod case_result;
 pub mod csv;
 pub mod environment;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod float;
 pub mod json;
 mod run_folder;
 pub mod table;
 
 pub use case_result::{CaseResult, Status};
-pub use run_folder::RunFolder;
+pub use run_folder::{ResultsError, RunFolder};

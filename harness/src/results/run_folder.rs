@@ -18,10 +18,11 @@ pub struct ResultsError {
     pub source: io::Error,
 }
 
+/// The folder of a run; the run itself ([`RunDocument`]) is held by whoever
+/// drives it and handed in with each write.
 pub struct RunFolder {
     pub dir: PathBuf,
     csv: CsvSink,
-    doc: RunDocument,
 }
 
 fn at(path: &Path) -> impl FnOnce(io::Error) -> ResultsError + '_ {
@@ -53,13 +54,14 @@ fn create_unique(root: &Path, base: &str) -> Result<(String, PathBuf), ResultsEr
 
 impl RunFolder {
     /// Creates `<root>/<UTC time>-<scenario>/` (suffixed if it exists) with
-    /// the environment, a copy of the scenario, and an empty results.csv.
+    /// the environment, a copy of the scenario, an empty results.csv and
+    /// the run's results.json, which it returns with the folder.
     pub fn create(
         root: &Path,
         scenario: &str,
         scenario_source: &str,
         environment: Environment,
-    ) -> Result<Self, ResultsError> {
+    ) -> Result<(Self, RunDocument), ResultsError> {
         let started_at = utc_timestamp();
         let stamp: String = started_at
             .chars()
@@ -86,36 +88,23 @@ impl RunFolder {
             environment,
             cases: Vec::new(),
         };
-        let folder = Self { dir, csv, doc };
-        folder.write_json()?;
-        Ok(folder)
+        let folder = Self { dir, csv };
+        folder.write_json(&doc)?;
+        Ok((folder, doc))
     }
 
-    pub fn run_id(&self) -> &str {
-        &self.doc.run_id
-    }
-
-    pub fn results(&self) -> &[CaseResult] {
-        &self.doc.cases
-    }
-
-    pub fn record(&mut self, result: CaseResult) -> Result<(), ResultsError> {
+    /// Appends `result`'s row to results.csv and rewrites results.json as
+    /// `run` (which holds `result`).
+    pub fn record(&mut self, result: &CaseResult, run: &RunDocument) -> Result<(), ResultsError> {
         let csv_path = self.dir.join("results.csv");
-        self.csv.append(&result).map_err(at(&csv_path))?;
-        self.doc.cases.push(result);
-        self.write_json()
+        self.csv.append(result).map_err(at(&csv_path))?;
+        self.write_json(run)
     }
 
-    /// Closes the run; `interrupted` names the signal that cut it short.
-    pub fn finish(&mut self, interrupted: Option<&str>) -> Result<(), ResultsError> {
-        self.doc.finished_at = Some(utc_timestamp());
-        self.doc.interrupted = interrupted.map(str::to_string);
-        self.write_json()
-    }
-
-    fn write_json(&self) -> Result<(), ResultsError> {
+    /// Rewrites results.json, atomically.
+    pub fn write_json(&self, run: &RunDocument) -> Result<(), ResultsError> {
         let path = self.dir.join("results.json");
-        json::write(&path, &self.doc).map_err(at(&path))
+        json::write(&path, run).map_err(at(&path))
     }
 }
 
@@ -130,9 +119,11 @@ mod tests {
     #[test]
     fn taken_names_get_a_suffix() {
         let root = tempfile::tempdir().unwrap();
-        let a = RunFolder::create(root.path(), "s", "", environment()).unwrap();
-        let b = RunFolder::create(root.path(), "s", "", environment()).unwrap();
+        let (a, run_a) = RunFolder::create(root.path(), "s", "", environment()).unwrap();
+        let (b, run_b) = RunFolder::create(root.path(), "s", "", environment()).unwrap();
         assert_ne!(a.dir, b.dir);
+        assert_ne!(run_a.run_id, run_b.run_id);
+        assert!(b.dir.ends_with(&run_b.run_id));
     }
 
     /// Used to spin forever retrying suffixes: every suffix fails the same way.

@@ -49,30 +49,21 @@ pub fn render(results: &[CaseResult]) -> String {
             agreement(r),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i < 2 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = crate::text_table::aligned(&rows, 2);
     for r in results.iter().filter(|r| r.status != Status::Measured) {
         if let Some(m) = &r.message {
             out.push_str(&format!("{} {}: {m}\n", r.status.as_str(), r.case.id));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::results::fixture;
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(super::render(&fixture::results()));
+    }
 }

@@ -4,7 +4,7 @@
 
 use inferbench_backend::{BackendError, HostTensor, TokenBatch};
 
-use super::worker::WorkerJob;
+use super::protocol::WorkerJob;
 use crate::generation::Requests;
 use crate::model::llama_reference::CachedLlamaReference;
 use crate::model::perplexity::{self, Perplexity};
@@ -119,7 +119,8 @@ mod tests {
 
     use inferbench_reference::fixtures::{smollm2_folder, smollm2_gguf};
 
-    use crate::runner::worker::{Outcome, WorkerJob, WorkerReport, execute};
+    use crate::runner::protocol::{Outcome, WorkerJob, WorkerReport};
+    use crate::runner::worker::execute;
     use crate::scenario::parse_str;
 
     /// The worker job of the one case `settings` expand to, on SmolLM2 in

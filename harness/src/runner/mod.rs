@@ -6,8 +6,10 @@ pub mod interrupt;
 pub mod measurement;
 pub mod memory;
 mod process;
+pub mod protocol;
 mod references;
 pub mod slowdown;
+pub mod summarize;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -19,7 +21,8 @@ use crate::model::synthetic::{spec_dir, weights_path};
 use crate::registry::backend_for;
 use crate::results::CaseResult;
 use crate::scenario::Case;
-use worker::{WorkerJob, WorkerReport};
+use protocol::{WorkerJob, WorkerReport};
+use summarize::summarize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Isolation {
@@ -65,20 +68,23 @@ pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
 fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     let backend = match backend_for(&case.backend) {
         Ok(backend) => backend,
-        Err(e) => return CaseResult::skipped(case, e.to_string()),
+        Err(e) => return summarize(case, WorkerReport::skipped(e.to_string())),
     };
     if let BackendStatus::Unavailable { reason, hint } = backend.status() {
-        return CaseResult::skipped(case, format!("{reason} (hint: {hint})"));
+        return summarize(
+            case,
+            WorkerReport::skipped(format!("{reason} (hint: {hint})")),
+        );
     }
     if let Support::No(reason) = backend.supports(case.device, case.precision) {
-        return CaseResult::skipped(case, reason);
+        return summarize(case, WorkerReport::skipped(reason));
     }
     if let Some(message) = memory::too_large_for_memory(case) {
-        return CaseResult::from_report(case, WorkerReport::failed(message));
+        return summarize(case, WorkerReport::failed(message));
     }
     let model = match model_weights(case, &options.cache_dir) {
         Ok(found) => found,
-        Err(message) => return CaseResult::from_report(case, WorkerReport::failed(message)),
+        Err(message) => return summarize(case, WorkerReport::failed(message)),
     };
     let job = WorkerJob {
         case: case.clone(),
@@ -98,7 +104,7 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
             Err(e) => WorkerReport::failed(format!("cannot create a scratch folder: {e}")),
         },
     };
-    CaseResult::from_report(case, report)
+    summarize(case, report)
 }
 
 /// A case's model as its worker gets it.

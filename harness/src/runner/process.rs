@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::WaitNotice;
 use super::interrupt;
-use super::worker::{WorkerJob, WorkerReport};
+use super::protocol::{WorkerJob, WorkerReport};
 
 /// Longest a worker may take beyond its own measurement limits (loading,
 /// warm-up, reference computation) before it is killed as hung. The whole

@@ -2,22 +2,21 @@
 //! accuracy. Everything it learns goes into a [`WorkerReport`], written even
 //! when a phase fails, so measured samples are never lost.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use inferbench_backend::{
     BackendError, EncoderBatch, LoadOptions, ModelSource, NamedTensor, Session, TokenBatch,
 };
-use serde::{Deserialize, Serialize};
 
 use super::checkpoint;
-use super::measurement::{Measurement, ProcessCpuTime, WallTime};
+use super::measurement::{self, Measurement};
 use super::memory::peak_rss_bytes;
+use super::protocol::{EncoderTokens, Outcome, Series, WorkerJob, WorkerReport};
 use super::references;
 use super::slowdown::SlowedSession;
 use crate::accuracy::{self, AccuracyDeltas};
-use crate::generation::{GenerationReference, GenerationSetup, GenerationSummary, run_generation};
-use crate::model::encoder::{self, EncoderJob};
+use crate::generation::{GenerationReference, GenerationSetup, run_generation};
+use crate::model::encoder;
 use crate::model::inputs::token_batch;
 use crate::model::named_inputs::{self, InputBinding};
 use crate::model::perplexity::Perplexity;
@@ -25,117 +24,6 @@ use crate::model::synthetic::cached_forward;
 use crate::model::text::TextCodec;
 use crate::registry::backend_for;
 use crate::scenario::{Case, ReferenceKind};
-
-/// Everything a worker needs, as one JSON document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkerJob {
-    pub case: Case,
-    pub weights: PathBuf,
-    pub spec_dir: PathBuf,
-    /// A Llama checkpoint's config; `weights` is then its f32 safetensors
-    /// file and `spec_dir` the converted folder, both in the model cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub llama: Option<inferbench_backend::LlamaConfig>,
-    /// A checkpoint's tokenizer files (`tokenizer.json`, and
-    /// `tokenizer_config.json` with its chat template).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokenizer_dir: Option<PathBuf>,
-    /// An encoder's config, pooling and folder; `weights` is then its f32
-    /// safetensors file and `spec_dir` the converted folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encoder: Option<EncoderJob>,
-    /// Percent added to each pass by a busy-wait (gate calibration only).
-    #[serde(default)]
-    pub inject_slowdown_pct: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "message", rename_all = "lowercase")]
-pub enum Outcome {
-    Measured,
-    Skipped(String),
-    Error(String),
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkerReport {
-    pub outcome: Outcome,
-    pub runtime_version: Option<String>,
-    #[serde(default, with = "crate::results::float::option")]
-    pub load_ms: Option<f64>,
-    pub warmup_iterations: u64,
-    #[serde(with = "crate::results::float")]
-    pub warmup_ms: f64,
-    #[serde(with = "crate::results::float")]
-    pub measure_ms: f64,
-    pub samples_ns: Vec<u64>,
-    /// Process CPU time of each measured pass, ns (same order as samples).
-    #[serde(default)]
-    pub cpu_samples_ns: Vec<u64>,
-    pub peak_rss_bytes: Option<u64>,
-    pub weight_bytes: Option<u64>,
-    pub model_file_bytes: Option<u64>,
-    pub accuracy: Option<AccuracyDeltas>,
-    #[serde(with = "crate::results::float")]
-    pub accuracy_ms: f64,
-    /// NaN or ±inf values among the last measured pass's outputs.
-    #[serde(default)]
-    pub nonfinite_outputs: Option<u64>,
-    /// Perplexity on the `[inputs] text` windows.
-    #[serde(default)]
-    pub perplexity: Option<Perplexity>,
-    /// Set for generation workloads.
-    #[serde(default)]
-    pub generation: Option<GenerationSummary>,
-    /// Wall clock (Unix epoch, ns) when loading began.
-    #[serde(default)]
-    pub load_started_at_unix_ns: Option<u64>,
-    /// Set for encoder cases: the real and the computed (padded) tokens of
-    /// the batch each pass runs.
-    #[serde(default)]
-    pub encoder_tokens: Option<EncoderTokens>,
-}
-
-/// Tokens of an encoder case's batch.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EncoderTokens {
-    /// Sentence tokens (the mask's ones).
-    pub real: u64,
-    /// Positions computed: batch × padded length.
-    pub computed: u64,
-}
-
-impl WorkerReport {
-    fn empty() -> Self {
-        Self {
-            outcome: Outcome::Measured,
-            runtime_version: None,
-            load_ms: None,
-            warmup_iterations: 0,
-            warmup_ms: 0.0,
-            measure_ms: 0.0,
-            samples_ns: Vec::new(),
-            cpu_samples_ns: Vec::new(),
-            peak_rss_bytes: None,
-            weight_bytes: None,
-            model_file_bytes: None,
-            accuracy: None,
-            accuracy_ms: 0.0,
-            nonfinite_outputs: None,
-            perplexity: None,
-            generation: None,
-            load_started_at_unix_ns: None,
-            encoder_tokens: None,
-        }
-    }
-
-    pub fn failed(message: String) -> Self {
-        Self {
-            outcome: Outcome::Error(message),
-            ..Self::empty()
-        }
-    }
-}
 
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
@@ -252,6 +140,9 @@ fn read_sentences(path: &std::path::Path) -> Result<Vec<String>, BackendError> {
         .collect())
 }
 
+/// The phases of a case in order: load, then a generation workload or a
+/// forward pass (warm-up, measured loop, accuracy). Each phase writes what
+/// it learned into `report` before the next can fail.
 fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), BackendError> {
     let case = &job.case;
     let backend = backend_for(&case.backend)?;
@@ -263,7 +154,7 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         let t = Instant::now();
         let outcome = crate::generation::served::run_endpoint(case, g, endpoint)?;
         report.measure_ms = ms_since(t);
-        report.samples_ns = outcome.e2e_ns;
+        report.series = vec![Series::wall_ns(outcome.e2e_ns)];
         report.generation = Some(outcome.summary);
         return Ok(());
     }
@@ -285,56 +176,106 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         threads: case.threads,
         options: case.options.clone(),
     };
+    let mut session = load(backend.as_ref(), &source, &options, job, report)?;
+    let codec = checkpoint::codec(job)?;
+    match &case.generation {
+        Some(g) => {
+            let loaded = Loaded {
+                backend: backend.as_ref(),
+                source: &source,
+                options: &options,
+                codec: codec.as_ref(),
+            };
+            generate(session.as_mut(), &loaded, job, g, report)
+        }
+        None => forward_pass(session.as_mut(), job, codec.as_ref(), report),
+    }
+}
 
+/// Loads the session, timed, with its sizes recorded.
+fn load(
+    backend: &dyn inferbench_backend::Backend,
+    source: &ModelSource,
+    options: &LoadOptions,
+    job: &WorkerJob,
+    report: &mut WorkerReport,
+) -> Result<Box<dyn Session>, BackendError> {
     report.load_started_at_unix_ns = Some(crate::time::unix_nanos());
     let t = Instant::now();
-    let mut session = backend.load(&source, &options)?;
+    let mut session = backend.load(source, options)?;
     if job.inject_slowdown_pct > 0.0 {
         session = Box::new(SlowedSession::new(session, job.inject_slowdown_pct));
     }
     report.load_ms = Some(ms_since(t));
     report.weight_bytes = session.weight_bytes();
     report.model_file_bytes = session.model_file_bytes();
-    let codec = checkpoint::codec(job)?;
-    if let Some(g) = &case.generation {
-        if case.model.file.is_some() || job.encoder.is_some() {
-            return Err(BackendError::Unsupported(
-                "generation workloads run the synthetic GPT and Llama checkpoints, not model files or encoders"
-                    .into(),
-            ));
-        }
-        let llama_reference = checkpoint::reference(job);
-        let setup = GenerationSetup {
-            backend: backend.as_ref(),
-            source: &source,
-            options: &options,
-            requests: checkpoint::requests(job, codec.as_ref(), g)?,
-            reference: match (&llama_reference, case.reference) {
-                (Some(r), _) => GenerationReference::Llama(r),
-                (None, ReferenceKind::F64) if job.llama.is_none() => {
-                    GenerationReference::Gpt(&job.weights)
-                }
-                _ => GenerationReference::None,
-            },
-            codec: codec.as_ref(),
-        };
-        let t = Instant::now();
-        let outcome = run_generation(session.as_mut(), &setup, case, g)?;
-        report.measure_ms = ms_since(t);
-        report.peak_rss_bytes = outcome.peak_rss_bytes;
-        report.samples_ns = outcome.e2e_ns;
-        report.accuracy = outcome.accuracy;
-        report.generation = Some(outcome.summary);
-        return Ok(());
+    Ok(session)
+}
+
+/// What a generation workload needs of the loaded model besides its session.
+struct Loaded<'a> {
+    backend: &'a dyn inferbench_backend::Backend,
+    source: &'a ModelSource,
+    options: &'a LoadOptions,
+    codec: Option<&'a TextCodec>,
+}
+
+/// A generation workload on the loaded session, with its reference.
+fn generate(
+    session: &mut dyn Session,
+    loaded: &Loaded,
+    job: &WorkerJob,
+    g: &crate::scenario::GenerationCase,
+    report: &mut WorkerReport,
+) -> Result<(), BackendError> {
+    let case = &job.case;
+    if case.model.file.is_some() || job.encoder.is_some() {
+        return Err(BackendError::Unsupported(
+            "generation workloads run the synthetic GPT and Llama checkpoints, not model files or encoders"
+                .into(),
+        ));
     }
-    let input = prepare(session.as_mut(), job, codec.as_ref())?;
+    let llama_reference = checkpoint::reference(job);
+    let setup = GenerationSetup {
+        backend: loaded.backend,
+        source: loaded.source,
+        options: loaded.options,
+        requests: checkpoint::requests(job, loaded.codec, g)?,
+        reference: match (&llama_reference, case.reference) {
+            (Some(r), _) => GenerationReference::Llama(r),
+            (None, ReferenceKind::F64) if job.llama.is_none() => {
+                GenerationReference::Gpt(&job.weights)
+            }
+            _ => GenerationReference::None,
+        },
+        codec: loaded.codec,
+    };
+    let t = Instant::now();
+    let outcome = run_generation(session, &setup, case, g)?;
+    report.measure_ms = ms_since(t);
+    report.peak_rss_bytes = outcome.peak_rss_bytes;
+    report.series = vec![Series::wall_ns(outcome.e2e_ns)];
+    report.accuracy = outcome.accuracy;
+    report.generation = Some(outcome.summary);
+    Ok(())
+}
+
+/// A forward-pass case: inputs, warm-up, the measured loop, then the
+/// outputs checked for non-finite values and against the reference.
+fn forward_pass(
+    session: &mut dyn Session,
+    job: &WorkerJob,
+    codec: Option<&TextCodec>,
+    report: &mut WorkerReport,
+) -> Result<(), BackendError> {
+    let case = &job.case;
+    let input = prepare(session, job, codec)?;
     if let PreparedInputs::Encoder(batch) = &input {
         report.encoder_tokens = Some(EncoderTokens {
             real: batch.lengths().iter().sum::<usize>() as u64,
             computed: batch.tokens() as u64,
         });
     }
-
     let t = Instant::now();
     while report.warmup_iterations < case.warmup.iterations
         || t.elapsed().as_secs_f64() < case.warmup.seconds
@@ -345,18 +286,11 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
     report.warmup_ms = ms_since(t);
 
     let t = Instant::now();
-    let measured = measure(
-        session.as_mut(),
-        case,
-        &WallTime,
-        &mut report.samples_ns,
-        &mut report.cpu_samples_ns,
-    );
+    let measured = measure(session, case, &measurement::standard(), &mut report.series);
     report.measure_ms = ms_since(t);
     report.peak_rss_bytes = peak_rss_bytes();
     measured?;
 
-    let session = session.as_mut();
     report.nonfinite_outputs = Some(
         session
             .outputs()?
@@ -366,15 +300,29 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
             .count() as u64,
     );
     let t = Instant::now();
-    report.accuracy = match (case.reference, &input) {
+    report.accuracy = accuracy_of(session, job, &input, &mut report.perplexity)?;
+    report.accuracy_ms = ms_since(t);
+    Ok(())
+}
+
+/// The case's outputs against its reference (none, f64, golden files or
+/// another case); perplexity on text windows is stored in `perplexity`.
+fn accuracy_of(
+    session: &mut dyn Session,
+    job: &WorkerJob,
+    input: &PreparedInputs,
+    perplexity: &mut Option<Perplexity>,
+) -> Result<Option<AccuracyDeltas>, BackendError> {
+    let case = &job.case;
+    Ok(match (case.reference, input) {
         (ReferenceKind::None, PreparedInputs::Tokens(tokens)) => {
-            report.perplexity = unreferenced_perplexity(session, job, tokens)?;
+            *perplexity = unreferenced_perplexity(session, job, tokens)?;
             None
         }
         (ReferenceKind::None, _) => None,
         (ReferenceKind::F64, PreparedInputs::Tokens(tokens)) => {
-            let (deltas, perplexity) = check_accuracy(session, job, tokens)?;
-            report.perplexity = perplexity;
+            let (deltas, ppl) = check_accuracy(session, job, tokens)?;
+            *perplexity = ppl;
             Some(deltas)
         }
         (ReferenceKind::F64, PreparedInputs::Encoder(batch)) => {
@@ -397,34 +345,39 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
                 "reference {kind:?} does not apply to this model"
             )));
         }
-    };
-    report.accuracy_ms = ms_since(t);
-    Ok(())
+    })
 }
 
 /// The measured loop: until both minimums are met, never past a maximum.
-/// Samples are pushed as they are taken, so a failure keeps those before it.
-fn measure<M: Measurement>(
+/// Each pass is read by every measurement in `clocks` (outermost first)
+/// and appended to its series as it is taken, so a failure keeps those
+/// before it.
+fn measure(
     session: &mut dyn Session,
     case: &Case,
-    measurement: &M,
-    samples: &mut Vec<u64>,
-    cpu_samples: &mut Vec<u64>,
+    clocks: &[&dyn Measurement],
+    series: &mut Vec<Series>,
 ) -> Result<(), BackendError> {
+    let first = series.len();
+    series.extend(clocks.iter().map(|c| c.series()));
+    let mut readings = vec![0u64; clocks.len()];
     let m = &case.measurement;
     let started = Instant::now();
     loop {
         let elapsed = started.elapsed().as_secs_f64();
-        let n = samples.len() as u64;
+        let n = series[first].values.len() as u64;
         let minimums_met = n >= m.min_iterations && elapsed >= m.min_seconds;
         if minimums_met || n >= m.max_iterations || (elapsed >= m.max_seconds && n > 0) {
             return Ok(());
         }
-        let cpu = ProcessCpuTime.start();
-        let t = measurement.start();
+        for (reading, clock) in readings.iter_mut().zip(clocks) {
+            *reading = clock.start();
+        }
         session.run()?;
-        samples.push(measurement.end(t));
-        cpu_samples.push(ProcessCpuTime.end(cpu));
+        // Innermost clock first, so each brackets only the pass.
+        for (i, clock) in clocks.iter().enumerate().rev() {
+            series[first + i].values.push(clock.end(readings[i]));
+        }
     }
 }
 
@@ -578,13 +531,29 @@ mod tests {
         }
     }
 
+    /// The case errored, and says `text`.
+    fn assert_error(report: &WorkerReport, text: &str) {
+        let ok = matches!(&report.outcome, Outcome::Error(m) if m.contains(text));
+        assert!(
+            ok,
+            "expected an error naming {text:?}: {:?}",
+            report.outcome
+        );
+    }
+
+    /// The case was skipped, and says `text`.
+    fn assert_skipped(report: &WorkerReport, text: &str) {
+        let ok = matches!(&report.outcome, Outcome::Skipped(m) if m.contains(text));
+        assert!(ok, "expected a skip naming {text:?}: {:?}", report.outcome);
+    }
+
     /// Runs `backend` in f32 and checks it against the f64 reference;
     /// returns the report for backend-specific checks.
     fn assert_f32_matches_the_reference(backend: &str) -> WorkerReport {
         let cache = tempfile::tempdir().unwrap();
         let report = execute(&job(backend, Precision::F32, cache.path()));
         assert_eq!(report.outcome, Outcome::Measured);
-        assert_eq!((report.samples_ns.len(), report.warmup_iterations), (3, 1));
+        assert_eq!((report.wall_ns().len(), report.warmup_iterations), (3, 1));
         let acc = report.accuracy.as_ref().unwrap();
         assert!(acc.rel_l2 < 1e-5, "{backend}: rel L2 {}", acc.rel_l2);
         assert_eq!(acc.top1, 1.0);
@@ -620,12 +589,12 @@ mod tests {
         let job = job("ort", Precision::F32, cache.path());
         let report = execute(&job);
         assert_eq!(report.outcome, Outcome::Measured, "run `bash ci/setup.sh`");
-        let version = report.runtime_version.unwrap();
+        let version = report.runtime_version.clone().unwrap();
         assert!(
             version.contains(inferbench_ort::library::ORT_VERSION),
             "{version}"
         );
-        assert_eq!(report.samples_ns.len(), 3);
+        assert_eq!(report.wall_ns().len(), 3);
         let acc = report.accuracy.unwrap();
         assert!(acc.rel_l2 < 1e-5, "rel L2 {}", acc.rel_l2);
         assert_eq!(acc.top1, 1.0);
@@ -704,7 +673,7 @@ mod tests {
         job.case.golden = Some(golden.clone());
         let report = execute(&job);
         assert_eq!(report.outcome, Outcome::Measured);
-        assert_eq!(report.samples_ns.len(), 3);
+        assert_eq!(report.wall_ns().len(), 3);
         let acc = report.accuracy.unwrap();
         assert_eq!((acc.max_abs, acc.top1), (0.0, 1.0));
 
@@ -740,11 +709,7 @@ mod tests {
         // Token ids need their range.
         job.case.model.file.as_mut().unwrap().vocab_size = None;
         let report = execute(&job);
-        assert!(
-            matches!(report.outcome, Outcome::Error(ref m) if m.contains("`input_ids` takes token ids")),
-            "{:?}",
-            report.outcome
-        );
+        assert_error(&report, "`input_ids` takes token ids");
     }
 
     #[test]
@@ -792,11 +757,7 @@ mod tests {
         );
         // Q4_K packs 256 inputs per block; this model is 32 wide.
         let report = execute(&job("candle", Precision::Q4K, cache.path()));
-        assert!(
-            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("256")),
-            "{:?}",
-            report.outcome
-        );
+        assert_skipped(&report, "256");
     }
 
     fn generation_job(pattern: LoadPattern, cache: &std::path::Path) -> WorkerJob {
@@ -840,7 +801,7 @@ mod tests {
             let acc = report.accuracy.unwrap();
             assert!(acc.rel_l2 < 1e-5, "{pattern:?}: rel L2 {}", acc.rel_l2);
             assert_eq!(acc.top1, 1.0);
-            let g = report.generation.unwrap();
+            let g = report.generation.clone().unwrap();
             assert_eq!(
                 (g.requests, g.errors, g.output_tokens),
                 (4, 0, 32),
@@ -849,7 +810,7 @@ mod tests {
             assert_eq!(g.first_request_tokens.len(), 8);
             let (ttft, tpot) = (g.ttft_ms.unwrap(), g.tpot_ms.unwrap());
             assert!(ttft.p50 > 0.0 && tpot.p50 > 0.0 && g.output_tokens_per_s > 0.0);
-            assert_eq!(report.samples_ns.len(), 4);
+            assert_eq!(report.wall_ns().len(), 4);
         }
     }
 
@@ -953,11 +914,7 @@ mod tests {
         }
         // GGUF block formats stay candle's.
         let report = execute(&job("ort", Precision::Q8_0, cache.path()));
-        assert!(
-            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q8_0")),
-            "{:?}",
-            report.outcome
-        );
+        assert_skipped(&report, "q8_0");
     }
 
     #[test]
@@ -989,11 +946,7 @@ mod tests {
     fn unsupported_precision_is_a_skip_and_unwritable_weights_an_error() {
         let cache = tempfile::tempdir().unwrap();
         let report = execute(&job("candle", Precision::Int8, cache.path()));
-        assert!(
-            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("int8")),
-            "{:?}",
-            report.outcome
-        );
+        assert_skipped(&report, "int8");
 
         // The worker generates missing weights; where it cannot, the error
         // names the place.
@@ -1002,11 +955,7 @@ mod tests {
         let mut missing = job("candle", Precision::F32, cache.path());
         missing.weights = blocker.join("model.safetensors");
         let report = execute(&missing);
-        assert!(
-            matches!(report.outcome, Outcome::Error(ref m) if m.contains("a-file")),
-            "{:?}",
-            report.outcome
-        );
+        assert_error(&report, "a-file");
     }
 
     // The libtorch backend, on the same weights and reference as candle's.
@@ -1039,7 +988,7 @@ mod tests {
             let acc = report.accuracy.unwrap();
             assert!(acc.rel_l2 < 1e-5, "{pattern:?}: rel L2 {}", acc.rel_l2);
             assert_eq!(acc.top1, 1.0, "{pattern:?}");
-            let g = report.generation.unwrap();
+            let g = report.generation.clone().unwrap();
             assert_eq!(
                 (g.requests, g.errors, g.output_tokens),
                 (4, 0, 32),
@@ -1062,21 +1011,13 @@ mod tests {
     fn tch_skips_what_it_cannot_run_and_names_bad_weights() {
         let cache = tempfile::tempdir().unwrap();
         let report = execute(&job("tch", Precision::Q4K, cache.path()));
-        assert!(
-            matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("q4k")),
-            "{:?}",
-            report.outcome
-        );
+        assert_skipped(&report, "q4k");
 
         let mut cuda = job("tch", Precision::F32, cache.path());
         cuda.case.device = Device::Cuda(0);
         let report = execute(&cuda);
         if !tch_sees_a_gpu() {
-            assert!(
-                matches!(report.outcome, Outcome::Skipped(ref m) if m.contains("CUDA")),
-                "{:?}",
-                report.outcome
-            );
+            assert_skipped(&report, "CUDA");
         } else {
             assert_eq!(report.outcome, Outcome::Measured);
             assert!(report.accuracy.unwrap().rel_l2 < 1e-4);

@@ -74,23 +74,7 @@ mod tests {
 
     #[test]
     fn snapshot() {
-        let expected = r#"<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="inferbench regression gate" tests="3" failures="1" skipped="1">
-  <testsuite name="inferbench.ci" tests="3" failures="1" skipped="1">
-    <testcase classname="inferbench.ci" name="gpt/candle/cpu/f32/b1/t16/th1">
-      <failure message="regressed" type="regression">latency_p5 0.900 ms → 0.950 ms: +5.6% [+4.9, +6.1] (threshold 3%): regressed
-latency_p50 1.000 ms → 1.052 ms: +5.2% [+4.1, +6.3] (threshold 3%): regressed
-throughput 16000 tok/s → 15200 tok/s: -5.0% [-6.0, -4.0] (threshold 3%): regressed</failure>
-    </testcase>
-    <testcase classname="inferbench.ci" name="gpt/candle/cpu/f32/b4/t16/th1">
-    </testcase>
-    <testcase classname="inferbench.ci" name="gpt/candle/cpu/q4k/b1/t16/th1">
-      <skipped message="only in candidate: new case: nothing to compare against"/>
-    </testcase>
-  </testsuite>
-</testsuites>
-"#;
-        assert_eq!(JUnit.render(&comparison()), expected);
+        insta::assert_snapshot!(JUnit.render(&comparison()));
     }
 
     #[test]

@@ -117,24 +117,6 @@ mod tests {
 
     #[test]
     fn snapshot() {
-        let expected = "\
-## inferbench regression gate: ❌ 1 case(s) regressed
-
-Base **results/baselines/ci.json** (run, `1111111aaa`) vs candidate **results/runs/new** (run, `2222222bbb`).
-
-| case | verdict | p5 Δ [CI] | p50 Δ [CI] | p99 Δ [CI] | tok/s Δ [CI] | memory Δ [CI] |
-|---|---|---:|---:|---:|---:|---:|
-| `gpt/candle/cpu/f32/b1/t16/th1` | ❌ regressed | +5.6% [+4.9, +6.1] | +5.2% [+4.1, +6.3] | +6.7% [-2.0, +15.0] | -5.0% [-6.0, -4.0] | +1.0% |
-| `gpt/candle/cpu/f32/b4/t16/th1` | unchanged | +0.0% [-0.3, +0.3] | +1.0% [+0.2, +1.8] | -2.9% [-8.0, +3.0] | -1.0% [-1.8, -0.2] | +0.0% |
-| `gpt/candle/cpu/q4k/b1/t16/th1` | ⚠️ only in candidate | - | - | - | - | - |
-
-- `gpt/candle/cpu/f32/b1/t16/th1`: latency_p5 0.900 ms → 0.950 ms: +5.6% [+4.9, +6.1] (threshold 3%): regressed
-- `gpt/candle/cpu/f32/b1/t16/th1`: latency_p50 1.000 ms → 1.052 ms: +5.2% [+4.1, +6.3] (threshold 3%): regressed
-- `gpt/candle/cpu/f32/b1/t16/th1`: throughput 16000 tok/s → 15200 tok/s: -5.0% [-6.0, -4.0] (threshold 3%): regressed
-- `gpt/candle/cpu/q4k/b1/t16/th1` (only in candidate): new case: nothing to compare against
-
-<sub>Δ: candidate vs base, wall clock; [CI]: percentile-bootstrap interval (2000 resamples, seed 0), 95% family-wise over 8 intervals (Bonferroni). A case regresses when a change is significant (interval excludes 0) and beyond its threshold: latency_p5 3%, latency_p50 3%, latency_p99 10%, throughput 3%, peak_memory 10%, rel_l2 50%, top1 0.5 pp.</sub>
-";
-        assert_eq!(Markdown.render(&comparison()), expected);
+        insta::assert_snapshot!(Markdown.render(&comparison()));
     }
 }

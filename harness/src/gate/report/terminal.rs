@@ -23,9 +23,6 @@ impl Exporter for Terminal {
             row.extend(TABLE_METRICS.iter().map(|&m| cell(&case.metrics, m)));
             rows.push(row);
         }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-            .collect();
         let mut out = String::new();
         for line in super::validity_lines(c) {
             out.push_str(&format!("warning: {line}\n"));
@@ -34,22 +31,7 @@ impl Exporter for Terminal {
             "base: {} ({})  candidate: {} ({})\n",
             c.base.label, c.base.kind, c.candidate.label, c.candidate.kind
         ));
-        for row in &rows {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (text, w))| {
-                    if i < 2 {
-                        format!("{text:<w$}")
-                    } else {
-                        format!("{text:>w$}")
-                    }
-                })
-                .collect();
-            out.push_str(cells.join("  ").trim_end());
-            out.push('\n');
-        }
+        out.push_str(&crate::text_table::aligned(&rows, 2));
         for case in &c.cases {
             for line in findings(&case.metrics) {
                 out.push_str(&format!("{}: {line}\n", case.id));
@@ -88,18 +70,6 @@ mod tests {
 
     #[test]
     fn snapshot() {
-        let expected = "\
-base: results/baselines/ci.json (run)  candidate: results/runs/new (run)
-case                           verdict                     p5 Δ [CI]          p50 Δ [CI]           p99 Δ [CI]        tok/s Δ [CI]  memory Δ [CI]
-gpt/candle/cpu/f32/b1/t16/th1  regressed          +5.6% [+4.9, +6.1]  +5.2% [+4.1, +6.3]  +6.7% [-2.0, +15.0]  -5.0% [-6.0, -4.0]          +1.0%
-gpt/candle/cpu/f32/b4/t16/th1  unchanged          +0.0% [-0.3, +0.3]  +1.0% [+0.2, +1.8]   -2.9% [-8.0, +3.0]  -1.0% [-1.8, -0.2]          +0.0%
-gpt/candle/cpu/q4k/b1/t16/th1  only in candidate                   -                   -                    -                   -              -
-gpt/candle/cpu/f32/b1/t16/th1: latency_p5 0.900 ms → 0.950 ms: +5.6% [+4.9, +6.1] (threshold 3%): regressed
-gpt/candle/cpu/f32/b1/t16/th1: latency_p50 1.000 ms → 1.052 ms: +5.2% [+4.1, +6.3] (threshold 3%): regressed
-gpt/candle/cpu/f32/b1/t16/th1: throughput 16000 tok/s → 15200 tok/s: -5.0% [-6.0, -4.0] (threshold 3%): regressed
-gpt/candle/cpu/q4k/b1/t16/th1 (only in candidate): new case: nothing to compare against
-verdict: regressed — 1 regressed, 0 improved, 1 unchanged, 0 inconclusive, 1 on one side only, 0 not compared (wall clock; 95% family-wise over 8 bootstrap intervals of 2000 resamples)
-";
-        assert_eq!(Terminal.render(&comparison()), expected);
+        insta::assert_snapshot!(Terminal.render(&comparison()));
     }
 }

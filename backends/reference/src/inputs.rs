@@ -2,7 +2,7 @@
 
 use inferbench_backend::TokenBatch;
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Token ids for `[batch, seq_len]`, drawn from `seed` alone: every backend
 /// and the reference see the same ids.
