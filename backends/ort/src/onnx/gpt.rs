@@ -42,156 +42,213 @@ pub fn gpt_model(spec: &GptSpec, weights: &Weights) -> Result<ModelProto, String
 /// head_dim]`. Positions and the causal mask start at past_len, read from
 /// the shape of `past_key_0`.
 pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<ModelProto, String> {
-    let cache_type = export.format.storage();
-    let mut w = WeightTable {
+    let mut g = GraphBuilder::new();
+    let layers = export.kv_cache.then_some(spec.layers);
+    let cache_dims = cache_dims(spec, "past_len");
+    let positions = declare_inputs(&mut g, layers, &cache_dims, export.format.storage());
+    let shared = Shared::declare(&mut g, spec);
+    let w = WeightTable {
         weights,
         format: export.format,
     };
-    let ln = (spec.hidden, GptSpec::LN_EPS);
-    let mut g = GraphBuilder::new();
-    let (h, nh, d) = (
-        spec.hidden as i64,
-        spec.heads as i64,
-        spec.head_dim() as i64,
-    );
-    let batch = Dim::Named("batch".into());
-    let cache_dims = [
-        batch.clone(),
-        Dim::Fixed(nh),
-        Dim::Named("past_len".into()),
-        Dim::Fixed(d),
-    ];
-    let layers = export.kv_cache.then_some(spec.layers);
-    let Positions { past, total } = declare_inputs(&mut g, layers, &cache_dims, cache_type);
-
-    // Constants shared by every block.
-    let zero = g.initializer(i64_tensor("const_zero", &[1], &[0]));
-    let axes_01 = g.initializer(i64_tensor("const_axes_01", &[2], &[0, 1]));
-    let heads_shape = g.initializer(i64_tensor("const_heads_shape", &[5], &[0, 0, 3, nh, d]));
-    let merge_shape = g.initializer(i64_tensor("const_merge_shape", &[3], &[0, 0, h]));
-    let pick = [0, 1, 2].map(|i| g.initializer(i64_tensor(&format!("const_pick_{i}"), &[], &[i])));
-    let scale = g.initializer(f32_tensor("const_sqrt_head_dim", &[], &[(d as f32).sqrt()]));
-    let sqrt2 = g.initializer(f32_tensor("const_sqrt2", &[], &[std::f32::consts::SQRT_2]));
-    let one = g.initializer(f32_tensor("const_one", &[], &[1.0]));
-    let half = g.initializer(f32_tensor("const_half", &[], &[0.5]));
-    // 0 on and below the diagonal, -inf above: the same mask candle adds.
-    let t_max = spec.max_seq;
-    let mask_full: Vec<f32> = (0..t_max)
-        .flat_map(|i| (0..t_max).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
-        .collect();
-    let mask_full = g.initializer(f32_tensor("causal_mask", &[t_max, t_max], &mask_full));
-
-    // x = wte[ids] + wpe[past..past+T]
-    let wte = w.plain(&mut g, "wte", &[spec.vocab_size, spec.hidden])?;
-    let wpe = w.plain(&mut g, "wpe", &[spec.max_seq, spec.hidden])?;
-    let tok = g.node("Gather", "tok", &[&wte, INPUT], vec![attr_int("axis", 0)]);
-    let pos = g.node("Slice", "pos", &[&wpe, &past, &total, &zero], vec![]);
-    let mut x = g.node("Add", "embed", &[&tok, &pos], vec![]);
-    // Rows past..past+T, columns 0..past+T of the full causal mask.
-    let starts = g.node(
-        "Concat",
-        "mask_starts",
-        &[&past, &zero],
-        vec![attr_int("axis", 0)],
-    );
-    let ends = g.node(
-        "Concat",
-        "mask_ends",
-        &[&total, &total],
-        vec![attr_int("axis", 0)],
-    );
-    let mask = g.node(
-        "Slice",
-        "mask",
-        &[&mask_full, &starts, &ends, &axes_01],
-        vec![],
-    );
-
-    for l in 0..spec.layers {
-        let p = |s: &str| format!("h.{l}.{s}");
-        // Attention: qkv [b,t,3h] -> [b,t,3,nh,d] -> [3,b,nh,t,d].
-        let ln1 = w.norm(&mut g, Norm::Layer, &p("ln_1"), &x, ln)?;
-        let qkv = w.linear(
-            &mut g,
-            &p("attn.c_attn"),
-            &ln1,
-            [spec.hidden, 3 * spec.hidden],
-            true,
-        )?;
-        let qkv = g.node("Reshape", "qkv_heads", &[&qkv, &heads_shape], vec![]);
-        let qkv = g.node(
-            "Transpose",
-            "qkv_t",
-            &[&qkv],
-            vec![attr_ints("perm", &[2, 0, 3, 1, 4])],
-        );
-        let [q, mut k, mut v] = [0, 1, 2].map(|i| {
-            g.node(
-                "Gather",
-                ["q", "k", "v"][i],
-                &[&qkv, &pick[i]],
-                vec![attr_int("axis", 0)],
-            )
-        });
-        if export.kv_cache {
-            let present_dims = [
-                batch.clone(),
-                Dim::Fixed(nh),
-                Dim::Named("total_len".into()),
-                Dim::Fixed(d),
-            ];
-            (k, v) = append_to_cache(&mut g, &w, l, (&k, &v), &present_dims);
-        }
-        let y = attention(&mut g, (&q, &k, &v), &mask, &scale, 4);
-        let y = g.node(
-            "Transpose",
-            "attn_t",
-            &[&y],
-            vec![attr_ints("perm", &[0, 2, 1, 3])],
-        );
-        let y = g.node("Reshape", "attn_merged", &[&y, &merge_shape], vec![]);
-        let y = w.linear(
-            &mut g,
-            &p("attn.c_proj"),
-            &y,
-            [spec.hidden, spec.hidden],
-            true,
-        )?;
-        x = g.node("Add", "resid_attn", &[&x, &y], vec![]);
-
-        // MLP with the exact GELU, x/2 * (1 + erf(x/sqrt(2))).
-        let ln2 = w.norm(&mut g, Norm::Layer, &p("ln_2"), &x, ln)?;
-        let fc = w.linear(
-            &mut g,
-            &p("mlp.c_fc"),
-            &ln2,
-            [spec.hidden, spec.mlp_hidden()],
-            true,
-        )?;
-        let e = g.node("Div", "gelu_div", &[&fc, &sqrt2], vec![]);
-        let e = g.node("Erf", "gelu_erf", &[&e], vec![]);
-        let e = g.node("Add", "gelu_add", &[&e, &one], vec![]);
-        let e = g.node("Mul", "gelu_mul", &[&fc, &e], vec![]);
-        let act = g.node("Mul", "gelu", &[&e, &half], vec![]);
-        let m = w.linear(
-            &mut g,
-            &p("mlp.c_proj"),
-            &act,
-            [spec.mlp_hidden(), spec.hidden],
-            true,
-        )?;
-        x = g.node("Add", "resid_mlp", &[&x, &m], vec![]);
-    }
-    let xf = w.norm(&mut g, Norm::Layer, "ln_f", &x, ln)?;
-    w.linear(
-        &mut g,
-        "lm_head",
-        &xf,
-        [spec.hidden, spec.vocab_size],
-        false,
-    )?;
+    let mut writer = Writer {
+        g,
+        w,
+        spec,
+        shared,
+        kv_cache: export.kv_cache,
+    };
+    writer.network(&positions)?;
+    let mut g = writer.g;
     declare_logits(&mut g, Dim::Named("seq_len".into()), spec.vocab_size);
-    let doc = format!(
+    let name = if export.kv_cache {
+        "synthetic_gpt_decoder"
+    } else {
+        "synthetic_gpt"
+    };
+    Ok(model(g.finish(name), &description(spec, export)))
+}
+
+/// `[batch, heads, <len>, head_dim]`, the shape of a layer's cache.
+fn cache_dims(spec: &GptSpec, len: &str) -> [Dim; 4] {
+    [
+        Dim::Named("batch".into()),
+        Dim::Fixed(spec.heads as i64),
+        Dim::Named(len.into()),
+        Dim::Fixed(spec.head_dim() as i64),
+    ]
+}
+
+/// Constants every block shares.
+struct Shared {
+    zero: String,
+    axes_01: String,
+    /// `[batch, seq, 3, heads, head_dim]` (0 copies the input's dimension).
+    heads_shape: String,
+    /// `[batch, seq, hidden]`.
+    merge_shape: String,
+    /// Scalar indices 0, 1 and 2, to take q, k and v apart.
+    pick: [String; 3],
+    sqrt_head_dim: String,
+    /// The exact GELU's `sqrt 2`, `1` and `1/2`.
+    sqrt2: String,
+    one: String,
+    half: String,
+    /// `[max_seq, max_seq]`: 0 on and below the diagonal, -inf above (the
+    /// same mask candle adds); each forward pass slices its rows and columns.
+    causal_mask: String,
+}
+
+impl Shared {
+    fn declare(g: &mut GraphBuilder, spec: &GptSpec) -> Self {
+        let (h, nh, d) = (
+            spec.hidden as i64,
+            spec.heads as i64,
+            spec.head_dim() as i64,
+        );
+        let scalar =
+            |g: &mut GraphBuilder, name: &str, v: f32| g.initializer(f32_tensor(name, &[], &[v]));
+        let zero = g.initializer(i64_tensor("const_zero", &[1], &[0]));
+        let axes_01 = g.initializer(i64_tensor("const_axes_01", &[2], &[0, 1]));
+        let heads_shape = g.initializer(i64_tensor("const_heads_shape", &[5], &[0, 0, 3, nh, d]));
+        let merge_shape = g.initializer(i64_tensor("const_merge_shape", &[3], &[0, 0, h]));
+        let pick =
+            [0, 1, 2].map(|i| g.initializer(i64_tensor(&format!("const_pick_{i}"), &[], &[i])));
+        let sqrt_head_dim = scalar(g, "const_sqrt_head_dim", (d as f32).sqrt());
+        let sqrt2 = scalar(g, "const_sqrt2", std::f32::consts::SQRT_2);
+        let one = scalar(g, "const_one", 1.0);
+        let half = scalar(g, "const_half", 0.5);
+        let t_max = spec.max_seq;
+        let mask: Vec<f32> = (0..t_max)
+            .flat_map(|i| (0..t_max).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+            .collect();
+        let causal_mask = g.initializer(f32_tensor("causal_mask", &[t_max, t_max], &mask));
+        Shared {
+            zero,
+            axes_01,
+            heads_shape,
+            merge_shape,
+            pick,
+            sqrt_head_dim,
+            sqrt2,
+            one,
+            half,
+            causal_mask,
+        }
+    }
+}
+
+/// Writes the network's nodes and weights into the graph.
+struct Writer<'a> {
+    g: GraphBuilder,
+    w: WeightTable<'a>,
+    spec: &'a GptSpec,
+    shared: Shared,
+    kv_cache: bool,
+}
+
+impl Writer<'_> {
+    /// Embedding, blocks, final norm and LM head; the logits are the last
+    /// node's output.
+    fn network(&mut self, positions: &Positions) -> Result<(), String> {
+        let spec = self.spec;
+        let mut x = self.embeddings(positions)?;
+        let mask = self.causal_mask(positions);
+        for l in 0..spec.layers {
+            x = self.attention_block(l, &x, &mask)?;
+            x = self.mlp_block(l, &x)?;
+        }
+        let ln = (spec.hidden, GptSpec::LN_EPS);
+        let xf = self.w.norm(&mut self.g, Norm::Layer, "ln_f", &x, ln)?;
+        let lm_head = [spec.hidden, spec.vocab_size];
+        self.w.linear(&mut self.g, "lm_head", &xf, lm_head, false)?;
+        Ok(())
+    }
+
+    /// `x = wte[ids] + wpe[past..past+T]`.
+    fn embeddings(&mut self, p: &Positions) -> Result<String, String> {
+        let (spec, g) = (self.spec, &mut self.g);
+        let wte = self.w.plain(g, "wte", &[spec.vocab_size, spec.hidden])?;
+        let wpe = self.w.plain(g, "wpe", &[spec.max_seq, spec.hidden])?;
+        let tok = g.node("Gather", "tok", &[&wte, INPUT], vec![attr_int("axis", 0)]);
+        let zero = &self.shared.zero;
+        let pos = g.node("Slice", "pos", &[&wpe, &p.past, &p.total, zero], vec![]);
+        Ok(g.node("Add", "embed", &[&tok, &pos], vec![]))
+    }
+
+    /// Rows past..past+T, columns 0..past+T of the full causal mask.
+    fn causal_mask(&mut self, p: &Positions) -> String {
+        let (c, g) = (&self.shared, &mut self.g);
+        let axis_0 = || vec![attr_int("axis", 0)];
+        let starts = g.node("Concat", "mask_starts", &[&p.past, &c.zero], axis_0());
+        let ends = g.node("Concat", "mask_ends", &[&p.total, &p.total], axis_0());
+        let inputs: [&str; 4] = [&c.causal_mask, &starts, &ends, &c.axes_01];
+        g.node("Slice", "mask", &inputs, vec![])
+    }
+
+    /// `x + c_proj(attention(ln_1(x)))`, the layer's new keys and values
+    /// appended to its cache in the decoder.
+    fn attention_block(&mut self, l: usize, x: &str, mask: &str) -> Result<String, String> {
+        let spec = self.spec;
+        let p = |s: &str| format!("h.{l}.{s}");
+        let ln = (spec.hidden, GptSpec::LN_EPS);
+        // qkv [b,t,3h] -> [b,t,3,nh,d] -> [3,b,nh,t,d].
+        let ln1 = self.w.norm(&mut self.g, Norm::Layer, &p("ln_1"), x, ln)?;
+        let c_attn = [spec.hidden, 3 * spec.hidden];
+        let qkv = self
+            .w
+            .linear(&mut self.g, &p("attn.c_attn"), &ln1, c_attn, true)?;
+        let (c, g) = (&self.shared, &mut self.g);
+        let qkv = g.node("Reshape", "qkv_heads", &[&qkv, &c.heads_shape], vec![]);
+        let perm = vec![attr_ints("perm", &[2, 0, 3, 1, 4])];
+        let qkv = g.node("Transpose", "qkv_t", &[&qkv], perm);
+        let [q, mut k, mut v] = [0, 1, 2].map(|i| {
+            let axis_0 = vec![attr_int("axis", 0)];
+            g.node("Gather", ["q", "k", "v"][i], &[&qkv, &c.pick[i]], axis_0)
+        });
+        if self.kv_cache {
+            let present_dims = cache_dims(spec, "total_len");
+            (k, v) = append_to_cache(g, &self.w, l, (&k, &v), &present_dims);
+        }
+        let y = attention(g, (&q, &k, &v), mask, &c.sqrt_head_dim, 4);
+        let perm = vec![attr_ints("perm", &[0, 2, 1, 3])];
+        let y = g.node("Transpose", "attn_t", &[&y], perm);
+        let y = g.node("Reshape", "attn_merged", &[&y, &c.merge_shape], vec![]);
+        let c_proj = [spec.hidden, spec.hidden];
+        let y = self
+            .w
+            .linear(&mut self.g, &p("attn.c_proj"), &y, c_proj, true)?;
+        Ok(self.g.node("Add", "resid_attn", &[x, &y], vec![]))
+    }
+
+    /// `x + c_proj(gelu(c_fc(ln_2(x))))`, with the exact GELU
+    /// `x/2 * (1 + erf(x/sqrt(2)))`.
+    fn mlp_block(&mut self, l: usize, x: &str) -> Result<String, String> {
+        let spec = self.spec;
+        let p = |s: &str| format!("h.{l}.{s}");
+        let ln = (spec.hidden, GptSpec::LN_EPS);
+        let ln2 = self.w.norm(&mut self.g, Norm::Layer, &p("ln_2"), x, ln)?;
+        let c_fc = [spec.hidden, spec.mlp_hidden()];
+        let fc = self
+            .w
+            .linear(&mut self.g, &p("mlp.c_fc"), &ln2, c_fc, true)?;
+        let (c, g) = (&self.shared, &mut self.g);
+        let e = g.node("Div", "gelu_div", &[&fc, &c.sqrt2], vec![]);
+        let e = g.node("Erf", "gelu_erf", &[&e], vec![]);
+        let e = g.node("Add", "gelu_add", &[&e, &c.one], vec![]);
+        let e = g.node("Mul", "gelu_mul", &[&fc, &e], vec![]);
+        let act = g.node("Mul", "gelu", &[&e, &c.half], vec![]);
+        let c_proj = [spec.mlp_hidden(), spec.hidden];
+        let m = self
+            .w
+            .linear(&mut self.g, &p("mlp.c_proj"), &act, c_proj, true)?;
+        Ok(self.g.node("Add", "resid_mlp", &[x, &m], vec![]))
+    }
+}
+
+/// The model's doc string: format, kind and every knob.
+fn description(spec: &GptSpec, export: Export) -> String {
+    format!(
         "inferbench synthetic GPT ({}{}): vocab {} hidden {} layers {} heads {} max_seq {} seed {}",
         export.format.as_str(),
         if export.kv_cache {
@@ -205,13 +262,7 @@ pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<Mo
         spec.heads,
         spec.max_seq,
         spec.seed
-    );
-    let name = if export.kv_cache {
-        "synthetic_gpt_decoder"
-    } else {
-        "synthetic_gpt"
-    };
-    Ok(model(g.finish(name), &doc))
+    )
 }
 
 /// Bytes of the initializers the exported graph holds for the weights, as
