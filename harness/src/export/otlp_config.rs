@@ -63,6 +63,59 @@ fn disabled(name: &str) -> bool {
     var(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("none"))
 }
 
+/// The endpoint variables as set: the generic one and one per signal.
+struct EnvEndpoints {
+    generic: Option<String>,
+    metrics: Option<String>,
+    traces: Option<String>,
+}
+
+impl EnvEndpoints {
+    fn read() -> Self {
+        Self {
+            generic: var("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            metrics: var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+            traces: var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.generic.is_some() || self.metrics.is_some() || self.traces.is_some()
+    }
+}
+
+impl Protocol {
+    /// The flag wins over the variable; the specification's default is
+    /// HTTP.
+    fn chosen(flag: Option<&str>) -> Result<Self, ExportError> {
+        match (flag, var("OTEL_EXPORTER_OTLP_PROTOCOL")) {
+            (Some(p), _) => Protocol::parse(p, "--otlp-protocol"),
+            (None, Some(p)) => Protocol::parse(&p, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+            (None, None) => Ok(Protocol::HttpProtobuf),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "gRPC",
+            Protocol::HttpProtobuf => "HTTP",
+        }
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds.
+fn timeout() -> Result<Duration, ExportError> {
+    let Some(ms) = var("OTEL_EXPORTER_OTLP_TIMEOUT") else {
+        return Ok(DEFAULT_TIMEOUT);
+    };
+    let ms = ms.trim().parse().map_err(|_| {
+        ExportError::Config(format!(
+            "OTEL_EXPORTER_OTLP_TIMEOUT is {ms:?}; it takes milliseconds, e.g. 5000"
+        ))
+    })?;
+    Ok(Duration::from_millis(ms))
+}
+
 impl OtlpConfig {
     /// `Ok(None)` when OTLP is not asked for: no `--otlp` and no endpoint
     /// variable.
@@ -72,30 +125,12 @@ impl OtlpConfig {
         if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
             return Ok(None);
         }
-        let env_endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
-        let metrics_env = var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
-        let traces_env = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        if options.endpoint.is_none()
-            && env_endpoint.is_none()
-            && metrics_env.is_none()
-            && traces_env.is_none()
-        {
+        let env = EnvEndpoints::read();
+        if options.endpoint.is_none() && !env.any() {
             return Ok(None);
         }
-        let protocol = match (&options.protocol, var("OTEL_EXPORTER_OTLP_PROTOCOL")) {
-            (Some(p), _) => Protocol::parse(p, "--otlp-protocol")?,
-            (None, Some(p)) => Protocol::parse(&p, "OTEL_EXPORTER_OTLP_PROTOCOL")?,
-            // The specification's default.
-            (None, None) => Protocol::HttpProtobuf,
-        };
-        let timeout = match var("OTEL_EXPORTER_OTLP_TIMEOUT") {
-            Some(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
-                ExportError::Config(format!(
-                    "OTEL_EXPORTER_OTLP_TIMEOUT is {ms:?}; it takes milliseconds, e.g. 5000"
-                ))
-            })?),
-            None => DEFAULT_TIMEOUT,
-        };
+        let protocol = Protocol::chosen(options.protocol.as_deref())?;
+        let timeout = timeout()?;
         let (metrics_endpoint, traces_endpoint) = match &options.endpoint {
             Some(base) => (
                 Some(signal_url(base, protocol, "metrics")?),
@@ -103,54 +138,42 @@ impl OtlpConfig {
             ),
             None => (None, None),
         };
-        let mut targets: Vec<String> = Vec::new();
-        for t in [
+        // The flag replaces every variable; without it, each variable set
+        // is a target.
+        let targets = distinct([
             options.endpoint.clone(),
-            metrics_endpoint
-                .is_none()
-                .then(|| metrics_env.clone())
-                .flatten(),
-            traces_endpoint
-                .is_none()
-                .then(|| traces_env.clone())
-                .flatten(),
-            options
-                .endpoint
-                .is_none()
-                .then(|| env_endpoint.clone())
-                .flatten(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !targets.contains(&t) {
-                targets.push(t);
-            }
-        }
+            env.metrics.clone().filter(|_| metrics_endpoint.is_none()),
+            env.traces.clone().filter(|_| traces_endpoint.is_none()),
+            env.generic.clone().filter(|_| options.endpoint.is_none()),
+        ]);
         // Every endpoint, flag or variable, is checked before the run
         // measures anything: a bad one used to fail only after the run.
         for t in &targets {
             check_endpoint(t)?;
         }
         // With only signal-specific variables, a signal without one is off.
-        let generic = options.endpoint.is_some() || env_endpoint.is_some();
+        let generic = options.endpoint.is_some() || env.generic.is_some();
         Ok(Some(Self {
             protocol,
             metrics_endpoint,
             traces_endpoint,
-            metrics: !disabled("OTEL_METRICS_EXPORTER") && (generic || metrics_env.is_some()),
-            traces: !disabled("OTEL_TRACES_EXPORTER") && (generic || traces_env.is_some()),
+            metrics: !disabled("OTEL_METRICS_EXPORTER") && (generic || env.metrics.is_some()),
+            traces: !disabled("OTEL_TRACES_EXPORTER") && (generic || env.traces.is_some()),
             timeout,
-            target: format!(
-                "OTLP ({}) {}",
-                match protocol {
-                    Protocol::Grpc => "gRPC",
-                    Protocol::HttpProtobuf => "HTTP",
-                },
-                targets.join(", ")
-            ),
+            target: format!("OTLP ({}) {}", protocol.label(), targets.join(", ")),
         }))
     }
+}
+
+/// The endpoints that are set, each once, in order.
+fn distinct(endpoints: [Option<String>; 4]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in endpoints.into_iter().flatten() {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
 }
 
 /// The URL of one signal for a base endpoint given on the command line:

@@ -241,7 +241,19 @@ pub fn metric_changes(
     cand: &CaseRecord,
     settings: &GateSettings,
 ) -> Vec<MetricChange> {
-    let mut out = Vec::new();
+    let mut out = latency_changes(base, cand, settings);
+    out.extend(memory_change(base, cand, settings));
+    out.extend(accuracy_changes(base, cand, settings));
+    out
+}
+
+/// The latency percentiles and the throughput, with bootstrap intervals;
+/// none when either side has no samples.
+fn latency_changes(
+    base: &CaseRecord,
+    cand: &CaseRecord,
+    settings: &GateSettings,
+) -> Vec<MetricChange> {
     // Both sides on the same clock: wall when either lacks the CPU samples.
     let clock = if base.has_clock(settings.clock) && cand.has_clock(settings.clock) {
         settings.clock
@@ -249,74 +261,78 @@ pub fn metric_changes(
         Clock::Wall
     };
     let (b_runs, c_runs) = (base.runs_ms(clock), cand.runs_ms(clock));
-    if let Some(intervals) = ratio_intervals(&b_runs, &c_runs, settings.bootstrap()) {
-        let (b, c) = (side_statistics(&b_runs), side_statistics(&c_runs));
-        out.push(change(
-            Metric::LatencyP5,
-            (b.p5, c.p5),
-            percent(b.p5, c.p5),
-            Some(ratio_percent(intervals.p5)),
-            settings,
-        ));
-        out.push(change(
-            Metric::LatencyP50,
-            (b.p50, c.p50),
-            percent(b.p50, c.p50),
-            Some(ratio_percent(intervals.p50)),
-            settings,
-        ));
-        out.push(change(
-            Metric::LatencyP99,
-            (b.p99, c.p99),
-            percent(b.p99, c.p99),
-            Some(ratio_percent(intervals.p99)),
-            settings,
-        ));
-        // Throughput = tokens / mean latency, so its ratio is the inverse
-        // of the mean latency's and the interval's ends swap.
-        let tput = |r: &CaseRecord, mean_ms: f64| r.tokens_per_forward as f64 / (mean_ms * 1e-3);
-        let (bt, ct) = (tput(base, b.mean), tput(cand, c.mean));
-        let m = intervals.mean;
-        out.push(change(
-            Metric::Throughput,
-            (bt, ct),
-            percent(bt, ct),
-            Some(((1.0 / m.high - 1.0) * 100.0, (1.0 / m.low - 1.0) * 100.0)),
-            settings,
-        ));
-    }
-    if let (Some(b), Some(c)) = (base.peak_rss_bytes, cand.peak_rss_bytes) {
-        let mib = |x: u64| x as f64 / (1u64 << 20) as f64;
-        out.push(change(
-            Metric::PeakMemory,
-            (mib(b), mib(c)),
-            percent(b as f64, c as f64),
-            None,
-            settings,
-        ));
-    }
-    if let (Some(b), Some(c)) = (base.accuracy, cand.accuracy) {
-        let rel = if (c.rel_l2 - b.rel_l2).abs() <= REL_L2_FLOOR {
-            0.0
-        } else {
-            percent(b.rel_l2, c.rel_l2)
-        };
-        out.push(change(
-            Metric::RelL2,
-            (b.rel_l2, c.rel_l2),
-            rel,
-            None,
-            settings,
-        ));
-        out.push(change(
+    let Some(intervals) = ratio_intervals(&b_runs, &c_runs, settings.bootstrap()) else {
+        return Vec::new();
+    };
+    let (b, c) = (side_statistics(&b_runs), side_statistics(&c_runs));
+    let percentiles = [
+        (Metric::LatencyP5, b.p5, c.p5, intervals.p5),
+        (Metric::LatencyP50, b.p50, c.p50, intervals.p50),
+        (Metric::LatencyP99, b.p99, c.p99, intervals.p99),
+    ];
+    let mut out: Vec<MetricChange> = percentiles
+        .into_iter()
+        .map(|(metric, b, c, interval)| {
+            let interval = Some(ratio_percent(interval));
+            change(metric, (b, c), percent(b, c), interval, settings)
+        })
+        .collect();
+    // Throughput = tokens / mean latency, so its ratio is the inverse
+    // of the mean latency's and the interval's ends swap.
+    let tput = |r: &CaseRecord, mean_ms: f64| r.tokens_per_forward as f64 / (mean_ms * 1e-3);
+    let (bt, ct) = (tput(base, b.mean), tput(cand, c.mean));
+    let m = intervals.mean;
+    out.push(change(
+        Metric::Throughput,
+        (bt, ct),
+        percent(bt, ct),
+        Some(((1.0 / m.high - 1.0) * 100.0, (1.0 / m.low - 1.0) * 100.0)),
+        settings,
+    ));
+    out
+}
+
+/// Peak resident memory in MiB, when both sides recorded it.
+fn memory_change(
+    base: &CaseRecord,
+    cand: &CaseRecord,
+    settings: &GateSettings,
+) -> Option<MetricChange> {
+    let (b, c) = (base.peak_rss_bytes?, cand.peak_rss_bytes?);
+    let mib = |x: u64| x as f64 / (1u64 << 20) as f64;
+    Some(change(
+        Metric::PeakMemory,
+        (mib(b), mib(c)),
+        percent(b as f64, c as f64),
+        None,
+        settings,
+    ))
+}
+
+/// Relative L2 error and top-1 agreement, when both sides checked accuracy.
+fn accuracy_changes(
+    base: &CaseRecord,
+    cand: &CaseRecord,
+    settings: &GateSettings,
+) -> Vec<MetricChange> {
+    let (Some(b), Some(c)) = (base.accuracy, cand.accuracy) else {
+        return Vec::new();
+    };
+    let rel = if (c.rel_l2 - b.rel_l2).abs() <= REL_L2_FLOOR {
+        0.0
+    } else {
+        percent(b.rel_l2, c.rel_l2)
+    };
+    vec![
+        change(Metric::RelL2, (b.rel_l2, c.rel_l2), rel, None, settings),
+        change(
             Metric::Top1,
             (b.top1, c.top1),
             (c.top1 - b.top1) * 100.0,
             None,
             settings,
-        ));
-    }
-    out
+        ),
+    ]
 }
 
 fn not_measured(r: &CaseRecord) -> String {

@@ -3,8 +3,8 @@
 //! instruction, and a crash becomes an `error` row instead of ending the run.
 
 use std::fs::{self, File};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::WaitNotice;
@@ -54,18 +54,55 @@ fn try_run_in_child(
     scratch: &Path,
     notice: Option<&WaitNotice>,
 ) -> Result<WorkerReport, String> {
-    let job_path = scratch.join("job.json");
-    let report_path = scratch.join("report.json");
-    let log_path = scratch.join("worker.log");
-    let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
+    let files = ScratchFiles::in_folder(scratch);
+    let mut child = spawn_worker(job, &files)?;
+    let status = wait_for_worker(&mut child, job, notice, &files.log)?;
+    // The report is written before the worker exits; if it exists, trust it
+    // even when the exit was unclean (a crash in a runtime's destructor).
+    if let Ok(bytes) = fs::read(&files.report)
+        && let Ok(report) = serde_json::from_slice::<WorkerReport>(&bytes)
+    {
+        return Ok(report);
+    }
+    Err(format!(
+        "the worker process ended with {status} before reporting{}",
+        log_tail(&files.log)
+    ))
+}
+
+/// The files a worker and its parent exchange, in the case's scratch folder.
+struct ScratchFiles {
+    job: PathBuf,
+    report: PathBuf,
+    log: PathBuf,
+}
+
+impl ScratchFiles {
+    fn in_folder(scratch: &Path) -> Self {
+        Self {
+            job: scratch.join("job.json"),
+            report: scratch.join("report.json"),
+            log: scratch.join("worker.log"),
+        }
+    }
+}
+
+/// An I/O error as a message that says what was being done.
+fn io(what: &str) -> impl FnOnce(std::io::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// Writes the job file and starts `inferbench worker` on it, its output
+/// going to the log.
+fn spawn_worker(job: &WorkerJob, files: &ScratchFiles) -> Result<Child, String> {
     fs::write(
-        &job_path,
+        &files.job,
         serde_json::to_vec(job).map_err(|e| e.to_string())?,
     )
-    .map_err(|e| io("writing the job file", e))?;
-    let _ = fs::remove_file(&report_path);
-    let log = File::create(&log_path).map_err(|e| io("creating the worker log", e))?;
-    let exe = std::env::current_exe().map_err(|e| io("locating the inferbench binary", e))?;
+    .map_err(io("writing the job file"))?;
+    let _ = fs::remove_file(&files.report);
+    let log = File::create(&files.log).map_err(io("creating the worker log"))?;
+    let exe = std::env::current_exe().map_err(io("locating the inferbench binary"))?;
     let threads = job.case.threads.to_string();
     let mut command = Command::new(exe);
     // libgomp (libtorch's intra-op pool) keeps idle threads spinning; on a
@@ -76,89 +113,110 @@ fn try_run_in_child(
     if std::env::var_os("OMP_WAIT_POLICY").is_none() {
         command.env("OMP_WAIT_POLICY", "PASSIVE");
     }
-    let mut child = command
+    command
         .arg("worker")
         .arg("--job")
-        .arg(&job_path)
+        .arg(&files.job)
         .arg("--report")
-        .arg(&report_path)
+        .arg(&files.report)
         // Read once at start-up by rayon (candle), OpenMP (libtorch) and
         // OpenBLAS; only a fresh process can honour a per-case thread count.
         .env("RAYON_NUM_THREADS", &threads)
         .env("OMP_NUM_THREADS", &threads)
         .stdin(Stdio::null())
-        .stdout(
-            log.try_clone()
-                .map_err(|e| io("opening the worker log", e))?,
-        )
+        .stdout(log.try_clone().map_err(io("opening the worker log"))?)
         .stderr(log)
         .spawn()
-        .map_err(|e| io("starting the worker process", e))?;
+        .map_err(io("starting the worker process"))
+}
 
-    let deadline = deadline(job);
-    let started = Instant::now();
-    let mut stopped_since: Option<Instant> = None;
-    let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| io("waiting for the worker", e))?
-        {
-            break status;
+/// Polls the worker until it exits; kills it (and says why, with the end
+/// of its log) when the run is interrupted, the deadline passes or it stays
+/// stopped.
+fn wait_for_worker(
+    child: &mut Child,
+    job: &WorkerJob,
+    notice: Option<&WaitNotice>,
+    log: &Path,
+) -> Result<ExitStatus, String> {
+    let mut watchdog = Watchdog::new(job, notice);
+    loop {
+        if let Some(status) = child.try_wait().map_err(io("waiting for the worker"))? {
+            return Ok(status);
         }
-        let waited_for = if let Some(signal) = interrupt::received() {
+        if let Some(message) = watchdog.reason_to_kill(child.id()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{message}{}", log_tail(log)));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What decides that a running worker must go.
+struct Watchdog<'a> {
+    job: &'a WorkerJob,
+    notice: Option<&'a WaitNotice>,
+    deadline: Duration,
+    started: Instant,
+    /// When the worker was first seen stopped, while it stays stopped.
+    stopped_since: Option<Instant>,
+}
+
+impl<'a> Watchdog<'a> {
+    fn new(job: &'a WorkerJob, notice: Option<&'a WaitNotice>) -> Self {
+        Self {
+            job,
+            notice,
+            deadline: deadline(job),
+            started: Instant::now(),
+            stopped_since: None,
+        }
+    }
+
+    /// Why the worker `pid` must be killed now, if it must.
+    fn reason_to_kill(&mut self, pid: u32) -> Option<String> {
+        if let Some(signal) = interrupt::received() {
             // Forwarded, so the worker's runtime can stop its threads; then
             // killed, so no orphan outlives the run.
-            interrupt::forward(child.id(), signal);
+            interrupt::forward(pid, signal);
             std::thread::sleep(Duration::from_millis(200));
             Some(format!("interrupted by {}", interrupt::name(signal)))
-        } else if started.elapsed() > deadline {
+        } else if self.started.elapsed() > self.deadline {
             Some(format!(
                 "the worker did not finish within {} s (warm-up seconds + max_seconds + {} s \
                  for loading and the reference) and was killed",
-                deadline.as_secs(),
+                self.deadline.as_secs(),
                 GRACE.as_secs()
             ))
-        } else if is_stopped(child.id()) {
-            let since = *stopped_since.get_or_insert_with(|| {
-                if let Some(WaitNotice(tell)) = notice {
-                    tell(&format!(
-                        "{}: the worker (pid {}) is stopped; giving up in {} s",
-                        job.case.id,
-                        child.id(),
-                        STOPPED_LIMIT.as_secs()
-                    ));
-                }
-                Instant::now()
-            });
-            (since.elapsed() > STOPPED_LIMIT).then(|| {
-                format!(
-                    "the worker (pid {}) was stopped for {} s (SIGSTOP or a debugger) and was killed",
-                    child.id(),
-                    STOPPED_LIMIT.as_secs()
-                )
-            })
+        } else if is_stopped(pid) {
+            self.stopped_too_long(pid)
         } else {
-            stopped_since = None;
+            self.stopped_since = None;
             None
-        };
-        if let Some(message) = waited_for {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{message}{}", log_tail(&log_path)));
         }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // The report is written before the worker exits; if it exists, trust it
-    // even when the exit was unclean (a crash in a runtime's destructor).
-    if let Ok(bytes) = fs::read(&report_path)
-        && let Ok(report) = serde_json::from_slice::<WorkerReport>(&bytes)
-    {
-        return Ok(report);
     }
-    Err(format!(
-        "the worker process ended with {status} before reporting{}",
-        log_tail(&log_path)
-    ))
+
+    /// Tells the user the first time the worker is seen stopped; gives up
+    /// on it after [`STOPPED_LIMIT`].
+    fn stopped_too_long(&mut self, pid: u32) -> Option<String> {
+        let since = *self.stopped_since.get_or_insert_with(|| {
+            if let Some(WaitNotice(tell)) = self.notice {
+                tell(&format!(
+                    "{}: the worker (pid {pid}) is stopped; giving up in {} s",
+                    self.job.case.id,
+                    STOPPED_LIMIT.as_secs()
+                ));
+            }
+            Instant::now()
+        });
+        (since.elapsed() > STOPPED_LIMIT).then(|| {
+            format!(
+                "the worker (pid {pid}) was stopped for {} s (SIGSTOP or a debugger) and was killed",
+                STOPPED_LIMIT.as_secs()
+            )
+        })
+    }
 }
 
 /// The last lines the worker printed, to explain a crash.
