@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use crate::{
     BackendError, BertConfig, Capabilities, CaseContext, Device, EncoderBatch, GptSpec, HostTensor,
     InputSpec, LlamaConfig, ModelKind, NamedTensor, OptionSpec, Precision, TokenBatch,
+    check_options,
 };
 
 /// Whether a backend can run at all on this machine.
@@ -156,6 +157,18 @@ pub trait Backend: Send + Sync {
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError>;
+
+    /// What a `load` checks first: the (device, precision) pair is one it
+    /// [`supports`](Backend::supports) (else `Unsupported`, a skip), and
+    /// every option is one it [declares](Backend::options) (else `Load`).
+    fn check_load(&self, options: &LoadOptions) -> Result<(), BackendError> {
+        if let Support::No(reason) = self.supports(options.device, options.precision) {
+            return Err(BackendError::Unsupported(reason));
+        }
+        let given = options.options.iter().map(|(k, v)| (k.as_str(), v.clone()));
+        check_options(self.name(), self.options(), given)
+            .map_err(|(_, message)| BackendError::Load(message))
+    }
 }
 
 /// A loaded model. The harness calls `prepare` once (untimed), then `run`

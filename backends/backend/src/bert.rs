@@ -21,7 +21,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::BackendError;
+use crate::sizes::each_at_least_one;
+use crate::{BackendError, TokenBatch};
 
 /// Architectures whose encoder this module describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,7 +88,7 @@ impl BertConfig {
 
     /// Checks the sizes fit together; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, value) in [
+        each_at_least_one(&[
             ("vocab_size", self.vocab_size),
             ("hidden_size", self.hidden_size),
             ("intermediate_size", self.intermediate_size),
@@ -95,11 +96,7 @@ impl BertConfig {
             ("num_attention_heads", self.num_attention_heads),
             ("max_position_embeddings", self.max_position_embeddings),
             ("type_vocab_size", self.type_vocab_size),
-        ] {
-            if value == 0 {
-                return Err(format!("`{name}` must be at least 1"));
-            }
-        }
+        ])?;
         if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(format!(
                 "`hidden_size` ({}) must be a multiple of `num_attention_heads` ({})",
@@ -223,6 +220,13 @@ pub struct EncoderBatch {
     pub seq_len: usize,
     pub ids: Vec<i64>,
     pub mask: Vec<i64>,
+}
+
+/// A decoder's token batch run through an encoder: no padding.
+impl From<&TokenBatch> for EncoderBatch {
+    fn from(tokens: &TokenBatch) -> Self {
+        Self::unpadded(tokens.batch, tokens.seq_len, tokens.ids.clone())
+    }
 }
 
 impl EncoderBatch {

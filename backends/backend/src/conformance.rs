@@ -41,6 +41,18 @@ pub const DECODER_MATCHES_RECOMPUTATION: &str =
     "decoder prefill and steps match full recomputation";
 pub const BAD_DECODER_INPUT_IS_AN_ERROR: &str = "ill-shaped decoder input is an error";
 
+/// What a backend that runs the synthetic GPT in process, with a
+/// decoder, passes: every check but [`UNAVAILABLE_IS_A_SKIP`], in the order
+/// [`run`] runs them.
+pub const IN_PROCESS_DECODER: &[&str] = &[
+    UNSUPPORTED_IS_A_CLEAN_NO,
+    F32_MATCHES_THE_REFERENCE,
+    OUTPUTS_BEFORE_RUN_IS_AN_ERROR,
+    BAD_INPUT_IS_AN_ERROR,
+    DECODER_MATCHES_RECOMPUTATION,
+    BAD_DECODER_INPUT_IS_AN_ERROR,
+];
+
 /// Relative L2 error f32 arithmetic stays within against the f64
 /// reference on the small fixture (rounding of ~1e-7 per operation).
 const F32_REL_L2: f64 = 1e-5;
@@ -128,6 +140,18 @@ pub fn run(backend: &dyn Backend, fixture: &Fixture) -> Result<Report, Failure> 
         bad_decoder_input(backend, fixture)
     })?;
     Ok(report)
+}
+
+/// For an adapter's test: runs the suite and panics unless exactly
+/// `expected` passed, in order (a failure, or a check that did not apply
+/// and why, is in the message).
+pub fn assert_passes(backend: &dyn Backend, fixture: &Fixture, expected: &[&str]) {
+    let report = run(backend, fixture).unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(
+        report.passed, expected,
+        "not applicable: {:?}",
+        report.not_applicable
+    );
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -28,4 +28,15 @@ impl BackendError {
             BackendError::Unsupported(_) | BackendError::Unavailable { .. }
         )
     }
+
+    /// `Session::run` before any `prepare`: a harness bug, reported rather
+    /// than run on stale or absent inputs.
+    pub fn run_before_prepare() -> Self {
+        BackendError::Run("run called before prepare".into())
+    }
+
+    /// `Session::outputs` before any `run`.
+    pub fn outputs_before_run() -> Self {
+        BackendError::Run("outputs requested before run".into())
+    }
 }

@@ -14,6 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sizes::each_at_least_one;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GptSpec {
     pub vocab_size: usize,
@@ -38,17 +40,13 @@ impl GptSpec {
 
     /// Checks the knobs fit together; the message names the knob.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, value) in [
+        each_at_least_one(&[
             ("vocab_size", self.vocab_size),
             ("hidden", self.hidden),
             ("layers", self.layers),
             ("heads", self.heads),
             ("max_seq", self.max_seq),
-        ] {
-            if value == 0 {
-                return Err(format!("`{name}` must be at least 1"));
-            }
-        }
+        ])?;
         if !self.hidden.is_multiple_of(self.heads) {
             return Err(format!(
                 "`hidden` ({}) must be a multiple of `heads` ({})",

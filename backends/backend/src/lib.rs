@@ -21,6 +21,7 @@ pub mod llama;
 mod named;
 mod not_compiled;
 mod precision;
+mod sizes;
 mod tensor;
 
 pub use backend::{

@@ -22,6 +22,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sizes::each_at_least_one;
+
 /// Architectures whose decoder this module describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -98,7 +100,7 @@ impl LlamaConfig {
 
     /// Checks the sizes fit together; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, value) in [
+        each_at_least_one(&[
             ("vocab_size", self.vocab_size),
             ("hidden_size", self.hidden_size),
             ("intermediate_size", self.intermediate_size),
@@ -107,11 +109,7 @@ impl LlamaConfig {
             ("num_key_value_heads", self.num_key_value_heads),
             ("head_dim", self.head_dim),
             ("max_position_embeddings", self.max_position_embeddings),
-        ] {
-            if value == 0 {
-                return Err(format!("`{name}` must be at least 1"));
-            }
-        }
+        ])?;
         if !self
             .num_attention_heads
             .is_multiple_of(self.num_key_value_heads)

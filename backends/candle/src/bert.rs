@@ -252,8 +252,7 @@ pub struct CandleBertSession {
 
 impl Session for CandleBertSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        let batch = EncoderBatch::unpadded(input.batch, input.seq_len, input.ids.clone());
-        self.prepare_encoder(&batch)
+        self.prepare_encoder(&EncoderBatch::from(input))
     }
 
     fn prepare_encoder(&mut self, input: &EncoderBatch) -> Result<(), BackendError> {
@@ -271,7 +270,7 @@ impl Session for CandleBertSession {
         let (ids, mask) = self
             .input
             .as_ref()
-            .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
+            .ok_or_else(BackendError::run_before_prepare)?;
         // candle's CPU ops are eager: the result is computed when this returns.
         self.outputs = self.model.forward(ids, mask).map_err(candle_err)?;
         Ok(())
@@ -279,7 +278,7 @@ impl Session for CandleBertSession {
 
     fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
         if self.outputs.is_empty() {
-            return Err(BackendError::Run("outputs requested before run".into()));
+            return Err(BackendError::outputs_before_run());
         }
         let names = [LAST_HIDDEN_STATE, SENTENCE_EMBEDDING];
         self.outputs

@@ -13,7 +13,7 @@ mod weights;
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
     Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, HostTensor, KvCacheShape,
-    LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch, check_options,
+    LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch,
 };
 
 pub use bert::CandleBert;
@@ -82,15 +82,7 @@ impl Backend for CandleBackend {
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError> {
-        if let Support::No(reason) = self.supports(options.device, options.precision) {
-            return Err(BackendError::Unsupported(reason));
-        }
-        check_options(
-            "candle",
-            self.options(),
-            options.options.iter().map(|(k, v)| (k.as_str(), v.clone())),
-        )
-        .map_err(|(_, message)| BackendError::Load(message))?;
+        self.check_load(options)?;
         let (spec, weights, cache_dir) = match model {
             ModelSource::SyntheticGpt {
                 spec,
@@ -282,7 +274,7 @@ impl Session for CandleSession {
         let input = self
             .input
             .as_ref()
-            .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
+            .ok_or_else(BackendError::run_before_prepare)?;
         // candle's CPU ops are eager: the result is computed when this returns.
         self.logits = Some(self.model.forward(input).map_err(candle_err)?);
         Ok(())
@@ -292,7 +284,7 @@ impl Session for CandleSession {
         let logits = self
             .logits
             .as_ref()
-            .ok_or_else(|| BackendError::Run("outputs requested before run".into()))?;
+            .ok_or_else(BackendError::outputs_before_run)?;
         let shape = logits.dims().to_vec();
         let data = logits
             .to_dtype(DType::F32)

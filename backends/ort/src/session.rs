@@ -160,8 +160,7 @@ impl Session for OrtSession {
 
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
         if self.encoder.is_some() {
-            let batch = EncoderBatch::unpadded(input.batch, input.seq_len, input.ids.clone());
-            return self.prepare_encoder(&batch);
+            return self.prepare_encoder(&EncoderBatch::from(input));
         }
         let Some(source) = &self.decoder_source else {
             return Err(BackendError::Run(
@@ -227,7 +226,7 @@ impl Session for OrtSession {
 
     fn run(&mut self) -> Result<(), BackendError> {
         if self.inputs.is_empty() && !self.session.inputs().is_empty() {
-            return Err(BackendError::Run("run called before prepare".into()));
+            return Err(BackendError::run_before_prepare());
         }
         let feed: Vec<(&str, &DynValue)> =
             self.inputs.iter().map(|(n, v)| (n.as_str(), v)).collect();
@@ -238,7 +237,7 @@ impl Session for OrtSession {
 
     fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
         if self.outputs.is_empty() {
-            return Err(BackendError::Run("outputs requested before run".into()));
+            return Err(BackendError::outputs_before_run());
         }
         self.session
             .outputs()

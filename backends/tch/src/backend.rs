@@ -3,7 +3,7 @@
 
 use inferbench_backend::{
     Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, ModelFormat,
-    ModelSource, OptionSpec, Precision, Session, Support, check_options,
+    ModelSource, OptionSpec, Precision, Session, Support,
 };
 use tch::Kind;
 
@@ -75,15 +75,7 @@ impl Backend for TchBackend {
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError> {
-        if let Support::No(reason) = self.supports(options.device, options.precision) {
-            return Err(BackendError::Unsupported(reason));
-        }
-        check_options(
-            "tch",
-            self.options(),
-            options.options.iter().map(|(k, v)| (k.as_str(), v.clone())),
-        )
-        .map_err(|(_, message)| BackendError::Load(message))?;
+        self.check_load(options)?;
         let threads = i32::try_from(options.threads.max(1))
             .map_err(|_| BackendError::Load(format!("{} threads is too many", options.threads)))?;
         tch::set_num_threads(threads);

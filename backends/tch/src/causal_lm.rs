@@ -77,7 +77,7 @@ impl<M: CausalLm> Session for LmSession<M> {
         let input = self
             .input
             .as_ref()
-            .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
+            .ok_or_else(BackendError::run_before_prepare)?;
         // Drop the previous logits first, so the allocator can reuse them.
         self.logits = None;
         let logits = inference(|| self.model.forward(input)).map_err(run_error)?;
@@ -90,7 +90,7 @@ impl<M: CausalLm> Session for LmSession<M> {
         let logits = self
             .logits
             .as_ref()
-            .ok_or_else(|| BackendError::Run("outputs requested before run".into()))?;
+            .ok_or_else(BackendError::outputs_before_run)?;
         Ok(vec![host_tensor("logits", logits)?])
     }
 

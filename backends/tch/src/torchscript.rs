@@ -154,7 +154,7 @@ impl Session for TorchScriptSession {
 
     fn run(&mut self) -> Result<(), BackendError> {
         if self.inputs.is_empty() {
-            return Err(BackendError::Run("run called before prepare".into()));
+            return Err(BackendError::run_before_prepare());
         }
         self.outputs = None;
         let outputs = inference(|| self.module.forward_is(&self.inputs)).map_err(run_error)?;
@@ -170,7 +170,7 @@ impl Session for TorchScriptSession {
         let outputs = self
             .outputs
             .as_ref()
-            .ok_or_else(|| BackendError::Run("outputs requested before run".into()))?;
+            .ok_or_else(BackendError::outputs_before_run)?;
         let mut tensors = Vec::new();
         collect_tensors("output", outputs, &mut tensors)?;
         Ok(tensors)
