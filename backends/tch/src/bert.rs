@@ -1,9 +1,9 @@
 //! BERT-family encoders (architecture: `inferbench_backend::bert`) in
 //! libtorch, with sentence-transformers' pooling.
 //!
-//! Every weight the config names is a variable of a `VarStore` under its
-//! `BertModel` name, so `VarStore::load` fills each one and fails, naming
-//! it, on any the file lacks. The forward pass calls the ATen ops that
+//! Every weight the config names is read by its `BertModel` name and
+//! checked against the config's shape ([`crate::weights`], as for the
+//! Llama decoder). The forward pass calls the ATen ops that
 //! `transformers`' `BertModel` calls through `torch.nn.functional`
 //! (`embedding`, `layer_norm`, `linear`, `scaled_dot_product_attention`
 //! with HF's additive mask, exact `gelu`), through their fallible `f_` forms.
@@ -16,26 +16,27 @@ use inferbench_backend::{
     BackendError, BertConfig, EncoderBatch, HostTensor, PoolingMode, SentencePooling, Session,
     TokenBatch,
 };
-use tch::nn::{self, Init};
 use tch::{Kind, TchError, Tensor};
 
 use crate::device::synchronize;
-use crate::error::{run_error, torch_message};
+use crate::error::run_error;
 use crate::inference_mode::inference;
 use crate::torchscript::host_tensor;
+use crate::weights::Weights;
 
 pub struct TchBert {
     config: BertConfig,
     pooling: Option<SentencePooling>,
     kind: Kind,
-    /// Owns every parameter; `weights` holds views of its variables.
-    vs: nn::VarStore,
+    device: tch::Device,
+    /// Every weight by its `BertModel` name, in `kind` on `device`.
     weights: HashMap<String, Tensor>,
 }
 
 impl TchBert {
-    /// Builds the variables on `device`, loads `weights` (f32 safetensors),
-    /// then casts them to `kind`, as `model.half()` would in Python.
+    /// Reads `weights` (safetensors, `BertModel` names; f32, f16 or bf16)
+    /// into `kind` on `device`, as `model.half()` would in Python; a
+    /// missing or misshapen tensor is an error that names it.
     pub fn load(
         config: &BertConfig,
         pooling: Option<SentencePooling>,
@@ -46,44 +47,22 @@ impl TchBert {
         config
             .validate()
             .map_err(|m| BackendError::Load(format!("BERT config: {m}")))?;
-        let file_error = |message: String| BackendError::ModelFile {
-            path: weights.to_path_buf(),
-            message,
-        };
-        if !weights.is_file() {
-            return Err(file_error("no such file".into()));
+        if !matches!(kind, Kind::Float | Kind::Half | Kind::BFloat16) {
+            return Err(BackendError::Unsupported(format!(
+                "the tch encoder does not run in {kind:?}"
+            )));
         }
-        let mut vs = nn::VarStore::new(device);
-        let root = vs.root();
-        for (name, shape) in config.weight_shapes() {
-            let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-            // tch names variables by path segments, dot-joined: the last
-            // segment is the variable, the others its path. Zeros: every
-            // value is overwritten from the file.
-            let mut segments: Vec<&str> = name.split('.').collect();
-            let leaf = segments.pop().unwrap_or_default();
-            let path = segments.iter().fold(root.clone(), |p, s| &p / *s);
-            let _ = path.var(leaf, &shape, Init::Const(0.0));
-        }
-        vs.load(weights)
-            .map_err(|e| file_error(torch_message(&e)))?;
-        match kind {
-            Kind::Float => {}
-            Kind::Half => vs.half(),
-            Kind::BFloat16 => vs.bfloat16(),
-            other => {
-                return Err(BackendError::Unsupported(format!(
-                    "the tch encoder does not run in {other:?}"
-                )));
-            }
-        }
-        vs.freeze();
-        let weights = vs.variables();
+        let shapes = config.weight_shapes();
+        let mut file = Weights::read(weights, &shapes, kind, device)?;
+        let weights = shapes
+            .iter()
+            .map(|(name, _)| Ok((name.clone(), file.take(name)?)))
+            .collect::<Result<HashMap<_, _>, BackendError>>()?;
         Ok(Self {
             config: config.clone(),
             pooling,
             kind,
-            vs,
+            device,
             weights,
         })
     }
@@ -96,7 +75,7 @@ impl TchBert {
     }
 
     pub fn device(&self) -> tch::Device {
-        self.vs.device()
+        self.device
     }
 
     fn w(&self, name: &str) -> &Tensor {
@@ -236,8 +215,7 @@ pub struct TchBertSession {
 
 impl Session for TchBertSession {
     fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        let batch = EncoderBatch::unpadded(input.batch, input.seq_len, input.ids.clone());
-        self.prepare_encoder(&batch)
+        self.prepare_encoder(&EncoderBatch::from(input))
     }
 
     fn prepare_encoder(&mut self, input: &EncoderBatch) -> Result<(), BackendError> {
@@ -258,7 +236,7 @@ impl Session for TchBertSession {
         let (ids, mask) = self
             .input
             .as_ref()
-            .ok_or_else(|| BackendError::Run("run called before prepare".into()))?;
+            .ok_or_else(BackendError::run_before_prepare)?;
         // Drop the previous outputs first, so the allocator can reuse them.
         self.outputs.clear();
         let outputs = inference(|| self.model.forward(ids, mask)).map_err(run_error)?;
@@ -269,7 +247,7 @@ impl Session for TchBertSession {
 
     fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
         if self.outputs.is_empty() {
-            return Err(BackendError::Run("outputs requested before run".into()));
+            return Err(BackendError::outputs_before_run());
         }
         self.outputs
             .iter()
