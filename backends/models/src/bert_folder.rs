@@ -12,9 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use inferbench_backend::{BertArch, BertConfig, PoolingMode, SentencePooling};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::ModelError;
+use crate::config_keys::{config_object, optional_f64, optional_u64, string_key, usize_key};
 
 /// An encoder folder read into the shared contract.
 #[derive(Debug, Clone)]
@@ -79,8 +80,7 @@ pub fn read_bert_config(path: &Path) -> Result<BertConfig, ModelError> {
 
 /// Parses the text of a `config.json`; the error names the key.
 pub fn parse_bert_config(text: &str) -> Result<BertConfig, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
-    let keys = value.as_object().ok_or("expected a JSON object")?;
+    let keys = &config_object(text)?;
     let model_type = string_key(keys, "model_type")?;
     let arch = BertArch::from_model_type(model_type).ok_or_else(|| {
         let supported: Vec<&str> = BertArch::ALL.iter().map(|a| a.as_str()).collect();
@@ -114,39 +114,12 @@ pub fn parse_bert_config(text: &str) -> Result<BertConfig, String> {
         num_attention_heads: usize_key(keys, "num_attention_heads")?,
         max_position_embeddings: usize_key(keys, "max_position_embeddings")?,
         type_vocab_size: optional_u64(keys, "type_vocab_size")?.unwrap_or(2) as usize,
-        layer_norm_eps: match keys.get("layer_norm_eps") {
-            None => 1e-12,
-            Some(v) => v
-                .as_f64()
-                .ok_or_else(|| format!("`layer_norm_eps` must be a number, found {v}"))?,
-        },
+        layer_norm_eps: optional_f64(keys, "layer_norm_eps")?.unwrap_or(1e-12),
         pad_token_id: u32::try_from(optional_u64(keys, "pad_token_id")?.unwrap_or(0))
             .map_err(|_| "`pad_token_id` is too large".to_string())?,
     };
     config.validate()?;
     Ok(config)
-}
-
-fn string_key<'a>(keys: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
-    keys.get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("missing string key `{key}`"))
-}
-
-fn usize_key(keys: &Map<String, Value>, key: &str) -> Result<usize, String> {
-    optional_u64(keys, key)?
-        .map(|n| n as usize)
-        .ok_or_else(|| format!("missing key `{key}`"))
-}
-
-fn optional_u64(keys: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
-    match keys.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| format!("`{key}` must be a non-negative integer, found {v}")),
-    }
 }
 
 /// The sentence-transformers pooling of `folder`: `None` (the model's

@@ -9,6 +9,9 @@ use inferbench_backend::{LlamaArch, LlamaConfig};
 use serde_json::{Map, Value, json};
 
 use crate::ModelError;
+use crate::config_keys::{
+    config_object, optional_bool, optional_f64, optional_usize, string_key, usize_key,
+};
 
 /// Reads and validates `config.json`.
 pub fn read_hf_config(path: &Path) -> Result<LlamaConfig, ModelError> {
@@ -18,12 +21,8 @@ pub fn read_hf_config(path: &Path) -> Result<LlamaConfig, ModelError> {
 
 /// Parses the text of a `config.json`; the error names the key.
 pub fn parse_hf_config(text: &str) -> Result<LlamaConfig, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
-    let keys = value.as_object().ok_or("expected a JSON object")?;
-    let model_type = keys
-        .get("model_type")
-        .and_then(Value::as_str)
-        .ok_or("missing string key `model_type`")?;
+    let keys = &config_object(text)?;
+    let model_type = string_key(keys, "model_type")?;
     let arch = LlamaArch::from_model_type(model_type).ok_or_else(|| {
         let supported: Vec<&str> = LlamaArch::ALL.iter().map(|a| a.as_str()).collect();
         format!(
@@ -53,40 +52,6 @@ pub fn parse_hf_config(text: &str) -> Result<LlamaConfig, String> {
     reject_sliding_window(keys, &config)?;
     config.validate()?;
     Ok(config)
-}
-
-fn usize_key(keys: &Map<String, Value>, key: &str) -> Result<usize, String> {
-    optional_usize(keys, key)?.ok_or_else(|| format!("missing key `{key}`"))
-}
-
-fn optional_usize(keys: &Map<String, Value>, key: &str) -> Result<Option<usize>, String> {
-    match keys.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(|n| Some(n as usize))
-            .ok_or_else(|| format!("`{key}` must be a non-negative integer, found {v}")),
-    }
-}
-
-fn optional_f64(keys: &Map<String, Value>, key: &str) -> Result<Option<f64>, String> {
-    match keys.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| format!("`{key}` must be a number, found {v}")),
-    }
-}
-
-fn optional_bool(keys: &Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
-    match keys.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_bool()
-            .map(Some)
-            .ok_or_else(|| format!("`{key}` must be true or false, found {v}")),
-    }
 }
 
 /// A token id, or the first of a list (Llama 3 lists several EOS ids).

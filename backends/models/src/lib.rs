@@ -18,6 +18,7 @@
 pub mod bert_folder;
 pub mod cache;
 mod chat_template;
+mod config_keys;
 mod error;
 mod f32_safetensors;
 pub mod gguf;
