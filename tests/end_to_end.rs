@@ -36,23 +36,7 @@ fn run_dir(out: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
-use support::read_csv;
-
-fn num(row: &HashMap<String, String>, col: &str) -> f64 {
-    row[col]
-        .parse()
-        .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
-}
-
-/// The backends of tiny.toml that this build measures rather than skips.
-fn compiled_in() -> &'static [&'static str] {
-    // ONNX Runtime is installed by ci/setup.sh, which the tests require.
-    if cfg!(feature = "tch") {
-        &["candle", "ort", "tch"]
-    } else {
-        &["candle", "ort"]
-    }
-}
+use support::{compiled_in, num, read_csv};
 
 #[test]
 fn run_writes_measured_and_skipped_rows() {

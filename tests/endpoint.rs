@@ -12,37 +12,16 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use support::receivers::free_port;
+use support::{built_by_setup, repo_root};
 
 mod support;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn llama_server() -> Option<PathBuf> {
     let path = std::env::var_os("INFERBENCH_LLAMA_SERVER").map_or_else(
-        || root().join("vendor/llama.cpp/bin/llama-server"),
+        || repo_root().join("vendor/llama.cpp/bin/llama-server"),
         PathBuf::from,
     );
-    if path.is_file() {
-        return Some(path);
-    }
-    // ci/test.sh sets it after ci/setup.sh built the server: there a
-    // missing server is a failure, not a skip.
-    if std::env::var_os("INFERBENCH_REQUIRE_LLAMA_SERVER").is_some() {
-        panic!(
-            "{} is missing; `bash ci/setup.sh` builds it",
-            path.display()
-        );
-    }
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         SKIPPED: {} is missing, so the endpoint tests did not run.\n\
-         Run `bash ci/setup.sh` (it builds llama.cpp's llama-server).\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-        path.display()
-    );
-    None
+    built_by_setup(path, "the endpoint tests did not run")
 }
 
 /// A `llama-server` child on 127.0.0.1, killed (by its own handle) on drop.
@@ -55,7 +34,7 @@ impl Server {
     /// Starts the server with `extra` arguments and waits for `/health`.
     fn start(binary: &Path, log: &Path, extra: &[&str]) -> Server {
         let port = free_port();
-        let model = root().join("vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+        let model = repo_root().join("vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
         let log_file = fs::File::create(log).unwrap();
         let child = Process::new(binary)
             .args(["-m", model.to_str().unwrap(), "--host", "127.0.0.1"])

@@ -11,27 +11,13 @@ use assert_cmd::Command;
 
 mod support;
 
+use support::{built_by_setup, compiled_in, num, repo_root};
+
 type Row = HashMap<String, String>;
-
-fn num(row: &Row, col: &str) -> f64 {
-    row[col]
-        .parse()
-        .unwrap_or_else(|_| panic!("{col} = {:?} in {row:?}", row[col]))
-}
-
-/// The backends this build measures rather than skips (ONNX Runtime comes
-/// from ci/setup.sh, which the tests require).
-fn compiled_in() -> &'static [&'static str] {
-    if cfg!(feature = "tch") {
-        &["candle", "ort", "tch"]
-    } else {
-        &["candle", "ort"]
-    }
-}
 
 #[test]
 fn smollm2_runs_on_every_backend_with_one_perplexity_and_one_text() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
     let run = Command::cargo_bin("inferbench")
@@ -120,24 +106,10 @@ fn smollm2_runs_on_every_backend_with_one_perplexity_and_one_text() {
 
 /// `llama-perplexity` from `ci/setup.sh`'s llama.cpp build, if there.
 fn llama_perplexity(root: &Path) -> Option<std::path::PathBuf> {
-    let path = root.join("vendor/llama.cpp/bin/llama-perplexity");
-    if path.is_file() {
-        return Some(path);
-    }
-    // ci/test.sh sets it after ci/setup.sh built llama.cpp: there a missing
-    // binary is a failure, not a skip.
-    if std::env::var_os("INFERBENCH_REQUIRE_LLAMA_SERVER").is_some() {
-        panic!(
-            "{} is missing; `bash ci/setup.sh` builds it",
-            path.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: {} is missing (run `bash ci/setup.sh`), so candle's GGUF perplexity was not \
-         checked against llama.cpp's",
-        path.display()
-    );
-    None
+    built_by_setup(
+        root.join("vendor/llama.cpp/bin/llama-perplexity"),
+        "candle's GGUF perplexity was not checked against llama.cpp's",
+    )
 }
 
 #[test]
@@ -147,7 +119,7 @@ fn candle_gguf_perplexity_is_llama_cpps_within_one_percent() {
     // same weights, llama.cpp also its activations (Q8_1 dot products), so
     // they agree closely but not exactly. No f64 reference: the anchor here
     // is an implementation we did not write.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let Some(binary) = llama_perplexity(&root) else {
         return;
     };

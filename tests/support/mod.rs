@@ -33,6 +33,57 @@ pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
+/// The repository's root folder (the harness crate's parent).
+#[allow(dead_code)] // not every test crate sharing the module needs it
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A number column of a results row; panics naming the column and the row.
+#[allow(dead_code)]
+pub fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {:?} in {row:?}", row[col]))
+}
+
+/// The backends of the test scenarios that this build measures rather
+/// than skips (ONNX Runtime comes from ci/setup.sh, which the tests
+/// require; libtorch only with the `tch` feature).
+#[allow(dead_code)]
+pub fn compiled_in() -> &'static [&'static str] {
+    if cfg!(feature = "tch") {
+        &["candle", "ort", "tch"]
+    } else {
+        &["candle", "ort"]
+    }
+}
+
+/// `path`, a program `ci/setup.sh` builds (llama.cpp's), if it is there.
+/// Missing, it is a skip that says loudly what did not run (`skipped`) -
+/// unless `INFERBENCH_REQUIRE_LLAMA_SERVER` is set, as ci/test.sh sets it
+/// after ci/setup.sh: there a missing program is a failure.
+#[allow(dead_code)]
+pub fn built_by_setup(path: PathBuf, skipped: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("INFERBENCH_REQUIRE_LLAMA_SERVER").is_some() {
+        panic!(
+            "{} is missing; `bash ci/setup.sh` builds it",
+            path.display()
+        );
+    }
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         SKIPPED: {} is missing, so {skipped}.\n\
+         Run `bash ci/setup.sh` (it builds llama.cpp).\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+        path.display()
+    );
+    None
+}
+
 pub mod chromium;
 pub mod receivers;
 pub mod rotel_output;
