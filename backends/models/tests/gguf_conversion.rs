@@ -7,28 +7,14 @@ use std::path::Path;
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use inferbench_backend::{LlamaArch, LlamaConfig};
+use inferbench_backend::LlamaConfig;
 use inferbench_models::gguf::gguf_name;
 use inferbench_models::{convert_gguf_cached, read_hf_config};
 
+mod common;
+
 fn tiny() -> LlamaConfig {
-    LlamaConfig {
-        arch: LlamaArch::Llama,
-        vocab_size: 10,
-        hidden_size: 8,
-        intermediate_size: 12,
-        num_hidden_layers: 2,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        head_dim: 4,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000.0,
-        rope_scaling: None,
-        max_position_embeddings: 16,
-        tie_word_embeddings: true,
-        bos_token_id: Some(1),
-        eos_token_id: Some(2),
-    }
+    common::tiny_llama(true)
 }
 
 /// Distinct values per tensor and element, so any misplaced row shows.

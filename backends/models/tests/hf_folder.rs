@@ -6,28 +6,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use inferbench_backend::{LlamaArch, LlamaConfig};
+use inferbench_backend::LlamaConfig;
 use inferbench_models::{SafetensorsFile, convert_hf_cached, hf_config_json};
 use safetensors::{Dtype, tensor::TensorView};
 
+mod common;
+
 fn tiny() -> LlamaConfig {
-    LlamaConfig {
-        arch: LlamaArch::Llama,
-        vocab_size: 10,
-        hidden_size: 8,
-        intermediate_size: 12,
-        num_hidden_layers: 2,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        head_dim: 4,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000.0,
-        rope_scaling: None,
-        max_position_embeddings: 16,
-        tie_word_embeddings: false,
-        bos_token_id: Some(1),
-        eos_token_id: Some(2),
-    }
+    common::tiny_llama(false)
 }
 
 /// Values exact in f16 and bf16 (multiples of 1/8 below 16).
