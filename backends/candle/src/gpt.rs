@@ -104,11 +104,6 @@ impl CandleGpt {
         self.weight_bytes
     }
 
-    /// Logits `[batch, seq, vocab]` for token ids `[batch, seq]` (u32).
-    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.forward_cached(ids, &mut KvCache::new(self.spec.layers))
-    }
-
     /// Logits `[batch, new, vocab]` for `new` tokens that follow the
     /// `cache.len` tokens already in `cache`, whose keys and values are
     /// appended to it (incremental decoding). With an empty cache this is

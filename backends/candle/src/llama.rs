@@ -120,11 +120,6 @@ impl CandleLlama {
         self.weight_bytes
     }
 
-    /// Logits `[batch, seq, vocab]` for token ids `[batch, seq]` (u32).
-    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.forward_cached(ids, &mut KvCache::new(self.config.num_hidden_layers))
-    }
-
     /// Logits `[batch, new, vocab]` of `new` tokens after the `cache.len`
     /// cached ones, whose keys and values are appended to the cache.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
