@@ -9,6 +9,13 @@
 //! # run: EXIT "fragment"
 //! ```
 //! The fragment is looked for in stdout and stderr together.
+//!
+//! The gate's inputs are there too, with the same lines (without `#`) in
+//! a file of expectations beside them:
+//! - `compare/NAME/`: `inferbench compare NAME/base NAME/candidate`, each a
+//!   run folder, expectations in `NAME/expect`;
+//! - `history/NAME.jsonl`: `inferbench history --file history/NAME.jsonl`,
+//!   expectations in `history/NAME.expect`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,26 +26,29 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bad_inputs")
 }
 
-/// `(command, exit code, fragment)` from a file's header.
+/// `command: EXIT "fragment"` as `(command, exit code, fragment)`; `None`
+/// for any other line (comments explaining the defect).
+fn expectation(line: &str) -> Option<(String, i32, String)> {
+    let (command, rest) = line.trim_start_matches('#').trim().split_once(':')?;
+    if !["validate", "run", "compare", "history"].contains(&command) {
+        return None;
+    }
+    let (code, fragment) = rest.trim().split_once(' ')?;
+    let fragment = fragment.trim().trim_matches('"');
+    Some((
+        command.to_string(),
+        code.parse().ok()?,
+        fragment.to_string(),
+    ))
+}
+
+/// `(command, exit code, fragment)` from a scenario's header.
 fn expectations(path: &Path) -> Vec<(String, i32, String)> {
     // Lossy: a file of the corpus may be invalid UTF-8 past its header.
     let text = String::from_utf8_lossy(&fs::read(path).unwrap()).into_owned();
     text.lines()
         .take_while(|l| l.starts_with('#'))
-        .filter_map(|l| {
-            let (command, rest) = l.trim_start_matches('#').trim().split_once(':')?;
-            // Other comment lines explain the defect.
-            if command != "validate" && command != "run" {
-                return None;
-            }
-            let (code, fragment) = rest.trim().split_once(' ')?;
-            let fragment = fragment.trim().trim_matches('"');
-            Some((
-                command.to_string(),
-                code.parse().unwrap(),
-                fragment.to_string(),
-            ))
-        })
+        .filter_map(expectation)
         .collect()
 }
 
@@ -89,6 +99,73 @@ fn every_bad_input_gets_its_exit_code_and_message() {
                 failures.push(format!(
                     "{} `{command}`: expected exit {code} with {fragment:?}, got {got}:\n{text}",
                     file.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Runs `inferbench ARGS` in `dir`; its exit code and all it printed.
+fn inferbench_in(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("inferbench")
+        .unwrap()
+        .args(args)
+        .current_dir(dir)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The gate's bad inputs: runs that cannot be compared, or only with a
+/// warning, and history files a crash or a hand edit damaged.
+#[test]
+fn every_bad_gate_input_gets_its_exit_code_and_message() {
+    let root = corpus();
+    let mut checks: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for entry in fs::read_dir(root.join("compare")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let args = [
+            "compare",
+            &format!("compare/{name}/base"),
+            &format!("compare/{name}/candidate"),
+        ];
+        checks.push((
+            root.join("compare").join(&name).join("expect"),
+            args.map(String::from).to_vec(),
+        ));
+    }
+    for entry in fs::read_dir(root.join("history")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let file = format!("history/{}", path.file_name().unwrap().to_string_lossy());
+            checks.push((
+                path.with_extension("expect"),
+                vec!["history".into(), "--file".into(), file],
+            ));
+        }
+    }
+    assert!(checks.len() >= 5, "{} gate inputs", checks.len());
+    let mut failures = Vec::new();
+    for (expect, args) in &checks {
+        let text =
+            fs::read_to_string(expect).unwrap_or_else(|e| panic!("{}: {e}", expect.display()));
+        let expected: Vec<_> = text.lines().filter_map(expectation).collect();
+        assert!(!expected.is_empty(), "{}: no expectation", expect.display());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (got, text) = inferbench_in(&root, &args);
+        for (command, code, fragment) in expected {
+            assert_eq!(command, args[0], "{}", expect.display());
+            if got != code || !text.contains(&fragment) {
+                failures.push(format!(
+                    "{}: expected exit {code} with {fragment:?}, got {got}:\n{text}",
+                    expect.display()
                 ));
             }
         }

@@ -917,6 +917,29 @@ mod tests {
         assert_skipped(&report, "q8_0");
     }
 
+    /// Synthetic GPT weights are generated for the synthetic GPT only: a
+    /// Llama job whose converted weights are missing fails on them, and
+    /// nothing is written in their place (random GPT weights there would
+    /// be read as the checkpoint).
+    #[test]
+    fn a_llama_job_never_gets_synthetic_weights() {
+        let (config, _) =
+            inferbench_reference::fixtures::smollm2().expect("run `bash ci/setup.sh`");
+        let cache = tempfile::tempdir().unwrap();
+        let mut job = job("candle", Precision::F32, cache.path());
+        let missing = cache.path().join("converted").join("model.safetensors");
+        job.weights = missing.clone();
+        job.spec_dir = cache.path().join("converted");
+        job.llama = Some(config);
+        job.case.model.llama = Some(crate::scenario::LlamaCheckpoint {
+            format: crate::scenario::CheckpointFormat::Gguf,
+            path: inferbench_reference::fixtures::smollm2_gguf(),
+        });
+        let report = execute(&job);
+        assert!(!missing.exists(), "weights were written at {missing:?}");
+        assert_error(&report, "model.safetensors");
+    }
+
     #[test]
     fn server_and_concurrency_patterns_report_their_figures() {
         let cache = tempfile::tempdir().unwrap();
