@@ -189,6 +189,7 @@ fn every_pattern_streams_ttft_itl_and_counts_tokens_from_usage() {
         assert_eq!(g["requests"].as_u64(), Some(6));
         assert_eq!(case["samples_ns"].as_array().unwrap().len(), 6);
         assert!(!g["generated_text"].as_str().unwrap().is_empty(), "{g}");
+        assert_eq!(g["prompt_text"], PROMPT, "served rows keep the prompt: {g}");
     }
     let server_row = row(&all, "/server@6rps");
     assert_eq!(num(server_row, "offered_rate"), 6.0);

@@ -90,7 +90,9 @@ pub fn for_result(r: &CaseResult, cores: usize) -> Vec<Warning> {
             count,
         });
     }
-    if (r.iterations as u64) < r.case.measurement.min_iterations {
+    // A generation case runs the `requests` it asks for, not the
+    // measurement's iteration counts.
+    if r.generation.is_none() && (r.iterations as u64) < r.case.measurement.min_iterations {
         out.push(Warning::FewIterations {
             case: case.clone(),
             iterations: r.iterations,
@@ -128,5 +130,29 @@ mod tests {
         // Spare cores, or spinning off (the default): nothing to say.
         assert!(for_result(&result(spinning), 4).is_empty());
         assert!(for_result(&result("backends = 'ort'\nthreads = 2\n"), 2).is_empty());
+    }
+
+    /// A generation case runs the requests it asks for: 12 requests under
+    /// a `min_iterations` of 40 are not "too few iterations"; 12 forward
+    /// passes would be.
+    #[test]
+    fn few_iterations_is_about_forward_passes_only() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/report/testdata/run/results.json");
+        let run = crate::results::json::read(&path).unwrap();
+        let served = run
+            .cases
+            .iter()
+            .find(|r| r.case.id.ends_with("server@50rps"));
+        let mut served = served.unwrap().clone();
+        assert!((served.iterations as u64) < served.case.measurement.min_iterations);
+        let few = |r: &CaseResult| {
+            for_result(r, 2)
+                .iter()
+                .any(|w| matches!(w, Warning::FewIterations { .. }))
+        };
+        assert!(!few(&served));
+        served.generation = None;
+        assert!(few(&served));
     }
 }

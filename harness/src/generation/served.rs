@@ -52,7 +52,27 @@ pub fn run_endpoint(
         ),
         None => None,
     };
-    run_with(&runtime, Arc::new(client), &requests, g, tokenizer.as_ref())
+    let mut outcome = run_with(&runtime, Arc::new(client), &requests, g, tokenizer.as_ref())?;
+    // results.json keeps the first request's prompt beside its text, as
+    // for in-process models.
+    outcome.summary.prompt_text = requests
+        .first()
+        .map_or_else(String::new, |r| shown(&r.prompt));
+    Ok(outcome)
+}
+
+/// A prompt as a reader sees it: its text, chat turns one per line as
+/// `role: content`; token prompts have no text.
+fn shown(prompt: &Prompt) -> String {
+    match prompt {
+        Prompt::Text(text) => text.clone(),
+        Prompt::Chat(messages) => messages
+            .iter()
+            .map(|m| format!("{}: {}", m.role, m.content))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Prompt::Tokens(_) => String::new(),
+    }
 }
 
 /// The requests of a case: the `[inputs]` text prompts in turn, else token
