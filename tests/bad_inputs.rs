@@ -65,6 +65,11 @@ fn run(command: &str, scenario: &Path, tmp: &Path) -> (i32, String) {
             .arg(scenario),
         other => panic!("unknown command `{other}` in {}", scenario.display()),
     };
+    exit_and_output(&mut cmd)
+}
+
+/// The command's exit code (-1 when a signal ended it) and all it printed.
+fn exit_and_output(cmd: &mut Command) -> (i32, String) {
     let out = cmd.output().unwrap();
     let text = format!(
         "{}{}",
@@ -108,19 +113,11 @@ fn every_bad_input_gets_its_exit_code_and_message() {
 
 /// Runs `inferbench ARGS` in `dir`; its exit code and all it printed.
 fn inferbench_in(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::cargo_bin("inferbench")
-        .unwrap()
-        .args(args)
+    let mut cmd = Command::cargo_bin("inferbench").unwrap();
+    cmd.args(args)
         .current_dir(dir)
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+        .timeout(std::time::Duration::from_secs(120));
+    exit_and_output(&mut cmd)
 }
 
 /// The gate's bad inputs: runs that cannot be compared, or only with a

@@ -531,6 +531,25 @@ mod tests {
         }
     }
 
+    /// The case measured, with a rel L2 inside `(floor, ceiling)`: above
+    /// the floor, so the precision really ran, below the tolerance.
+    fn measured_within(
+        report: &WorkerReport,
+        label: &str,
+        (floor, ceiling): (f64, f64),
+    ) -> AccuracyDeltas {
+        assert_eq!(report.outcome, Outcome::Measured, "{label}");
+        let acc = report
+            .accuracy
+            .expect("a measured case has accuracy figures");
+        assert!(
+            acc.rel_l2 < ceiling && acc.rel_l2 > floor,
+            "{label}: rel L2 {}",
+            acc.rel_l2
+        );
+        acc
+    }
+
     /// The case errored, and says `text`.
     fn assert_error(report: &WorkerReport, text: &str) {
         let ok = matches!(&report.outcome, Outcome::Error(m) if m.contains(text));
@@ -567,12 +586,10 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         for (precision, tolerance) in [(Precision::F16, 1e-2), (Precision::Bf16, 5e-2)] {
             let report = execute(&job(backend, precision, cache.path()));
-            assert_eq!(report.outcome, Outcome::Measured, "{backend} {precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < tolerance && acc.rel_l2 > 1e-6,
-                "{backend} {precision}: rel L2 {}",
-                acc.rel_l2
+            measured_within(
+                &report,
+                &format!("{backend} {precision}"),
+                (1e-6, tolerance),
             );
         }
     }
@@ -725,13 +742,7 @@ mod tests {
         let mut errors = Vec::new();
         for (precision, max_rel_l2) in [(Precision::Q8_0, 0.02), (Precision::Q4_0, 0.2)] {
             let report = execute(&job("candle", precision, cache.path()));
-            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-5,
-                "{precision}: rel L2 {}",
-                acc.rel_l2
-            );
+            let acc = measured_within(&report, &format!("{precision}"), (1e-5, max_rel_l2));
             assert!(
                 acc.ppl_ratio.unwrap() > 0.5 && acc.ppl_ratio.unwrap() < 2.0,
                 "{precision}: {acc:?}"
@@ -852,13 +863,7 @@ mod tests {
             let mut job = generation_job_on("ort", LoadPattern::SingleStream, cache.path());
             job.case.precision = precision;
             let report = execute(&job);
-            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-6,
-                "{precision}: rel L2 {}",
-                acc.rel_l2
-            );
+            measured_within(&report, &format!("{precision}"), (1e-6, max_rel_l2));
             assert_eq!(report.generation.unwrap().output_tokens, 32, "{precision}");
         }
     }
@@ -875,13 +880,7 @@ mod tests {
             [(Precision::F16, 5e-3, 0.95), (Precision::Int8, 5e-2, 0.9)]
         {
             let report = execute(&job("ort", precision, cache.path()));
-            assert_eq!(report.outcome, Outcome::Measured, "{precision}");
-            let acc = report.accuracy.unwrap();
-            assert!(
-                acc.rel_l2 < max_rel_l2 && acc.rel_l2 > 1e-5,
-                "{precision}: rel L2 {}",
-                acc.rel_l2
-            );
+            let acc = measured_within(&report, &format!("{precision}"), (1e-5, max_rel_l2));
             assert!(acc.top1 >= min_top1, "{precision}: {acc:?}");
             // A smaller file; smaller weights in memory for int8 only, as
             // ORT folds f16 weights' Casts into f32 initializers at load.
