@@ -724,3 +724,61 @@ pub(crate) fn summarize(
         peak_rss_bytes: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Requests arriving at 0, each with 4 tokens: the first `ttft` ms
+    /// after arrival, the others `tpot` ms apart.
+    fn run_of(ttfts_ms: &[u64], tpot_ms: u64) -> LoadRun {
+        let ms = 1_000_000;
+        let mut run = LoadRun::counted_by_the_decoder();
+        for &t in ttfts_ms {
+            let tokens = (0..4).map(|i| (t + i * tpot_ms) * ms).collect();
+            run.timelines.push(RequestTimeline::per_token(0, 0, tokens));
+        }
+        run
+    }
+
+    fn slo() -> Slo {
+        Slo {
+            ttft_ms: Some(50.0),
+            tpot_ms: Some(20.0),
+            e2e_ms: None,
+        }
+    }
+
+    #[test]
+    fn p99_meets_every_limit_only_when_every_request_does() {
+        let (met, p99_ttft) = p99_meets(&run_of(&[10, 12, 14], 5), &slo());
+        // p99 of 10, 12, 14 ms by linear interpolation: 12 + 0.98 × 2.
+        assert!(met);
+        assert!((p99_ttft - 13.96).abs() < 1e-9, "{p99_ttft}");
+        assert!(
+            !p99_meets(&run_of(&[10, 12, 80], 5), &slo()).0,
+            "a slow first token"
+        );
+        // TPOT = (100 − 10) / 3 = 30 ms > 20.
+        assert!(!p99_meets(&run_of(&[10], 30), &slo()).0, "slow tokens");
+        let mut failed = run_of(&[10], 5);
+        failed
+            .failures
+            .push(backend_failure(BackendError::Run("lost".into())));
+        assert!(!p99_meets(&failed, &slo()).0, "a failed request");
+        assert!(
+            !p99_meets(&LoadRun::default(), &slo()).0,
+            "nothing completed"
+        );
+    }
+
+    #[test]
+    fn every_trial_of_the_rate_search_is_kept_in_order() {
+        let mut trials = Vec::new();
+        assert!(record_trial(&mut trials, 4.0, &run_of(&[10], 5), &slo()));
+        assert!(!record_trial(&mut trials, 8.0, &run_of(&[90], 5), &slo()));
+        let kept: Vec<(f64, bool)> = trials.iter().map(|t| (t.rate, t.met)).collect();
+        assert_eq!(kept, [(4.0, true), (8.0, false)]);
+        assert_eq!(trials[1].p99_ttft_ms, 90.0);
+    }
+}
