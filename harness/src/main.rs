@@ -167,8 +167,7 @@ fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCod
 }
 
 /// The scenario's cases, narrowed by `--filter` and shortened by `--quick`.
-fn selected_cases(loaded: scenario::LoadedScenario, args: &RunArgs) -> Vec<Case> {
-    let mut cases = loaded.cases;
+fn selected_cases(mut cases: Vec<Case>, args: &RunArgs) -> Vec<Case> {
     if let Some(f) = &args.filter {
         cases.retain(|c| c.id.contains(f.as_str()));
     }
@@ -214,15 +213,19 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(name) = &args.gate.baseline {
         gate::check_baseline(name, Path::new(baseline::DEFAULT_DIR))?;
     }
-    let loaded = match scenario::load_file(&args.scenario, cores()) {
+    let scenario::LoadedScenario {
+        name,
+        source,
+        cases,
+        ..
+    } = match scenario::load_file(&args.scenario, cores()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(exit(USAGE));
         }
     };
-    let (name, source) = (loaded.name.clone(), loaded.source.clone());
-    let cases = selected_cases(loaded, &args);
+    let cases = selected_cases(cases, &args);
     let progress = ProgressSink::new(cases.len());
     let options = RunnerOptions {
         isolation: args.isolation,

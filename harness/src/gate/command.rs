@@ -1,4 +1,4 @@
-//! The gate's subcommands (`compare`, `baseline save`, `history`) and the
+//! The gate's subcommands (`compare`, `baseline save`) and the
 //! `run --baseline` step: argument structs for clap and what each does.
 //! main.rs only forwards to these.
 
@@ -250,15 +250,6 @@ pub(crate) fn baseline_value(
             .map(|b| b as f64 / (1u64 << 20) as f64),
         Metric::RelL2 | Metric::Top1 => None,
     }
-}
-
-/// Appends a finished run's summaries to the history store.
-pub fn record_history(run_dir: &Path, history_file: &Path) -> Result<usize> {
-    let doc = crate::results::json::read(&run_dir.join("results.json"))
-        .with_context(|| format!("reading {}/results.json", run_dir.display()))?;
-    let entries = crate::history::store::entries_of(&doc);
-    crate::history::store::append(history_file, &entries)?;
-    Ok(entries.len())
 }
 
 /// Fails early, before a run, when `--baseline NAME` names nothing.

@@ -32,11 +32,12 @@ pub fn summarize(case: &Case, report: WorkerReport) -> CaseResult {
         encoder_tokens,
     } = report;
     // A device-time series (GPUs) gets its own column when it exists.
-    let take = |name: &str| {
+    let mut series = series;
+    let mut take = |name: &str| {
         series
-            .iter()
+            .iter_mut()
             .find(|s| s.name == name)
-            .map_or_else(Vec::new, |s| s.values.clone())
+            .map_or_else(Vec::new, |s| std::mem::take(&mut s.values))
     };
     let samples_ns = take(WALL);
     let rates = rates(case, &samples_ns, encoder_tokens, generation.as_ref());

@@ -6,23 +6,17 @@ use indicatif::ProgressBar;
 use super::{RunSink, SinkError};
 use crate::results::CaseResult;
 use crate::results::json::RunDocument;
-use crate::warnings::{Warning, for_result};
+use crate::warnings::for_result;
 
 pub struct WarningsSink {
     cores: usize,
     bar: ProgressBar,
-    /// Every warning of the run, in order.
-    pub warned: Vec<Warning>,
 }
 
 impl WarningsSink {
     /// `bar` is the progress line the warnings print above.
     pub fn new(cores: usize, bar: ProgressBar) -> Self {
-        Self {
-            cores,
-            bar,
-            warned: Vec::new(),
-        }
+        Self { cores, bar }
     }
 }
 
@@ -34,7 +28,6 @@ impl RunSink for WarningsSink {
     fn case_finished(&mut self, result: &CaseResult, _: &RunDocument) -> Result<(), SinkError> {
         for w in for_result(result, self.cores) {
             self.bar.suspend(|| eprintln!("warning: {w}"));
-            self.warned.push(w);
         }
         Ok(())
     }
