@@ -12,6 +12,16 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::str::contains;
 
+/// Held by every test here for its whole run: the tests measure
+/// latencies, and on a 2-core machine tests running side by side in this
+/// binary starve each other's measured passes (an injected 60% slowdown
+/// once measured +14.5% at p50 that way). They take seconds each.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it poisons it; the others still run.
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn scenario() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios/gate.toml")
 }
@@ -50,6 +60,7 @@ fn metric<'a>(case: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
 
 #[test]
 fn a_run_against_itself_is_unchanged_and_writes_every_report() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let a = run(tmp.path(), "runs", 0);
     let a = a.to_str().unwrap();
@@ -97,6 +108,7 @@ fn a_run_against_itself_is_unchanged_and_writes_every_report() {
 
 #[test]
 fn an_injected_slowdown_fails_the_gate_and_its_reverse_passes() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let fast = run(tmp.path(), "fast", 0);
     let slow = run(tmp.path(), "slow", 60);
@@ -123,6 +135,7 @@ fn an_injected_slowdown_fails_the_gate_and_its_reverse_passes() {
 
 #[test]
 fn run_with_a_saved_baseline_gates_in_one_step() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let base = run(tmp.path(), "runs", 0);
     inferbench(tmp.path())
@@ -183,6 +196,7 @@ fn move_to_another_machine(run: &Path, to: &Path, cpu: &str, tch: &str) {
 
 #[test]
 fn different_machines_make_latency_and_memory_inconclusive_unless_allowed() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let a = run(tmp.path(), "runs", 0);
     let elsewhere = tmp.path().join("elsewhere");
@@ -235,6 +249,7 @@ fn different_machines_make_latency_and_memory_inconclusive_unless_allowed() {
 /// case is judged by the others (memory, accuracy).
 #[test]
 fn quick_runs_judge_latency_inconclusive_not_regressed() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     // Without a reference, so that on different machines nothing is left
     // to judge: the whole comparison is inconclusive.
@@ -282,6 +297,7 @@ fn quick_runs_judge_latency_inconclusive_not_regressed() {
 
 #[test]
 fn sides_without_a_common_case_are_a_usage_error_listing_both() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let a = run(tmp.path(), "runs", 0);
     let other = tmp.path().join("other");
@@ -300,6 +316,7 @@ fn sides_without_a_common_case_are_a_usage_error_listing_both() {
 
 #[test]
 fn bad_input_exits_2_with_the_reason() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     inferbench(tmp.path())
         .args(["compare", "no-such-run", "no-such-baseline"])
