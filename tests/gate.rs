@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::str::contains;
+use support::metric;
 
 /// Held by every test here for its whole run: the tests measure
 /// latencies, and on a 2-core machine tests running side by side in this
@@ -45,17 +46,6 @@ fn run(dir: &Path, out: &str, slowdown: u32) -> PathBuf {
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A case's metric by name (never by position: the list's order is not
-/// part of the format).
-fn metric<'a>(case: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    case["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == name)
-        .unwrap_or_else(|| panic!("no metric {name} in {case}"))
 }
 
 #[test]

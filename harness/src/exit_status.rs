@@ -46,13 +46,24 @@ pub fn exit(code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// [`FAILURE`] when a case errored or failed, saying how many; `run` and
+/// `merge` end with it.
+pub fn failing_cases(cases: &[crate::results::CaseResult]) -> Option<ExitCode> {
+    let bad = cases.iter().filter(|r| r.status.fails_the_run()).count();
+    (bad > 0).then(|| {
+        eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
+        exit(FAILURE)
+    })
+}
+
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Measured,
         Status::Skipped,
         Status::Error,
         Status::Failed,
         Status::Interrupted,
+        Status::Missing,
     ];
 
     /// What the status means, for the docs.
@@ -66,6 +77,9 @@ impl Status {
             Status::Failed => "measured, but outside its accuracy limits or its p99 TTFT target",
             Status::Interrupted => {
                 "stopped by SIGINT or SIGTERM before it finished; the run stopped there"
+            }
+            Status::Missing => {
+                "in a merged run (`merge --allow-partial`): the shard that was to run it did not report it"
             }
         }
     }

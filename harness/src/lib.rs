@@ -15,6 +15,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod sinks;
 pub mod stats;
 pub mod text_table;

@@ -66,6 +66,11 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Split a scenario's cases into shards balanced by estimated time:
+    /// the case table, or a plan file for `run --plan`.
+    Plan(inferbench::shard::command::PlanArgs),
+    /// Merge shard run folders (`run --shard`) into one run folder.
+    Merge(inferbench::shard::command::MergeArgs),
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -147,6 +152,8 @@ struct RunArgs {
     telemetry: TelemetryOptions,
     #[command(flatten)]
     gate: RunGateArgs,
+    #[command(flatten)]
+    shard: inferbench::shard::ShardArgs,
 }
 
 fn export_stored(run_dir: &Path, telemetry: &TelemetryOptions) -> Result<ExitCode> {
@@ -226,6 +233,20 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     let cases = selected_cases(cases, &args);
+    let (cases, shard) = match &args.shard.shard {
+        Some(spec) => {
+            let sha = inferbench::results::environment::sha256_hex(source.as_bytes());
+            let (cases, record) = inferbench::shard::select::select(
+                &args.shard,
+                spec,
+                (&name, &sha),
+                cases,
+                cores(),
+            )?;
+            (cases, Some(record))
+        }
+        None => (cases, None),
+    };
     let progress = ProgressSink::new(cases.len());
     let options = RunnerOptions {
         isolation: args.isolation,
@@ -239,12 +260,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let environment = Environment::capture(&args.scenario.display().to_string(), &source);
     let (folder, mut document) = RunFolder::create(&args.out, &name, &source, environment)?;
     let dir = folder.dir.clone();
+    let part = shard.as_ref().map_or(String::new(), |r| {
+        format!(" (shard {} of {})", r.shard.index, r.shard.count)
+    });
     eprintln!(
-        "run {} — {} cases → {}",
+        "run {} — {} cases{part} → {}",
         document.run_id,
         cases.len(),
         dir.display()
     );
+    if let Some(record) = &shard {
+        record.write(&dir)?;
+    }
     let mut sinks = sinks(folder, progress, exporters, &args);
     let end = sinks::drive(&cases, &options, &mut document, &mut sinks)?;
     exit_code(end, &document, &dir, &args.gate)
@@ -261,14 +288,8 @@ fn exit_code(end: RunEnd, run: &RunDocument, dir: &Path, gate: &RunGateArgs) -> 
         // The shell's convention for a process ended by a signal: 128 + N.
         return Ok(ExitCode::from(128 + signal as u8));
     }
-    let bad = run
-        .cases
-        .iter()
-        .filter(|r| r.status.fails_the_run())
-        .count();
-    if bad > 0 {
-        eprintln!("error: {bad} case(s) errored or failed their accuracy limits");
-        return Ok(exit(FAILURE));
+    if let Some(code) = inferbench::exit_status::failing_cases(&run.cases) {
+        return Ok(code);
     }
     match &gate.baseline {
         Some(name) => gate::gate_run(
@@ -350,6 +371,8 @@ fn main() -> ExitCode {
             print!("{}", inferbench::registry::listing());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan(args) => inferbench::shard::command::run_plan(&args, cores()),
+        Command::Merge(args) => inferbench::shard::command::run_merge(&args),
         Command::Worker { job, report } => worker(&job, &report),
     };
     outcome.unwrap_or_else(|e| {

@@ -87,3 +87,15 @@ pub fn built_by_setup(path: PathBuf, skipped: &str) -> Option<PathBuf> {
 pub mod chromium;
 pub mod receivers;
 pub mod rotel_output;
+
+/// A verdict case's metric by name (never by position: the list's order
+/// is not part of the format).
+#[allow(dead_code)]
+pub fn metric<'a>(case: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    case["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+        .unwrap_or_else(|| panic!("no metric {name} in {case}"))
+}

@@ -153,11 +153,15 @@ impl Builder<'_> {
         let mut events = Vec::new();
         let status = match (r.status, &r.message) {
             (CaseStatus::Measured, _) => Status::Ok,
-            (CaseStatus::Skipped, m) => {
+            (CaseStatus::Skipped | CaseStatus::Missing, m) => {
                 events.push(event(
-                    "inferbench.case.skipped",
+                    if r.status == CaseStatus::Missing {
+                        "inferbench.case.missing"
+                    } else {
+                        "inferbench.case.skipped"
+                    },
                     end,
-                    m.as_deref().unwrap_or("skipped"),
+                    m.as_deref().unwrap_or(r.status.as_str()),
                 ));
                 Status::Unset
             }

@@ -50,12 +50,12 @@ impl HistoryEntry {
     }
 }
 
-/// One entry per finished case of a run (a case cut short by a signal has
-/// nothing to add to the history).
+/// One entry per finished case of a run (a case cut short by a signal, or
+/// missing from a merged run, has nothing to add to the history).
 pub fn entries_of(doc: &RunDocument) -> Vec<HistoryEntry> {
     doc.cases
         .iter()
-        .filter(|r| r.status != Status::Interrupted)
+        .filter(|r| !matches!(r.status, Status::Interrupted | Status::Missing))
         .map(|r| HistoryEntry {
             run_id: doc.run_id.clone(),
             time: doc.started_at.clone(),

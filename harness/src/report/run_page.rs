@@ -24,6 +24,7 @@ pub fn status_badge(status: Status) -> String {
         Status::Error => "✗",
         Status::Failed => "!",
         Status::Interrupted => "⏹",
+        Status::Missing => "?",
     };
     format!(
         "<span class=\"status st-{s}\"><span aria-hidden=\"true\">{mark}</span> {s}</span>",
@@ -38,6 +39,7 @@ fn status_counts(cases: &[CaseResult]) -> String {
         Status::Failed,
         Status::Error,
         Status::Skipped,
+        Status::Missing,
     ] {
         let count = cases.iter().filter(|c| c.status == status).count();
         if count > 0 {

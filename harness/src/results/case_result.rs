@@ -23,6 +23,8 @@ pub enum Status {
     Failed,
     /// Stopped by SIGINT/SIGTERM before it finished; the run stopped there.
     Interrupted,
+    /// In a merged run (`merge --allow-partial`): its shard never reported it.
+    Missing,
 }
 
 impl Status {
@@ -33,6 +35,7 @@ impl Status {
             Status::Error => "error",
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
+            Status::Missing => "missing",
         }
     }
 }

@@ -22,6 +22,26 @@ pub struct Environment {
     pub scenario_path: String,
     pub scenario_sha256: String,
     pub command_line: Vec<String>,
+    /// The machine's host name.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// A merged run's shards and the machine each ran on; empty for a run
+    /// on one machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardMachine>,
+}
+
+/// One shard of a merged run and where it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardMachine {
+    pub index: usize,
+    pub run_id: String,
+    pub hostname: Option<String>,
+    pub cpu_model: Option<String>,
+    pub logical_cores: usize,
+    pub os: String,
+    pub kernel: Option<String>,
+    pub git_commit: Option<String>,
 }
 
 fn command_output(program: &str, args: &[&str]) -> Option<String> {
@@ -81,6 +101,10 @@ impl Environment {
             scenario_path: scenario_path.to_string(),
             scenario_sha256: sha256_hex(scenario_source.as_bytes()),
             command_line: std::env::args().collect(),
+            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string()),
+            shards: Vec::new(),
         }
     }
 }
