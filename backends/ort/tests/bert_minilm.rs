@@ -15,11 +15,14 @@ fn embeddings_match_the_reference_in_a_mixed_batch() {
         &[
             (Precision::F32, 0.99999),
             (Precision::F16, 0.999),
-            // Measured 0.98491 (worst of the mixed batch): below the 0.99
-            // issue #13 asks for. Per-tensor dynamic activation quantization
-            // is the suspect, as for SmolLM2's int8; the figure is pinned
-            // here, not passed, until that is fixed.
-            (Precision::Int8, 0.984),
+            // Measured 0.98773 on this batch of random word pieces (0.98491
+            // before int8 layers zeroed padded rows ahead of quantization).
+            // onnxruntime's own `quantize_dynamic` of the same f32 graph
+            // (per channel, uint8) reaches 0.98665 against ORT f32 here, so
+            // the bound is ours to keep, not a loose one. On real sentences
+            // (scenarios/minilm.toml, batch 1 to 32) int8 reaches >= 0.990,
+            // which tests/end_to_end.rs asserts.
+            (Precision::Int8, 0.987),
         ],
     );
 }

@@ -43,12 +43,17 @@ pub fn bert_graph(
     weights: &Weights,
     format: WeightFormat,
 ) -> Result<ModelProto, String> {
-    let mut w = WeightTable { weights, format };
+    let mut w = WeightTable {
+        weights,
+        format,
+        row_mask: None,
+    };
     let mut g = GraphBuilder::new();
     let dims = [Dim::Named("batch".into()), Dim::Named("seq_len".into())];
     g.input(INPUT_IDS, DataType::Int64, &dims);
     g.input(ATTENTION_MASK, DataType::Int64, &dims);
     let shared = shared_constants(&mut g, config);
+    w.row_mask = Some(shared.mask.clone());
     let mut x = embeddings(&mut g, &mut w, config)?;
     for l in 0..config.num_hidden_layers {
         x = layer(&mut g, &mut w, config, &shared, l, &x)?;

@@ -50,6 +50,7 @@ pub fn gpt_graph(spec: &GptSpec, weights: &Weights, export: Export) -> Result<Mo
     let w = WeightTable {
         weights,
         format: export.format,
+        row_mask: None,
     };
     let mut writer = Writer {
         g,

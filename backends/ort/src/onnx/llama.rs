@@ -39,6 +39,7 @@ pub fn llama_graph(
     let w = WeightTable {
         weights,
         format: export.format,
+        row_mask: None,
     };
     let mut writer = Writer { g, w, ctx };
     let rows = writer.network()?;

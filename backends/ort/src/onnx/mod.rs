@@ -36,7 +36,7 @@ pub use llama::{llama_graph, llama_weight_bytes};
 /// Bumped whenever an exported graph changes, so stale caches are rebuilt.
 const GPT_GRAPH_VERSION: &str = "synthetic-gpt-onnx-v2";
 const LLAMA_GRAPH_VERSION: &str = "llama-onnx-v1";
-const BERT_GRAPH_VERSION: &str = "bert-onnx-v1";
+const BERT_GRAPH_VERSION: &str = "bert-onnx-v2";
 
 /// A model the writer exports: its architecture, the safetensors file of
 /// its f32 weights, and the folder its exported graphs are cached in.
