@@ -121,9 +121,28 @@ fn three_parallel_shards_merge_into_the_unsharded_run() {
         .success();
     let whole = support::newest_run(&dir.join("whole"));
     inferbench(dir)
+        .args(["plan", "shard.toml", "--shards", "3"])
+        .assert()
+        .success()
+        .stdout(contains("gpt-v64-h32-l1/candle/cpu/f32/b2/t8/th1"))
+        .stdout(contains("shard  cases  est s  / mean"));
+    inferbench(dir)
         .args(["plan", "shard.toml", "--shards", "3", "-o", "plan.json"])
         .assert()
         .success();
+    // Extending a plan with nothing new changes nothing.
+    inferbench(dir)
+        .args([
+            "plan",
+            "shard.toml",
+            "--plan",
+            "plan.json",
+            "-o",
+            "again.json",
+        ])
+        .assert()
+        .success();
+    assert_eq!(json(&dir.join("again.json")), json(&dir.join("plan.json")));
     // The three ways a shard learns its index: given, a Kubernetes
     // Indexed Job's, a Slurm array's (here one that starts at 1).
     let shards = [
@@ -250,6 +269,39 @@ fn refusal_parts(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
+/// Shard 1 moved to another CPU (its results say so): the merge warns and
+/// marks the CPU mixed, and a comparison with an all-one-machine merge
+/// reports the environments differ instead of judging latency.
+fn mixed_hardware_is_said_by_merge_and_compare(dir: &Path, a0: &Path, a1: &Path) {
+    let moved = dir.join("moved");
+    fs::create_dir_all(&moved).unwrap();
+    for entry in fs::read_dir(a1).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), moved.join(entry.file_name())).unwrap();
+    }
+    let mut doc = json(&moved.join("results.json"));
+    doc["environment"]["cpu_model"] = "Intel Xeon Platinum 8480+".into();
+    fs::write(moved.join("results.json"), doc.to_string()).unwrap();
+    inferbench(dir)
+        .arg("merge")
+        .args([a0, moved.as_path()])
+        .args(["-o", "mixed", "--no-history"])
+        .assert()
+        .success()
+        .stderr(contains("the shards ran on different hardware classes"));
+    let env = json(&dir.join("mixed/environment.json"));
+    let cpu = env["cpu_model"].as_str().unwrap();
+    assert!(
+        cpu.starts_with("mixed: ") && cpu.contains("Intel Xeon Platinum 8480+"),
+        "{cpu}"
+    );
+    inferbench(dir)
+        .args(["compare", "m4", "mixed"])
+        .assert()
+        .code(0)
+        .stdout(contains("different environments"));
+}
+
 #[test]
 fn merges_of_parts_that_do_not_belong_together_are_refused() {
     let _serial = serial();
@@ -301,6 +353,7 @@ fn merges_of_parts_that_do_not_belong_together_are_refused() {
     merge(&[&a0, &a1], "m4")
         .code(2)
         .stderr(contains("holds a run already"));
+    mixed_hardware_is_said_by_merge_and_compare(dir, &a0, &a1);
     let plain = dir.join("plain");
     fs::create_dir_all(&plain).unwrap();
     fs::copy(a0.join("results.json"), plain.join("results.json")).unwrap();
