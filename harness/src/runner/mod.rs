@@ -65,18 +65,24 @@ pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
     result
 }
 
-fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
+/// Why this build skips `case` without starting a worker: its backend is
+/// unknown, unavailable here, or does not run its device and precision.
+pub fn skip_reason(case: &Case) -> Option<String> {
     let backend = match backend_for(&case.backend) {
         Ok(backend) => backend,
-        Err(e) => return summarize(case, WorkerReport::skipped(e.to_string())),
+        Err(e) => return Some(e.to_string()),
     };
     if let BackendStatus::Unavailable { reason, hint } = backend.status() {
-        return summarize(
-            case,
-            WorkerReport::skipped(format!("{reason} (hint: {hint})")),
-        );
+        return Some(format!("{reason} (hint: {hint})"));
     }
-    if let Support::No(reason) = backend.supports(case.device, case.precision) {
+    match backend.supports(case.device, case.precision) {
+        Support::No(reason) => Some(reason),
+        _ => None,
+    }
+}
+
+fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
+    if let Some(reason) = skip_reason(case) {
         return summarize(case, WorkerReport::skipped(reason));
     }
     if let Some(message) = memory::too_large_for_memory(case) {

@@ -55,7 +55,8 @@ fn timings(args: &PlanArgs) -> Result<Timings> {
 pub fn run_plan(args: &PlanArgs, default_threads: usize) -> Result<ExitCode> {
     let loaded = crate::scenario::load_file(&args.scenario, default_threads)?;
     let sha = sha256_hex(loaded.source.as_bytes());
-    let timings = timings(args)?;
+    let mut timings = timings(args)?;
+    timings.add_skips(&loaded.cases);
     let plan = match &args.plan {
         Some(path) => {
             let old = Plan::read(path)?;

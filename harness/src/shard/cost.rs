@@ -4,7 +4,7 @@
 //! reference), replaced by what was measured where a previous run or the
 //! history store knows the case.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,9 @@ pub enum CostSource {
     History,
     /// The case's wall time in a previous run.
     Run,
+    /// This build would skip the case (its backend is not compiled in or
+    /// has no runtime here, or does not run its precision): no worker starts.
+    Skipped,
 }
 
 /// A case's estimated wall time.
@@ -53,6 +56,8 @@ pub struct Timings {
     case_seconds: BTreeMap<String, f64>,
     /// Seconds of one measured iteration (the p50).
     iteration_seconds: BTreeMap<String, f64>,
+    /// Cases this build would skip.
+    skipped: BTreeSet<String>,
 }
 
 impl Timings {
@@ -79,17 +84,31 @@ impl Timings {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.case_seconds.is_empty() && self.iteration_seconds.is_empty()
+    /// Notes the cases of `cases` that this build would skip. Only for a
+    /// plan file made where the shards' build runs: `run --shard I/N`
+    /// plans without it, so that shards on different machines agree.
+    pub fn add_skips(&mut self, cases: &[Case]) {
+        for c in cases {
+            if crate::runner::skip_reason(c).is_some() {
+                self.skipped.insert(c.id.clone());
+            }
+        }
     }
 
-    /// The case's estimated cost: its measured wall time, else the static
-    /// estimate with its measured iteration time, else the static estimate.
+    /// The case's estimated cost: its measured wall time, else nothing when
+    /// this build skips it, else the static estimate with its measured
+    /// iteration time, else the static estimate.
     pub fn cost(&self, case: &Case) -> Cost {
         if let Some(&seconds) = self.case_seconds.get(&case.id) {
             return Cost {
                 seconds,
                 source: CostSource::Run,
+            };
+        }
+        if self.skipped.contains(&case.id) {
+            return Cost {
+                seconds: 0.0,
+                source: CostSource::Skipped,
             };
         }
         match self.iteration_seconds.get(&case.id) {
@@ -142,4 +161,29 @@ pub fn estimate(case: &Case, iteration: f64) -> f64 {
         0.0
     };
     load + warmup + work + reference
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_str;
+
+    /// ONNX Runtime runs no Q4_K (whether or not its library is here);
+    /// candle runs f32 everywhere.
+    #[test]
+    fn a_case_this_build_skips_costs_nothing() {
+        let toml = "backends = ['candle', 'ort']\nprecisions = ['f32', 'q4k']\n\
+                    [model]\nhidden = 256\nheads = 4";
+        let cases = parse_str(toml, std::path::Path::new("s.toml"), "s", 1)
+            .unwrap()
+            .cases;
+        let mut t = Timings::default();
+        t.add_skips(&cases);
+        let by_id = |id: &str| cases.iter().find(|c| c.id.contains(id)).unwrap();
+        let skipped = t.cost(by_id("ort/cpu/q4k"));
+        assert_eq!((skipped.seconds, skipped.source), (0.0, CostSource::Skipped));
+        let measured = t.cost(by_id("candle/cpu/f32"));
+        assert_eq!(measured.source, CostSource::Scenario);
+        assert!(measured.seconds > 3.0, "{measured:?}");
+    }
 }
