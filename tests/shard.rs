@@ -241,6 +241,7 @@ fn downstream_commands_read_the_merged_run(dir: &Path, merged: &Path, whole: &Pa
         .success();
     let page = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(page.contains("gpt-v64-h32-l1/candle/cpu/f32/b2/t8/th1"));
+    assert!(page.contains("Shards and their machines") && page.contains("shard 2"));
 }
 
 /// Two candle cases of 5 iterations.

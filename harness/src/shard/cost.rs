@@ -181,7 +181,10 @@ mod tests {
         t.add_skips(&cases);
         let by_id = |id: &str| cases.iter().find(|c| c.id.contains(id)).unwrap();
         let skipped = t.cost(by_id("ort/cpu/q4k"));
-        assert_eq!((skipped.seconds, skipped.source), (0.0, CostSource::Skipped));
+        assert_eq!(
+            (skipped.seconds, skipped.source),
+            (0.0, CostSource::Skipped)
+        );
         let measured = t.cost(by_id("candle/cpu/f32"));
         assert_eq!(measured.source, CostSource::Scenario);
         assert!(measured.seconds > 3.0, "{measured:?}");

@@ -15,6 +15,36 @@ fn commit(files: &RunFiles) -> String {
     }
 }
 
+/// A merged run's shards, each with the machine it ran on; nothing for a
+/// run on one machine.
+fn shards(env: &crate::results::environment::Environment) -> String {
+    if env.shards.is_empty() {
+        return String::new();
+    }
+    let labels: Vec<String> = env
+        .shards
+        .iter()
+        .map(|m| format!("shard {}", m.index))
+        .collect();
+    let rows: Vec<(&str, String)> = env
+        .shards
+        .iter()
+        .zip(&labels)
+        .map(|(m, label)| {
+            let machine = format!(
+                "{} — {}, {} logical cores, {} (run {})",
+                m.hostname.as_deref().unwrap_or("unknown host"),
+                m.cpu_model.as_deref().unwrap_or("unknown CPU"),
+                m.logical_cores,
+                m.os,
+                m.run_id
+            );
+            (label.as_str(), machine)
+        })
+        .collect();
+    key_values("Shards and their machines", &rows)
+}
+
 pub fn render(files: &RunFiles) -> String {
     let doc = &files.doc;
     let env = &doc.environment;
@@ -62,6 +92,7 @@ pub fn render(files: &RunFiles) -> String {
         "Backends and their runtime versions",
         &backends,
     ));
+    out.push_str(&shards(env));
     out.push_str("<p class=\"files\">Files in the run folder: ");
     let names: Vec<String> = files
         .files
