@@ -361,6 +361,10 @@ fn merges_of_parts_that_do_not_belong_together_are_refused() {
     merge(&[&plain], "m5")
         .code(2)
         .stderr(contains("not a shard's run folder"));
+    fs::write(plain.join("shard.json"), "{\"format\": 1,").unwrap();
+    merge(&[&plain], "m6").code(2).stderr(contains(
+        "shard.json: not a valid shard record: line 1 column",
+    ));
 }
 
 /// A validator as `ci/setup.sh` installs it (under the tool cache, keyed

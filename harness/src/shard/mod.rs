@@ -36,6 +36,8 @@ pub enum ShardError {
     },
     #[error("{}: not a valid plan: {message}", path.display())]
     BadPlan { path: PathBuf, message: String },
+    #[error("{}: not a valid shard record: {message}", path.display())]
+    BadRecord { path: PathBuf, message: String },
     #[error(
         "{}: the plan does not place {count} of the scenario's cases (the first: `{first}`); \
          extend it with `inferbench plan SCENARIO --plan {} -o NEW_PLAN`",

@@ -67,7 +67,9 @@ pub fn resolve(
         })?;
         (number(spec, "index", spec)?, count)
     };
-    if let (Some(p), true) = (plan_count, count != plan_count.unwrap_or(count)) {
+    if let Some(p) = plan_count
+        && p != count
+    {
         return Err(ShardError::BadSpec(format!(
             "shard count {count} differs from the plan's {p}"
         )));
@@ -147,9 +149,9 @@ impl ShardRecord {
         };
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| ShardError::BadPlan {
+            .map_err(|e| ShardError::BadRecord {
                 path,
-                message: e.to_string(),
+                message: format!("line {} column {}: {e}", e.line(), e.column()),
             })
     }
 }
