@@ -21,6 +21,11 @@ export INFERBENCH_REQUIRE_MDBOOK=1
 # setup.sh installed; here a missing one fails instead of skipping.
 export INFERBENCH_REQUIRE_VALIDATORS=1
 cargo test --workspace
+# The harness's criterion benches (harness/benches/) compile and link; run
+# with `cargo bench` they measure, which CI leaves to people. Shares the
+# debug build above: about 20 s more.
+echo "== cargo test --benches --no-run"
+cargo test --workspace --benches --no-run
 
 # ---- libtorch (tch backend) -------------------------------------------------
 # Again with the libtorch backend compiled in (ci/setup.sh assembled

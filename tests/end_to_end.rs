@@ -804,3 +804,79 @@ fn a_bad_checkpoint_is_a_located_error() {
         .failure()
         .stderr(contains("a model has one source"));
 }
+
+/// scenarios/overhead.toml (the null backend, which computes nothing) runs
+/// end to end and its results carry every figure the book's "Harness
+/// overhead" page quotes, which ci/overhead_table.py turns into its table.
+#[test]
+fn the_overhead_scenario_reports_the_harness_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/overhead.toml");
+    inferbench(tmp.path())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--quick", "--no-history"])
+        .assert()
+        .success();
+    let dir = run_dir(&out);
+    let run: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let cases = run["cases"].as_array().unwrap();
+    let mut patterns = Vec::new();
+    for case in cases {
+        assert_eq!(case["status"], "measured", "{case}");
+        let (start, load_start) = (
+            &case["started_at_unix_ns"],
+            &case["load_started_at_unix_ns"],
+        );
+        assert!(
+            load_start.as_u64().unwrap() > start.as_u64().unwrap(),
+            "{case}"
+        );
+        assert!(case["load_ms"].as_f64().unwrap() >= 0.0);
+        match case["generation"]["pattern"].as_str() {
+            Some(pattern) => {
+                patterns.push(pattern.to_string());
+                assert!(case["generation"]["output_tokens"].as_u64().unwrap() > 0);
+            }
+            None => {
+                let wall = case["samples_ns"].as_array().unwrap();
+                assert!(!wall.is_empty(), "{case}");
+                assert_eq!(case["cpu_samples_ns"].as_array().unwrap().len(), wall.len());
+            }
+        }
+    }
+    patterns.sort();
+    assert_eq!(
+        patterns,
+        [
+            "concurrency",
+            "concurrency",
+            "offline",
+            "server",
+            "single_stream"
+        ]
+    );
+    let reference = cases.iter().find(|c| c["case"]["group"] == "reference");
+    let reference = reference.expect("a reference case");
+    assert!(reference["accuracy_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        reference["accuracy"]["rel_l2"].as_f64().unwrap() > 0.5,
+        "zeros are not logits"
+    );
+
+    let table = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/overhead_table.py"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(table.matches("\n| ").count(), 1 + cases.len(), "{table}");
+    assert!(table.contains("| forward | loop "), "{table}");
+    assert!(table.contains("| generation/server | TPOT p50 "), "{table}");
+}

@@ -229,3 +229,27 @@ fn a_registered_backend_is_validated_listed_documented_and_run() {
     let row = inferbench::results::csv::row(&result);
     assert!(row.iter().any(|v| v == "plain"), "{row:?}");
 }
+
+/// The null backend (built in, for measuring the harness) passes every
+/// check that asks no logits of it: it refuses what it does not run, and
+/// bad inputs are errors there as on a real backend.
+#[test]
+fn the_null_backend_passes_the_checks_that_ask_no_logits() {
+    use inferbench_backend::conformance::{
+        BAD_DECODER_INPUT_IS_AN_ERROR, BAD_INPUT_IS_AN_ERROR, OUTPUTS_BEFORE_RUN_IS_AN_ERROR,
+        UNSUPPORTED_IS_A_CLEAN_NO, assert_passes,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = inferbench_reference::synthetic_weights::conformance_fixture(dir.path()).unwrap();
+    let null = registry::find("null").expect("the null backend is built in");
+    assert_passes(
+        null.as_ref(),
+        &fixture,
+        &[
+            UNSUPPORTED_IS_A_CLEAN_NO,
+            OUTPUTS_BEFORE_RUN_IS_AN_ERROR,
+            BAD_INPUT_IS_AN_ERROR,
+            BAD_DECODER_INPUT_IS_AN_ERROR,
+        ],
+    );
+}

@@ -24,6 +24,7 @@ fn built_in() -> Vec<Arc<dyn Backend>> {
         Arc::new(inferbench_ort::OrtBackend),
         Arc::new(inferbench_tch::TchBackend),
         Arc::new(inferbench_openai::OpenAiBackend),
+        Arc::new(inferbench_backend::NullBackend),
     ]
 }
 

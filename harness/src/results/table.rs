@@ -6,6 +6,16 @@ fn fixed(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
 }
 
+/// Milliseconds to 3 decimals; below 0.01 ms (the null backend's
+/// iterations, tens of nanoseconds) in scientific notation, so the
+/// figure keeps its digits instead of printing as 0.000.
+fn millis(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v != 0.0 && v.abs() < 0.01 => sci(Some(v)),
+        v => fixed(v, 3),
+    }
+}
+
 fn sci(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1e}"))
 }
@@ -34,8 +44,8 @@ pub fn render(results: &[CaseResult]) -> String {
         rows.push(vec![
             r.case.id.clone(),
             r.status.as_str().to_string(),
-            fixed(r.latency_ms.map(|l| l.p50), 3),
-            fixed(r.latency_ms.map(|l| l.p99), 3),
+            millis(r.latency_ms.map(|l| l.p50)),
+            millis(r.latency_ms.map(|l| l.p99)),
             fixed(r.throughput_seq_per_s, 1),
             fixed(r.throughput_tokens_per_s, 0),
             fixed(r.gflop_per_s, 2),

@@ -352,7 +352,7 @@ fn accuracy_of(
 /// Each pass is read by every measurement in `clocks` (outermost first)
 /// and appended to its series as it is taken, so a failure keeps those
 /// before it.
-fn measure(
+pub fn measure(
     session: &mut dyn Session,
     case: &Case,
     clocks: &[&dyn Measurement],
