@@ -681,12 +681,11 @@ measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 10000
     assert_eq!(history.lines().count(), 1, "{history}");
 }
 
-/// `inferbench run tests/scenarios/NAME --quick` in a temporary folder,
-/// which must succeed; the rows of its results.csv.
-fn quick_run_rows(name: &str) -> Vec<HashMap<String, String>> {
+/// `inferbench run FILE --quick` in a temporary folder, which must
+/// succeed; the folder (kept while it lives) and the run folder in it.
+fn quick_run(file: &Path) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
-    let file = scenario(name);
     inferbench(tmp.path())
         .args([
             "run",
@@ -697,7 +696,14 @@ fn quick_run_rows(name: &str) -> Vec<HashMap<String, String>> {
         ])
         .assert()
         .success();
-    read_csv(&run_dir(&out).join("results.csv"))
+    let dir = run_dir(&out);
+    (tmp, dir)
+}
+
+/// `inferbench run tests/scenarios/NAME --quick`: the rows of its results.csv.
+fn quick_run_rows(name: &str) -> Vec<HashMap<String, String>> {
+    let (_tmp, dir) = quick_run(&scenario(name));
+    read_csv(&dir.join("results.csv"))
 }
 
 #[test]
@@ -810,20 +816,8 @@ fn a_bad_checkpoint_is_a_located_error() {
 /// overhead" page quotes, which ci/overhead_table.py turns into its table.
 #[test]
 fn the_overhead_scenario_reports_the_harness_figures() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("runs");
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/overhead.toml");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .args(["--quick", "--no-history"])
-        .assert()
-        .success();
-    let dir = run_dir(&out);
+    let (_tmp, dir) = quick_run(&file);
     let run: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     let cases = run["cases"].as_array().unwrap();

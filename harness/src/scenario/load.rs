@@ -231,7 +231,7 @@ mod tests {
         let (_, _, message, _) = error("backends = 'onnx'\n");
         assert_eq!(
             message,
-            "unknown value `onnx`; expected one of `candle`, `ort`, `tch`, `openai`"
+            "unknown value `onnx`; expected one of `candle`, `ort`, `tch`, `openai`, `null`"
         );
     }
 
