@@ -451,8 +451,10 @@ mod tests {
             .collect()
     }
 
+    type Statistic = fn(&Statistics) -> f64;
+
     /// Mean and standard deviation of one statistic over draws.
-    fn moments(draws: &[Statistics], f: fn(&Statistics) -> f64) -> (f64, f64) {
+    fn moments(draws: &[Statistics], f: Statistic) -> (f64, f64) {
         let v: Vec<f64> = draws.iter().map(f).collect();
         (crate::stats::mean(&v), crate::stats::stddev(&v))
     }
@@ -471,7 +473,7 @@ mod tests {
             let mut rng = SplitMix64::new(9);
             let fast: Vec<Statistics> = (0..4000).map(|_| run.resampled(&mut rng)).collect();
             let slow = brute_force(&sample, 4000, 11);
-            let metrics: [(&str, fn(&Statistics) -> f64); 4] = [
+            let metrics: [(&str, Statistic); 4] = [
                 ("p5", |s| s.p5),
                 ("p50", |s| s.p50),
                 ("p99", |s| s.p99),
