@@ -158,13 +158,16 @@ impl CandleGpt {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let (q, mut k, mut v) = (split(0)?, split(1)?, split(2)?);
+        // Scaled before the product: q has d columns where the scores have
+        // t, so the scaling touches fewer elements.
+        let q = (split(0)? / (d as f64).sqrt())?;
+        let (mut k, mut v) = (split(1)?, split(2)?);
         if let Some((k_past, v_past)) = kv.as_ref() {
             k = Tensor::cat(&[k_past, &k], 2)?;
             v = Tensor::cat(&[v_past, &v], 2)?;
         }
         *kv = Some((k.clone(), v.clone()));
-        let mut scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?;
+        let mut scores = q.matmul(&k.t()?)?;
         if let Some(mask) = mask {
             scores = scores.broadcast_add(mask)?;
         }
