@@ -209,6 +209,46 @@ fn every_pattern_streams_ttft_itl_and_counts_tokens_from_usage() {
     assert_eq!(num(r, "ttft_p50_ms"), num(r, "e2e_p50_ms"), "{r:?}");
 }
 
+/// One scenario measures the served model and the same GGUF in-process:
+/// the served text is scored against the f64 reference's continuation of
+/// the raw prompt, the very reference the candle row is scored against.
+#[test]
+fn served_text_is_scored_against_the_reference_beside_an_in_process_row() {
+    let Some(binary) = llama_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&binary, &dir.path().join("server.log"), &["-c", "512"]);
+    let model = repo_root().join("vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let scenario = format!(
+        "backends = ['openai', 'candle']\n[model]\nname = 'smollm2-135m'\ngguf = '{}'\n\
+         [endpoint]\nurl = '{}'\napi = 'completions'\n[inputs]\nprompt = '{PROMPT}'\n\
+         [generation]\ngen_len = 12\nrequests = 2\npattern = 'single_stream'\n",
+        model.display(),
+        server.url()
+    );
+    let (folder, ok) = run(dir.path(), "agreement", &scenario, &[]);
+    let all = rows(&folder);
+    assert!(ok, "{all:?}");
+    let (served, candle) = (row(&all, "/openai/"), row(&all, "/candle/"));
+    for r in [served, candle] {
+        assert_eq!(r["status"], "measured", "{r:?}");
+        assert!(num(r, "agree_rouge_l") > 0.0, "{r:?}");
+    }
+    // The server's first greedy token is the reference's: the Q4_1 kernels
+    // move logits by far less than the gap between the top two.
+    assert!(num(served, "agree_prefix_tokens") >= 1.0, "{served:?}");
+    let generation: Vec<serde_json::Value> = cases(&folder)
+        .into_iter()
+        .map(|c| c["generation"].clone())
+        .collect();
+    let reference = generation[0]["reference_text"].as_str().unwrap();
+    assert!(!reference.is_empty(), "{:?}", generation[0]);
+    for g in &generation {
+        assert_eq!(g["reference_text"], reference, "one reference for both rows");
+        assert_eq!(g["prompt_text"], PROMPT);
+        assert!(!g["generated_text"].as_str().unwrap().is_empty(), "{g}");
+    }
+}
+
 #[test]
 fn goodput_counts_requests_meeting_the_slo_and_the_search_finds_a_rate() {
     let Some(binary) = llama_server() else { return };

@@ -33,6 +33,8 @@ pub enum Plan {
 #[derive(Debug)]
 pub struct Record {
     pub index: usize,
+    /// The closed-loop stream that sent it (`Concurrency`; 0 otherwise).
+    pub stream: usize,
     pub arrival_ns: u64,
     pub sent_ns: u64,
     pub outcome: Result<Generation, GenerationError>,
@@ -93,7 +95,7 @@ fn since(origin: Instant) -> u64 {
 
 async fn one(
     generator: &dyn Generator,
-    index: usize,
+    (index, stream): (usize, usize),
     request: GenerationRequest,
     arrival_ns: u64,
     origin: Instant,
@@ -105,6 +107,7 @@ async fn one(
     };
     Record {
         index,
+        stream,
         arrival_ns,
         sent_ns,
         outcome,
@@ -118,7 +121,7 @@ async fn sequential(
 ) -> Vec<Record> {
     let mut out = Vec::with_capacity(requests.len());
     for (i, r) in requests.into_iter().enumerate() {
-        out.push(one(generator.as_ref(), i, r, since(origin), origin).await);
+        out.push(one(generator.as_ref(), (i, 0), r, since(origin), origin).await);
     }
     out
 }
@@ -131,14 +134,15 @@ async fn concurrent(
 ) -> Vec<Record> {
     let next = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..streams.max(1))
-        .map(|_| {
+        .map(|stream| {
             let (generator, requests, next) = (generator.clone(), requests.clone(), next.clone());
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(r) = requests.get(i) else { break };
-                    mine.push(one(generator.as_ref(), i, r.clone(), since(origin), origin).await);
+                    let sent = since(origin);
+                    mine.push(one(generator.as_ref(), (i, stream), r.clone(), sent, origin).await);
                 }
                 mine
             })
@@ -168,7 +172,7 @@ fn scheduled(
         }
         let generator = generator.clone();
         handles
-            .push(runtime.spawn(async move { one(generator.as_ref(), i, r, due, origin).await }));
+            .push(runtime.spawn(async move { one(generator.as_ref(), (i, 0), r, due, origin).await }));
     }
     runtime.block_on(async {
         let mut out = Vec::with_capacity(handles.len());

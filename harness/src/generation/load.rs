@@ -5,18 +5,19 @@
 //! and `concurrency` (N parallel sessions).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use inferbench_backend::{
-    Backend, BackendError, ErrorClass, GenerationError, HostTensor, LoadOptions, ModelSource,
-    Session, TokenBatch,
+    Backend, BackendError, ErrorClass, GenerationError, GenerationRequest, HostTensor,
+    LoadOptions, ModelSource, Prompt, Session, TokenBatch,
 };
 use serde::{Deserialize, Serialize};
 
 use super::agreement::Agreement;
-use super::arrivals::gamma_arrivals_ns;
 use super::decode::generate;
-use super::slo::{Slo, search_highest_rate};
+use super::in_process::{Lanes, with_lanes};
+use super::served::run_with;
+use super::slo::Slo;
 use super::timeline::RequestTimeline;
 use crate::accuracy::{self, AccuracyDeltas};
 use crate::model::inputs::token_batch;
@@ -171,7 +172,6 @@ pub(crate) struct LoadRun {
     pub timelines: Vec<RequestTimeline>,
     pub failures: Vec<GenerationError>,
     pub wall_s: f64,
-    pub first: Option<(Vec<i64>, Vec<i64>, Vec<HostTensor>)>,
     pub stream_tokens_per_s: Vec<f64>,
     /// See [`GenerationSummary`]'s fields of the same names.
     pub token_counts: &'static str,
@@ -181,19 +181,9 @@ pub(crate) struct LoadRun {
     pub first_text: String,
 }
 
-impl LoadRun {
-    /// A run of an in-process decoder, whose token counts are exact.
-    fn counted_by_the_decoder() -> Self {
-        Self {
-            token_counts: "decoder",
-            ..Self::default()
-        }
-    }
-}
-
-fn backend_failure(e: BackendError) -> GenerationError {
-    GenerationError::new(ErrorClass::Backend, e.to_string())
-}
+/// The first request's prompt, its generated tokens and the logits each
+/// was chosen from.
+type FirstRequest = (Vec<i64>, Vec<i64>, Vec<HostTensor>);
 
 /// What each request of a case starts from, and where it stops.
 #[derive(Debug, Clone, Default)]
@@ -218,34 +208,34 @@ impl Requests {
         }
     }
 
-    /// The prompts of `batch` requests from request `first` on (random ids:
-    /// seeded by `index`, the request's or batch's number).
-    fn prompt(
-        &self,
-        case: &Case,
-        g: &GenerationCase,
-        batch: usize,
-        first: usize,
-        index: u64,
-    ) -> Result<TokenBatch, BackendError> {
-        if self.prompts.is_empty() {
-            let seed = case.input_seed.wrapping_add(index);
-            return Ok(token_batch(self.vocab, batch, g.prompt_len, seed));
+    /// The prompt of request `i`: the text prompts in turn, else random
+    /// ids seeded by the request's number (as the served workloads draw).
+    fn prompt(&self, case: &Case, g: &GenerationCase, i: usize) -> Vec<i64> {
+        match self.prompts.get(i % self.prompts.len().max(1)) {
+            Some(ids) => ids.clone(),
+            None => token_batch(self.vocab, 1, g.prompt_len, case.input_seed.wrapping_add(i as u64)).ids,
         }
-        let rows: Vec<&Vec<i64>> = (first..first + batch)
-            .map(|i| &self.prompts[i % self.prompts.len()])
-            .collect();
+    }
+
+    /// Every request of the case, as the driver sends them.
+    fn all(&self, case: &Case, g: &GenerationCase) -> Vec<GenerationRequest> {
+        (0..g.requests)
+            .map(|i| GenerationRequest {
+                prompt: Prompt::Tokens(self.prompt(case, g, i)),
+                max_tokens: g.gen_len,
+                ignore_eos: g.ignore_eos,
+            })
+            .collect()
+    }
+
+    /// The first `n` prompts as one batch, when they have one length.
+    fn first_batch(&self, case: &Case, g: &GenerationCase, n: usize) -> Option<TokenBatch> {
+        let rows: Vec<Vec<i64>> = (0..n).map(|i| self.prompt(case, g, i)).collect();
         let seq_len = rows[0].len();
-        if rows.iter().any(|r| r.len() != seq_len) {
-            return Err(BackendError::Unsupported(format!(
-                "a batch of {batch} needs text prompts of one token length, and these have {:?}                  (no padding); use batch 1 or prompts of equal length",
-                rows.iter().map(|r| r.len()).collect::<Vec<_>>()
-            )));
-        }
-        Ok(TokenBatch {
-            batch,
+        rows.iter().all(|r| r.len() == seq_len).then(|| TokenBatch {
+            batch: n,
             seq_len,
-            ids: rows.into_iter().flatten().copied().collect(),
+            ids: rows.concat(),
         })
     }
 }
@@ -276,127 +266,6 @@ fn ms_summary(values: impl Iterator<Item = f64>) -> Option<Summary> {
     Summary::of(&values.map(|ns| ns * 1e-6).collect::<Vec<_>>())
 }
 
-/// Runs requests one after another, each arriving at `arrivals_ns[i]`
-/// (0 for "now"): waits for an arrival when idle, queues when busy.
-fn serve(
-    session: &mut dyn Session,
-    case: &Case,
-    (g, requests): (&GenerationCase, &Requests),
-    arrivals_ns: &[u64],
-    keep_first: bool,
-) -> Result<LoadRun, BackendError> {
-    let mut decoder = session.decoder()?;
-    let mut run = LoadRun::counted_by_the_decoder();
-    let origin = Instant::now();
-    for (i, &arrival) in arrivals_ns.iter().enumerate() {
-        let now = origin.elapsed().as_nanos() as u64;
-        if now < arrival {
-            std::thread::sleep(Duration::from_nanos(arrival - now));
-        }
-        let arrival = if arrival == 0 {
-            origin.elapsed().as_nanos() as u64
-        } else {
-            arrival
-        };
-        let start = origin.elapsed().as_nanos() as u64;
-        let p = requests.prompt(case, g, 1, i, i as u64)?;
-        match generate(
-            decoder.as_mut(),
-            &p,
-            g.gen_len,
-            requests.eos,
-            origin,
-            keep_first && i == 0,
-        ) {
-            Ok(out) => {
-                let produced = out.tokens[0].len();
-                if keep_first && i == 0 {
-                    run.first = Some((p.ids.clone(), out.tokens[0].clone(), out.logits));
-                }
-                let token_ns = out.token_ns[..produced].to_vec();
-                run.timelines
-                    .push(RequestTimeline::per_token(arrival, start, token_ns));
-            }
-            Err(e) => run.failures.push(backend_failure(e)),
-        }
-    }
-    run.wall_s = origin.elapsed().as_secs_f64();
-    Ok(run)
-}
-
-/// All requests arrive at once and are processed `batch` at a time.
-fn offline(
-    session: &mut dyn Session,
-    case: &Case,
-    g: &GenerationCase,
-    requests: &Requests,
-) -> Result<LoadRun, BackendError> {
-    let mut decoder = session.decoder()?;
-    let mut run = LoadRun::counted_by_the_decoder();
-    let origin = Instant::now();
-    let batch = case.batch.max(1);
-    for (chunk, first) in (0..g.requests).step_by(batch).enumerate() {
-        let n = batch.min(g.requests - first);
-        let start = origin.elapsed().as_nanos() as u64;
-        let p = requests.prompt(case, g, n, first, chunk as u64)?;
-        let eos = requests.eos;
-        match generate(decoder.as_mut(), &p, g.gen_len, eos, origin, chunk == 0) {
-            Ok(out) => {
-                for tokens in &out.tokens {
-                    let token_ns = out.token_ns[..tokens.len()].to_vec();
-                    run.timelines
-                        .push(RequestTimeline::per_token(0, start, token_ns));
-                }
-                if chunk == 0 {
-                    run.first = Some((p.row(0).to_vec(), out.tokens[0].clone(), out.logits));
-                }
-            }
-            Err(e) => {
-                let failure = backend_failure(e);
-                run.failures.extend(std::iter::repeat_n(failure, n));
-            }
-        }
-    }
-    run.wall_s = origin.elapsed().as_secs_f64();
-    Ok(run)
-}
-
-/// `n` sessions in parallel threads, each single-stream over all requests.
-/// The first stream reuses the loaded session; the others load their own.
-fn concurrent(
-    session: &mut dyn Session,
-    load: &(dyn Fn() -> Result<Box<dyn Session>, BackendError> + Sync),
-    case: &Case,
-    work: (&GenerationCase, &Requests),
-) -> Result<LoadRun, BackendError> {
-    let g = work.0;
-    let arrivals = vec![0; g.requests];
-    let origin = Instant::now();
-    let others: Vec<Result<LoadRun, BackendError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..g.concurrency)
-            .map(|_| scope.spawn(|| serve(load()?.as_mut(), case, work, &arrivals, false)))
-            .collect();
-        let mine = serve(session, case, work, &arrivals, true);
-        std::iter::once(mine)
-            .chain(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(BackendError::Run("a stream panicked".into())))
-            }))
-            .collect()
-    });
-    let mut run = LoadRun::counted_by_the_decoder();
-    for r in others {
-        let r = r?;
-        let tokens: usize = r.timelines.iter().map(|t| t.token_ns.len()).sum();
-        run.stream_tokens_per_s.push(tokens as f64 / r.wall_s);
-        run.failures.extend(r.failures);
-        run.timelines.extend(r.timelines);
-        run.first = run.first.or(r.first);
-    }
-    run.wall_s = origin.elapsed().as_secs_f64();
-    Ok(run)
-}
-
 /// The p99 figures of a run against every `[slo]` limit: met when no
 /// request failed and no limit is breached.
 pub(crate) fn p99_meets(run: &LoadRun, slo: &Slo) -> (bool, f64) {
@@ -423,26 +292,6 @@ pub(crate) fn record_trial(
         met,
     });
     met
-}
-
-/// Bisection on the arrival rate for the highest one whose p99 meets every
-/// limit ([`search_highest_rate`]), from the single-stream capacity
-/// estimate 1/e2e (beyond it the queue grows without bound).
-fn search_rate(
-    session: &mut dyn Session,
-    case: &Case,
-    work: (&GenerationCase, &Requests),
-) -> Result<(f64, Vec<RateTrial>), BackendError> {
-    let g = work.0;
-    let probe = serve(session, case, work, &vec![0; g.requests.min(4)], false)?;
-    let service_s = probe.wall_s / probe.timelines.len().max(1) as f64;
-    let mut trials = Vec::new();
-    let rate = search_highest_rate(1.0 / service_s.max(1e-6), |rate| {
-        let arrivals = gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed);
-        let run = serve(session, case, work, &arrivals, false)?;
-        Ok::<_, BackendError>(record_trial(&mut trials, rate, &run, &g.slo))
-    })?;
-    Ok((rate, trials))
 }
 
 /// Reference check of the first request: the f64 model over prompt +
@@ -504,7 +353,7 @@ fn check_llama_accuracy(
 /// The reference's greedy continuation of `prompt`, ended after `eos`
 /// when decoding stops there (greedy tokens before it do not depend on
 /// what follows, so the cached full continuation serves both).
-fn reference_continuation(
+pub(crate) fn reference_continuation(
     reference: &CachedLlamaReference,
     prompt: &[i64],
     gen_len: usize,
@@ -526,7 +375,7 @@ fn reference_continuation(
 /// with the reference's own continuation.
 fn judge_first(
     outcome: &mut GenerationOutcome,
-    first: Option<(Vec<i64>, Vec<i64>, Vec<HostTensor>)>,
+    first: Option<FirstRequest>,
     setup: &GenerationSetup,
     case: &Case,
     g: &GenerationCase,
@@ -563,6 +412,7 @@ fn judge_first(
         }
     }
     s.prompt_tokens = prompt;
+    s.first_request_tokens = generated;
     Ok(())
 }
 
@@ -572,47 +422,61 @@ pub fn run_generation(
     case: &Case,
     g: &GenerationCase,
 ) -> Result<GenerationOutcome, BackendError> {
-    let work = (g, &setup.requests);
-    // Warm-up: one request, unmeasured.
-    let warm = GenerationCase {
-        requests: 1,
-        ..g.clone()
+    let runtime = super::drive::runtime()
+        .map_err(|e| BackendError::Load(format!("cannot start the async runtime: {e}")))?;
+    let requests = setup.requests.all(case, g);
+    // The fields alone: the reference in `setup` stays on this thread.
+    let (backend, source, options) = (setup.backend, setup.source, setup.options);
+    let load = move || backend.load(source, options);
+    let lanes = Lanes {
+        first: &mut *session,
+        extra: match g.pattern {
+            LoadPattern::Concurrency => g.concurrency.saturating_sub(1),
+            _ => 0,
+        },
+        load: &load,
+        batch: match g.pattern {
+            LoadPattern::Offline => case.batch,
+            _ => 1,
+        },
+        eos: setup.requests.eos,
     };
-    serve(session, case, (&warm, &setup.requests), &[0], false)?;
-    let immediate = vec![0; g.requests];
-    let arrivals = |rate: f64| gamma_arrivals_ns(g.requests, rate, g.burstiness, g.seed);
-    let (mut run, offered, searched) = match g.pattern {
-        LoadPattern::SingleStream => (serve(session, case, work, &immediate, true)?, None, None),
-        LoadPattern::Offline => (offline(session, case, g, &setup.requests)?, None, None),
-        LoadPattern::Concurrency => {
-            // The fields alone: the reference in `setup` stays on this thread.
-            let (backend, source, options) = (setup.backend, setup.source, setup.options);
-            let load = move || backend.load(source, options);
-            (concurrent(session, &load, case, work)?, None, None)
-        }
-        LoadPattern::Server if g.search_rate => {
-            let (rate, trials) = search_rate(session, case, work)?;
-            // The figures reported are those of a final run at the rate found.
-            let lowest = trials.iter().map(|t| t.rate).fold(f64::INFINITY, f64::min);
-            let rate_run = if rate > 0.0 { rate } else { lowest.min(1e6) };
-            let run = serve(session, case, work, &arrivals(rate_run), true)?;
-            (run, Some(rate_run), Some((rate, trials)))
-        }
-        LoadPattern::Server => {
-            let rate = g.rate.unwrap_or(1.0);
-            let run = serve(session, case, work, &arrivals(rate), true)?;
-            (run, Some(rate), None)
-        }
-    };
-    let peak_rss_bytes = crate::runner::memory::peak_rss_bytes();
-    let first = run.first.clone();
-    run.first = first
-        .as_ref()
-        .map(|(p, t, _)| (p.clone(), t.clone(), Vec::new()));
-    let mut outcome = summarize(run, g, offered, searched);
+    let mut outcome =
+        with_lanes(lanes, |generator| run_with(&runtime, generator, &requests, g, None))??;
+    outcome.peak_rss_bytes = crate::runner::memory::peak_rss_bytes();
+    // The decoder's counts are exact; the client's CPU figures would count
+    // the model's own work here, so they are a served model's only.
+    outcome.summary.token_counts = "decoder".into();
+    outcome.summary.client = None;
+    let first = first_request(session, setup, case, g)?;
     judge_first(&mut outcome, first, setup, case, g)?;
-    outcome.peak_rss_bytes = peak_rss_bytes;
     Ok(outcome)
+}
+
+/// The first request decoded once more, unmeasured, keeping the logits
+/// each token was chosen from (copying them in the measured run would slow
+/// it); `offline` decodes it in its batch, as measured.
+fn first_request(
+    session: &mut dyn Session,
+    setup: &GenerationSetup,
+    case: &Case,
+    g: &GenerationCase,
+) -> Result<Option<FirstRequest>, BackendError> {
+    let n = match g.pattern {
+        LoadPattern::Offline => case.batch.min(g.requests),
+        _ => 1,
+    };
+    let Some(prompt) = (1..=n.max(1))
+        .rev()
+        .find_map(|n| setup.requests.first_batch(case, g, n))
+    else {
+        return Ok(None);
+    };
+    let mut decoder = session.decoder()?;
+    let eos = setup.requests.eos.filter(|_| !g.ignore_eos);
+    let out = generate(decoder.as_mut(), &prompt, g.gen_len, eos, Instant::now(), true)?;
+    let generated = out.tokens.into_iter().next().unwrap_or_default();
+    Ok(Some((prompt.row(0).to_vec(), generated, out.logits)))
 }
 
 /// Failures by class with each class's first message; a completed request
@@ -662,7 +526,6 @@ pub(crate) fn summarize(
         Some((rate, trials)) => (Some(rate), trials),
         None => (None, Vec::new()),
     };
-    let first = run.first.take();
     let completed = tl.len();
     let summary = GenerationSummary {
         pattern: g.pattern,
@@ -697,7 +560,7 @@ pub(crate) fn summarize(
         rate_trials,
         streams: g.concurrency.max(1),
         per_stream_tokens_per_s: Summary::of(&run.stream_tokens_per_s),
-        first_request_tokens: first.map(|f| f.1).unwrap_or_default(),
+        first_request_tokens: Vec::new(),
         prompt_tokens: Vec::new(),
         prompt_text: String::new(),
         reference_tokens: Vec::new(),
@@ -733,7 +596,7 @@ mod tests {
     /// after arrival, the others `tpot` ms apart.
     fn run_of(ttfts_ms: &[u64], tpot_ms: u64) -> LoadRun {
         let ms = 1_000_000;
-        let mut run = LoadRun::counted_by_the_decoder();
+        let mut run = LoadRun::default();
         for &t in ttfts_ms {
             let tokens = (0..4).map(|i| (t + i * tpot_ms) * ms).collect();
             run.timelines.push(RequestTimeline::per_token(0, 0, tokens));
@@ -764,7 +627,7 @@ mod tests {
         let mut failed = run_of(&[10], 5);
         failed
             .failures
-            .push(backend_failure(BackendError::Run("lost".into())));
+            .push(GenerationError::new(ErrorClass::Backend, "lost"));
         assert!(!p99_meets(&failed, &slo()).0, "a failed request");
         assert!(
             !p99_meets(&LoadRun::default(), &slo()).0,

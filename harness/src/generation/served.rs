@@ -217,6 +217,7 @@ fn load_run(
     let mut lags = Vec::new();
     let mut sends = Vec::new();
     let (mut usage_total, mut counted_total) = (0u64, 0u64);
+    let mut stream_tokens = vec![0usize; streams(plan)];
     for r in &driven.records {
         let generation = match &r.outcome {
             Ok(generation) => generation,
@@ -235,6 +236,9 @@ fn load_run(
             (None, None) => (token_ns.len(), "chunks"),
         };
         run.token_counts = source;
+        if let Some(tokens) = stream_tokens.get_mut(r.stream) {
+            *tokens += output_tokens;
+        }
         if let (Some(u), Some(n)) = (generation.usage, counted) {
             usage_total += u.completion_tokens;
             counted_total += n as u64;
@@ -242,7 +246,7 @@ fn load_run(
         if output_tokens < g.gen_len {
             run.short_requests += 1;
         }
-        if run.first_text.is_empty() {
+        if r.index == 0 {
             run.first_text = generation.text();
         }
         lags.push(r.sent_ns.saturating_sub(r.arrival_ns) as f64 * 1e-6);
@@ -253,6 +257,10 @@ fn load_run(
             token_ns,
             output_tokens,
         });
+    }
+    if let Plan::Concurrency(_) = plan {
+        let wall_s = driven.wall_s.max(1e-9);
+        run.stream_tokens_per_s = stream_tokens.iter().map(|&n| n as f64 / wall_s).collect();
     }
     if counted_total > 0 {
         run.warnings
@@ -275,6 +283,14 @@ fn load_run(
         &mut run.warnings,
     ));
     run
+}
+
+/// The closed-loop streams of a plan (1 for the others).
+fn streams(plan: &Plan) -> usize {
+    match plan {
+        Plan::Concurrency(n) => (*n).max(1),
+        _ => 1,
+    }
 }
 
 /// The client's overhead (CPU time per request) and pace (send rate against

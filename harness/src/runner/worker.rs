@@ -155,8 +155,9 @@ fn execute_into(job: &WorkerJob, report: &mut WorkerReport) -> Result<(), Backen
         let outcome = crate::generation::served::run_endpoint(case, g, endpoint)?;
         report.measure_ms = ms_since(t);
         report.series = vec![Series::wall_ns(outcome.e2e_ns)];
-        report.generation = Some(outcome.summary);
-        return Ok(());
+        // The measured figures are in the report before the reference runs.
+        let summary = report.generation.insert(outcome.summary);
+        return checkpoint::served_agreement(job, g, summary);
     }
     if case.model.file.is_none() && job.llama.is_none() && job.encoder.is_none() {
         crate::model::synthetic::ensure_weights_at(&job.weights, &case.model.spec)
