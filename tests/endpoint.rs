@@ -243,7 +243,10 @@ fn served_text_is_scored_against_the_reference_beside_an_in_process_row() {
     let reference = generation[0]["reference_text"].as_str().unwrap();
     assert!(!reference.is_empty(), "{:?}", generation[0]);
     for g in &generation {
-        assert_eq!(g["reference_text"], reference, "one reference for both rows");
+        assert_eq!(
+            g["reference_text"], reference,
+            "one reference for both rows"
+        );
         assert_eq!(g["prompt_text"], PROMPT);
         assert!(!g["generated_text"].as_str().unwrap().is_empty(), "{g}");
     }

@@ -171,8 +171,9 @@ fn scheduled(
             std::thread::sleep(Duration::from_nanos(due - now));
         }
         let generator = generator.clone();
-        handles
-            .push(runtime.spawn(async move { one(generator.as_ref(), (i, 0), r, due, origin).await }));
+        handles.push(
+            runtime.spawn(async move { one(generator.as_ref(), (i, 0), r, due, origin).await }),
+        );
     }
     runtime.block_on(async {
         let mut out = Vec::with_capacity(handles.len());

@@ -103,7 +103,11 @@ pub fn with_lanes<R: Send>(
                 match ready.recv() {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(e),
-                    Err(_) => return Err(BackendError::Load("a decoding lane died while loading".into())),
+                    Err(_) => {
+                        return Err(BackendError::Load(
+                            "a decoding lane died while loading".into(),
+                        ));
+                    }
                 }
             }
             Ok(work(generator_ref.clone()))
@@ -145,7 +149,11 @@ fn prompt_len(job: &Job) -> Option<usize> {
 /// The next requests to decode together: the one held back last time or
 /// the next in the queue, then up to `batch` in all of its prompt length.
 /// A request of another length is held for the next batch.
-fn next_batch(queue: &Mutex<Receiver<Job>>, held: &mut Option<Job>, batch: usize) -> Option<Vec<Job>> {
+fn next_batch(
+    queue: &Mutex<Receiver<Job>>,
+    held: &mut Option<Job>,
+    batch: usize,
+) -> Option<Vec<Job>> {
     let queue = queue.lock().ok()?;
     let first = match held.take() {
         Some(job) => job,
@@ -174,9 +182,12 @@ fn decode(decoder: &mut dyn Decoder, jobs: Vec<Job>, eos: Option<i64>) {
         match &job.request.prompt {
             Prompt::Tokens(prompt) => ids.extend_from_slice(prompt),
             _ => {
-                let message = "in-process decoding takes token prompts (text needs the model's tokenizer)";
+                let message =
+                    "in-process decoding takes token prompts (text needs the model's tokenizer)";
                 for job in jobs {
-                    let _ = job.reply.send(Err(GenerationError::new(ErrorClass::Backend, message)));
+                    let _ = job
+                        .reply
+                        .send(Err(GenerationError::new(ErrorClass::Backend, message)));
                 }
                 return;
             }
@@ -298,7 +309,12 @@ mod tests {
     }
 
     /// Requests all due at once on `extra + 1` lanes of `batch`.
-    fn run(f: &Fixture, (extra, batch): (usize, usize), eos: Option<i64>, requests: Vec<GenerationRequest>) -> Driven {
+    fn run(
+        f: &Fixture,
+        (extra, batch): (usize, usize),
+        eos: Option<i64>,
+        requests: Vec<GenerationRequest>,
+    ) -> Driven {
         let backend = inferbench_candle::CandleBackend;
         let mut session = backend.load(&f.source, &f.options).unwrap();
         let load = || backend.load(&f.source, &f.options);
@@ -323,14 +339,19 @@ mod tests {
 
     /// The decoder's own greedy tokens for [`PROMPT`].
     fn direct(f: &Fixture) -> Vec<i64> {
-        let mut session = inferbench_candle::CandleBackend.load(&f.source, &f.options).unwrap();
+        let mut session = inferbench_candle::CandleBackend
+            .load(&f.source, &f.options)
+            .unwrap();
         let prompt = TokenBatch {
             batch: 1,
             seq_len: 4,
             ids: PROMPT.to_vec(),
         };
         let mut decoder = session.decoder().unwrap();
-        generate(decoder.as_mut(), &prompt, 6, None, Instant::now(), false).unwrap().tokens[0].clone()
+        generate(decoder.as_mut(), &prompt, 6, None, Instant::now(), false)
+            .unwrap()
+            .tokens[0]
+            .clone()
     }
 
     #[test]
@@ -342,7 +363,11 @@ mod tests {
         let mut first_token_ns = Vec::new();
         for r in &d.records {
             let g = r.outcome.as_ref().unwrap();
-            assert_eq!(tokens(g), direct, "the same greedy tokens as the decoder gives");
+            assert_eq!(
+                tokens(g),
+                direct,
+                "the same greedy tokens as the decoder gives"
+            );
             assert_eq!(g.usage.map(|u| u.completion_tokens), Some(6));
             first_token_ns.push(d.ns(g.events[0].at));
         }

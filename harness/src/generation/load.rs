@@ -1,15 +1,18 @@
-//! Load patterns over a KV-cache decoder, after MLPerf LoadGen's scenarios:
-//! `single_stream` (one request at a time), `offline` (everything at once,
-//! in batches), `server` (Poisson arrivals at a rate, latency including
-//! queueing, with a search for the highest rate meeting a p99 TTFT target)
-//! and `concurrency` (N parallel sessions).
+//! Generation workloads of in-process decoders under the load patterns,
+//! after MLPerf LoadGen's scenarios: `single_stream` (one request at a
+//! time), `offline` (everything at once, in batches), `server` (arrivals at
+//! a rate, latency including queueing, with a search for the highest rate
+//! meeting every SLO) and `concurrency` (N closed-loop streams). The
+//! decoders sit behind the [`Generator`](inferbench_backend::Generator)
+//! interface ([`with_lanes`]) and the served driver runs the pattern; this
+//! module adds the reference checks and the summary both sides share.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use inferbench_backend::{
-    Backend, BackendError, ErrorClass, GenerationError, GenerationRequest, HostTensor,
-    LoadOptions, ModelSource, Prompt, Session, TokenBatch,
+    Backend, BackendError, ErrorClass, GenerationError, GenerationRequest, HostTensor, LoadOptions,
+    ModelSource, Prompt, Session, TokenBatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +78,7 @@ pub struct GenerationSummary {
     /// limit, and every rate tried.
     pub max_rate_meeting_target: Option<f64>,
     pub rate_trials: Vec<RateTrial>,
-    /// concurrency: parallel sessions, and each one's output tokens/s.
+    /// concurrency: closed-loop streams, and each one's output tokens/s.
     pub streams: usize,
     pub per_stream_tokens_per_s: Option<Summary>,
     /// Greedy token ids of the first measured request, for cross-backend checks.
@@ -213,7 +216,15 @@ impl Requests {
     fn prompt(&self, case: &Case, g: &GenerationCase, i: usize) -> Vec<i64> {
         match self.prompts.get(i % self.prompts.len().max(1)) {
             Some(ids) => ids.clone(),
-            None => token_batch(self.vocab, 1, g.prompt_len, case.input_seed.wrapping_add(i as u64)).ids,
+            None => {
+                token_batch(
+                    self.vocab,
+                    1,
+                    g.prompt_len,
+                    case.input_seed.wrapping_add(i as u64),
+                )
+                .ids
+            }
         }
     }
 
@@ -441,8 +452,9 @@ pub fn run_generation(
         },
         eos: setup.requests.eos,
     };
-    let mut outcome =
-        with_lanes(lanes, |generator| run_with(&runtime, generator, &requests, g, None))??;
+    let mut outcome = with_lanes(lanes, |generator| {
+        run_with(&runtime, generator, &requests, g, None)
+    })??;
     outcome.peak_rss_bytes = crate::runner::memory::peak_rss_bytes();
     // The decoder's counts are exact; the client's CPU figures would count
     // the model's own work here, so they are a served model's only.
@@ -474,7 +486,14 @@ fn first_request(
     };
     let mut decoder = session.decoder()?;
     let eos = setup.requests.eos.filter(|_| !g.ignore_eos);
-    let out = generate(decoder.as_mut(), &prompt, g.gen_len, eos, Instant::now(), true)?;
+    let out = generate(
+        decoder.as_mut(),
+        &prompt,
+        g.gen_len,
+        eos,
+        Instant::now(),
+        true,
+    )?;
     let generated = out.tokens.into_iter().next().unwrap_or_default();
     Ok(Some((prompt.row(0).to_vec(), generated, out.logits)))
 }

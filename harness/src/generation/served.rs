@@ -262,6 +262,20 @@ fn load_run(
         let wall_s = driven.wall_s.max(1e-9);
         run.stream_tokens_per_s = stream_tokens.iter().map(|&n| n as f64 / wall_s).collect();
     }
+    warn_on_counts(&mut run, (usage_total, counted_total), g.gen_len);
+    run.client = Some(client_figures(
+        &driven,
+        plan,
+        &lags,
+        &sends,
+        &mut run.warnings,
+    ));
+    run
+}
+
+/// Warnings on the token counts: usage against the tokenizer's (when both
+/// counted), and requests that stopped short of `gen_len`.
+fn warn_on_counts(run: &mut LoadRun, (usage_total, counted_total): (u64, u64), gen_len: usize) {
     if counted_total > 0 {
         run.warnings
             .extend(usage_mismatch(usage_total, counted_total));
@@ -272,17 +286,9 @@ fn load_run(
              server stopped early: set `ignore_eos = true` or check its context size)",
             run.short_requests,
             run.timelines.len(),
-            g.gen_len
+            gen_len
         ));
     }
-    run.client = Some(client_figures(
-        &driven,
-        plan,
-        &lags,
-        &sends,
-        &mut run.warnings,
-    ));
-    run
 }
 
 /// The closed-loop streams of a plan (1 for the others).

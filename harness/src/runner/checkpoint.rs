@@ -115,6 +115,48 @@ pub fn text_perplexity(
     })
 }
 
+/// The served model's first text against the f64 reference's greedy
+/// continuation of the same raw prompt, when the scenario names the
+/// checkpoint the server serves (`[model]`) and sends raw prompts
+/// (`api = "completions"`: a chat template leaves no like-for-like text).
+/// The server's text is tokenized again with the checkpoint's tokenizer,
+/// as the in-process rows' agreement compares token ids.
+pub fn served_agreement(
+    job: &WorkerJob,
+    g: &GenerationCase,
+    summary: &mut GenerationSummary,
+) -> Result<(), BackendError> {
+    let raw = job
+        .case
+        .endpoint
+        .as_ref()
+        .is_some_and(|e| e.api == inferbench_openai::Api::Completions);
+    if !raw || summary.prompt_text.is_empty() {
+        return Ok(());
+    }
+    let (Some(reference), Some(codec)) = (reference(job), codec(job)?) else {
+        return Ok(());
+    };
+    let ids = |text: &str| -> Result<Vec<i64>, BackendError> {
+        Ok(codec.encode(text)?.into_iter().map(i64::from).collect())
+    };
+    let prompt = ids(&summary.prompt_text)?;
+    let eos = job
+        .llama
+        .as_ref()
+        .and_then(|c| c.eos_token_id)
+        .map(i64::from)
+        .filter(|_| !g.ignore_eos);
+    let expected = reference_continuation(&reference, &prompt, g.gen_len, eos)?;
+    let served = ids(&summary.generated_text)?;
+    summary.agreement = Some(Agreement::of(&served, &expected));
+    summary.reference_text = codec.decode(&expected)?;
+    summary.reference_tokens = expected;
+    summary.prompt_tokens = prompt;
+    summary.first_request_tokens = served;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -213,46 +255,4 @@ mod tests {
             "{message}"
         );
     }
-}
-
-/// The served model's first text against the f64 reference's greedy
-/// continuation of the same raw prompt, when the scenario names the
-/// checkpoint the server serves (`[model]`) and sends raw prompts
-/// (`api = "completions"`: a chat template leaves no like-for-like text).
-/// The server's text is tokenized again with the checkpoint's tokenizer,
-/// as the in-process rows' agreement compares token ids.
-pub fn served_agreement(
-    job: &WorkerJob,
-    g: &GenerationCase,
-    summary: &mut GenerationSummary,
-) -> Result<(), BackendError> {
-    let raw = job
-        .case
-        .endpoint
-        .as_ref()
-        .is_some_and(|e| e.api == inferbench_openai::Api::Completions);
-    if !raw || summary.prompt_text.is_empty() {
-        return Ok(());
-    }
-    let (Some(reference), Some(codec)) = (reference(job), codec(job)?) else {
-        return Ok(());
-    };
-    let ids = |text: &str| -> Result<Vec<i64>, BackendError> {
-        Ok(codec.encode(text)?.into_iter().map(i64::from).collect())
-    };
-    let prompt = ids(&summary.prompt_text)?;
-    let eos = job
-        .llama
-        .as_ref()
-        .and_then(|c| c.eos_token_id)
-        .map(i64::from)
-        .filter(|_| !g.ignore_eos);
-    let expected = reference_continuation(&reference, &prompt, g.gen_len, eos)?;
-    let served = ids(&summary.generated_text)?;
-    summary.agreement = Some(Agreement::of(&served, &expected));
-    summary.reference_text = codec.decode(&expected)?;
-    summary.reference_tokens = expected;
-    summary.prompt_tokens = prompt;
-    summary.first_request_tokens = served;
-    Ok(())
 }

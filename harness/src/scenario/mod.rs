@@ -148,7 +148,7 @@ pub struct ReferenceCaseConfig {
     pub file: Option<std::path::PathBuf>,
 }
 
-/// MLPerf LoadGen's scenarios, plus N parallel sessions.
+/// MLPerf LoadGen's scenarios, plus N closed-loop streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadPattern {
@@ -158,7 +158,8 @@ pub enum LoadPattern {
     Offline,
     /// Poisson arrivals at `rate`; latency includes queueing.
     Server,
-    /// `concurrency` parallel sessions, each single-stream.
+    /// `concurrency` closed-loop streams sharing the requests, each
+    /// sending its next request when its last one finished.
     Concurrency,
 }
 
@@ -201,7 +202,8 @@ pub struct GenerationConfig {
     /// (default true, so every backend and server generates the same
     /// number); sent to an endpoint as `ignore_eos` and `min_tokens`.
     pub ignore_eos: Option<bool>,
-    /// concurrency: parallel sessions; a list sweeps it (default 1).
+    /// concurrency: closed-loop streams (in-process: parallel sessions);
+    /// a list sweeps it (default 1).
     pub concurrency: Option<Axis<usize>>,
     /// Seed of the arrival schedule (default 0).
     pub seed: Option<u64>,
