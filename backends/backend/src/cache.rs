@@ -42,8 +42,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Writes through a temporary file and a rename, so a reader (another
 /// case's worker) never sees a half-written file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Unique per process and per call: two threads of one process (tests
+    // exporting the same model side by side) must not rename each other's
+    // half-written file away.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
+    tmp_name.push(format!(".tmp{}-{call}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
     if written.is_err() {
@@ -123,6 +128,27 @@ mod tests {
         fs::remove_file(digest_path(&path)).unwrap();
         assert_eq!(check(&path).unwrap(), Integrity::Unrecorded);
         record(&path).unwrap();
+        assert_eq!(check(&path).unwrap(), Integrity::Intact);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two tests of one binary once exported the same ONNX file side by
+    /// side and one failed with "No such file or directory".
+    #[test]
+    fn threads_of_one_process_write_one_file_side_by_side() {
+        let dir =
+            std::env::temp_dir().join(format!("inferbench-cache-threads-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("model.onnx");
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        write(&path, &[3u8; 4096]).unwrap();
+                    }
+                });
+            }
+        });
         assert_eq!(check(&path).unwrap(), Integrity::Intact);
         fs::remove_dir_all(&dir).unwrap();
     }
