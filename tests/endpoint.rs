@@ -7,78 +7,13 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use support::llama_server::{Server, llama_server};
 use support::receivers::free_port;
-use support::{built_by_setup, repo_root};
+use support::repo_root;
 
 mod support;
-
-fn llama_server() -> Option<PathBuf> {
-    let path = std::env::var_os("INFERBENCH_LLAMA_SERVER").map_or_else(
-        || repo_root().join("vendor/llama.cpp/bin/llama-server"),
-        PathBuf::from,
-    );
-    built_by_setup(path, "the endpoint tests did not run")
-}
-
-/// A `llama-server` child on 127.0.0.1, killed (by its own handle) on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// Starts the server with `extra` arguments and waits for `/health`.
-    fn start(binary: &Path, log: &Path, extra: &[&str]) -> Server {
-        let port = free_port();
-        let model = repo_root().join("vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-        let log_file = fs::File::create(log).unwrap();
-        let child = Process::new(binary)
-            .args(["-m", model.to_str().unwrap(), "--host", "127.0.0.1"])
-            .args(["--port", &port.to_string(), "-t", "1", "--no-webui"])
-            .args(extra)
-            .stdout(Stdio::from(log_file.try_clone().unwrap()))
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .unwrap();
-        let mut server = Server { child, port };
-        server.wait_healthy(log);
-        server
-    }
-
-    fn wait_healthy(&mut self, log: &Path) {
-        let url = format!("http://127.0.0.1:{}/health", self.port);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("llama-server exited ({status}): {}", read(log));
-            }
-            if reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("llama-server not healthy after 120 s: {}", read(log));
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_default()
-}
 
 /// Runs a scenario text; returns the run folder and whether it exited 0.
 fn run(dir: &Path, name: &str, text: &str, env: &[(&str, &str)]) -> (PathBuf, bool) {

@@ -253,19 +253,14 @@ fn assert_store_matches_run(query_url: &str, dir: &Path, run_id: &str) {
     assert_eq!(by_status, expected);
 }
 
-/// Every query of the Grafana dashboard (ci/grafana/inferbench.json), its
-/// variables set to "all", answers with data from the store.
+/// Every query of the Grafana dashboard's benchmark-run panels
+/// (ci/grafana/inferbench.json, above its Live row, which tests/monitor.rs
+/// checks), its variables set to "all", answers with data from the store.
 fn assert_dashboard_queries_answer(query_url: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/grafana/inferbench.json");
-    let dashboard: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
-    let panels = dashboard["panels"].as_array().unwrap();
+    let panels = support::dashboard::panels(false);
     assert!(panels.len() >= 8);
-    for panel in panels {
-        for target in panel["targets"].as_array().unwrap() {
-            let mut expr = target["expr"].as_str().unwrap().to_string();
-            for var in ["$scenario", "$backend", "$precision", "$model"] {
-                expr = expr.replace(var, ".*");
-            }
+    for panel in &panels {
+        for expr in support::dashboard::queries(panel, "1m") {
             let series = promql(query_url, &expr);
             assert!(
                 !series.is_empty(),

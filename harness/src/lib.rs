@@ -8,6 +8,7 @@ pub mod gate;
 pub mod generation;
 pub mod history;
 pub mod model;
+pub mod monitor;
 pub mod plots;
 pub mod reference_docs;
 pub mod registry;

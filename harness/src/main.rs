@@ -71,6 +71,11 @@ enum Command {
     Plan(inferbench::shard::command::PlanArgs),
     /// Merge shard run folders (`run --shard`) into one run folder.
     Merge(inferbench::shard::command::MergeArgs),
+    /// Probe a scenario's generation cases continuously (a served endpoint
+    /// or an in-process model), serving the figures at /metrics for
+    /// Prometheus and pushing them over OTLP; runs until SIGINT, SIGTERM or
+    /// --duration.
+    Monitor(inferbench::monitor::MonitorArgs),
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -373,6 +378,7 @@ fn main() -> ExitCode {
         }
         Command::Plan(args) => inferbench::shard::command::run_plan(&args, cores()),
         Command::Merge(args) => inferbench::shard::command::run_merge(&args),
+        Command::Monitor(args) => inferbench::monitor::run_monitor(&args, cores()),
         Command::Worker { job, report } => worker(&job, &report),
     };
     outcome.unwrap_or_else(|e| {

@@ -85,6 +85,8 @@ pub fn built_by_setup(path: PathBuf, skipped: &str) -> Option<PathBuf> {
 }
 
 pub mod chromium;
+pub mod dashboard;
+pub mod llama_server;
 pub mod receivers;
 pub mod rotel_output;
 

@@ -343,6 +343,66 @@ impl PushgatewayStack {
     }
 }
 
+/// Prometheus with the given `prometheus.yml` and the files it names (rule
+/// files), all in one folder that lives as long as it runs.
+pub struct Prometheus {
+    pub receiver: Receiver,
+    pub port: u16,
+}
+
+impl Prometheus {
+    pub fn start(config: &str, files: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let folder = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            fs::write(folder.path().join(name), text).unwrap();
+        }
+        let config_path = folder.path().join("prometheus.yml");
+        fs::write(&config_path, config).unwrap();
+        let mut receiver = Receiver::start(
+            "Prometheus",
+            "prometheus",
+            &[
+                format!("--config.file={}", config_path.display()),
+                "--storage.tsdb.path=data".into(),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+            ],
+        );
+        receiver.wait_ready(&format!("http://127.0.0.1:{port}/-/ready"));
+        std::mem::forget(folder);
+        Self { receiver, port }
+    }
+
+    pub fn query_url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/query", self.port)
+    }
+
+    /// (alert name, state: pending or firing) of every active alert.
+    pub fn alerts(&self) -> Vec<(String, String)> {
+        let url = format!("http://127.0.0.1:{}/api/v1/alerts", self.port);
+        let body: serde_json::Value = http()
+            .get(url)
+            .send()
+            .and_then(|r| r.bytes())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        body["data"]["alerts"]
+            .as_array()
+            .map(|alerts| {
+                alerts
+                    .iter()
+                    .map(|a| {
+                        let name = a["labels"]["alertname"].as_str().unwrap_or_default();
+                        let state = a["state"].as_str().unwrap_or_default();
+                        (name.to_string(), state.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// The rotel OTLP collector, printing every span it receives in detail.
 pub struct Rotel {
     pub receiver: Receiver,

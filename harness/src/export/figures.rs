@@ -23,6 +23,11 @@ pub struct Figure {
 pub const LATENCY_HISTOGRAM: &str = "gen_ai.client.operation.duration";
 pub const LATENCY_HISTOGRAM_PROMETHEUS: &str = "gen_ai_client_operation_duration_seconds";
 
+/// Generation cases' per-request histograms, seconds: the GenAI
+/// conventions' time to first token and time per output token.
+pub const TTFT_HISTOGRAM: &str = "gen_ai.server.time_to_first_token";
+pub const TPOT_HISTOGRAM: &str = "gen_ai.server.time_per_output_token";
+
 /// Bucket bounds of the latency histogram, seconds: the GenAI conventions'
 /// advice (0.01 s … 81.92 s, doubling) preceded by finer doublings down to
 /// 10 µs, since a forward pass of a small model takes well under 10 ms.

@@ -9,6 +9,7 @@
 
 use crate::results::CaseResult;
 use crate::results::json::RunDocument;
+use crate::scenario::Case;
 
 /// `gen_ai.operation.name` of one measured iteration. A forward pass over a
 /// batch of prompt tokens is none of the convention's predefined operations
@@ -53,10 +54,17 @@ pub fn run_labels(run: &RunDocument) -> Labels {
 
 /// Every attribute of one case: the run's, then the case's own.
 pub fn case_labels(run: &RunDocument, r: &CaseResult) -> Labels {
-    let c = &r.case;
     let mut out = run_labels(run);
+    out.extend(case_attributes(&r.case));
+    out
+}
+
+/// The attributes of a case that do not depend on the run, which
+/// `inferbench monitor` gives its live series (with the scenario's name),
+/// so one dashboard selects runs and live probes alike.
+pub fn case_attributes(c: &Case) -> Labels {
     let int = |v: usize| LabelValue::Int(v as i64);
-    out.extend([
+    vec![
         ("inferbench.case", LabelValue::Text(c.id.clone())),
         (
             "gen_ai.provider.name",
@@ -85,8 +93,7 @@ pub fn case_labels(run: &RunDocument, r: &CaseResult) -> Labels {
         ("inferbench.batch", int(c.batch)),
         ("inferbench.seq_len", int(c.seq_len)),
         ("inferbench.threads", int(c.threads)),
-    ]);
-    out
+    ]
 }
 
 /// The Prometheus label (or metric) name of an OpenTelemetry name: every

@@ -21,7 +21,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    fn for_protocol(protocol: Protocol) -> Result<Self, String> {
+    pub(crate) fn for_protocol(protocol: Protocol) -> Result<Self, String> {
         let tokio = match protocol {
             Protocol::HttpProtobuf => None,
             Protocol::Grpc => Some(
@@ -63,7 +63,7 @@ pub fn key_values(labels: &Labels) -> Vec<KeyValue> {
 
 /// The resource: `service.name` is `inferbench` unless `OTEL_SERVICE_NAME`
 /// or `OTEL_RESOURCE_ATTRIBUTES` name it (the SDK's detectors read both).
-fn resource() -> Resource {
+pub(crate) fn resource() -> Resource {
     let named = std::env::var_os("OTEL_SERVICE_NAME").is_some()
         || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| {
             a.split(',')

@@ -17,7 +17,10 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use super::figures::{self, CASES_COUNTER, LATENCY_BOUNDS, LATENCY_HISTOGRAM, STATUS_LABEL};
+use super::figures::{
+    self, CASES_COUNTER, LATENCY_BOUNDS, LATENCY_HISTOGRAM, STATUS_LABEL, TPOT_HISTOGRAM,
+    TTFT_HISTOGRAM,
+};
 use super::labels::case_labels;
 use super::otlp::{Runtime, key_values};
 use super::otlp_config::{OtlpConfig, Protocol};
@@ -54,7 +57,7 @@ impl PushMetricExporter for RecordingExporter {
     }
 }
 
-fn build_exporter(config: &OtlpConfig) -> Result<MetricExporter, String> {
+pub(crate) fn build_exporter(config: &OtlpConfig) -> Result<MetricExporter, String> {
     let builder = MetricExporter::builder().with_temporality(Temporality::Cumulative);
     let built = match config.protocol {
         Protocol::HttpProtobuf => {
@@ -123,12 +126,12 @@ fn record(run: &RunDocument, provider: &SdkMeterProvider) {
         .build();
     // GenAI semantic conventions' server-side generation histograms.
     let ttft = meter
-        .f64_histogram("gen_ai.server.time_to_first_token")
+        .f64_histogram(TTFT_HISTOGRAM)
         .with_unit("s")
         .with_description("Time to generate the first token of a request, queueing included.")
         .build();
     let tpot = meter
-        .f64_histogram("gen_ai.server.time_per_output_token")
+        .f64_histogram(TPOT_HISTOGRAM)
         .with_unit("s")
         .with_description("Time per output token after the first of a request.")
         .build();

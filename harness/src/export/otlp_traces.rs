@@ -314,7 +314,7 @@ pub fn spans(run: &RunDocument) -> Vec<SpanData> {
     spans
 }
 
-fn build_exporter(config: &OtlpConfig) -> Result<SpanExporter, String> {
+pub(crate) fn build_exporter(config: &OtlpConfig) -> Result<SpanExporter, String> {
     let built = match config.protocol {
         Protocol::HttpProtobuf => {
             let mut b = SpanExporter::builder()

@@ -229,7 +229,7 @@ impl Requests {
     }
 
     /// Every request of the case, as the driver sends them.
-    fn all(&self, case: &Case, g: &GenerationCase) -> Vec<GenerationRequest> {
+    pub(crate) fn all(&self, case: &Case, g: &GenerationCase) -> Vec<GenerationRequest> {
         (0..g.requests)
             .map(|i| GenerationRequest {
                 prompt: Prompt::Tokens(self.prompt(case, g, i)),

@@ -63,7 +63,7 @@ pub fn run_endpoint(
 
 /// A prompt as a reader sees it: its text, chat turns one per line as
 /// `role: content`; token prompts have no text.
-fn shown(prompt: &Prompt) -> String {
+pub(crate) fn shown(prompt: &Prompt) -> String {
     match prompt {
         Prompt::Text(text) => text.clone(),
         Prompt::Chat(messages) => messages
@@ -77,7 +77,7 @@ fn shown(prompt: &Prompt) -> String {
 
 /// The requests of a case: the `[inputs]` text prompts in turn, else token
 /// prompts like the in-process workloads'.
-fn requests(
+pub(crate) fn requests(
     case: &Case,
     g: &GenerationCase,
     endpoint: &EndpointConfig,

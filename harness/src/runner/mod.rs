@@ -10,6 +10,7 @@ pub mod protocol;
 mod references;
 pub mod slowdown;
 pub mod summarize;
+pub mod warm;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -88,18 +89,9 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
     if let Some(message) = memory::too_large_for_memory(case) {
         return summarize(case, WorkerReport::failed(message));
     }
-    let model = match model_weights(case, &options.cache_dir) {
-        Ok(found) => found,
+    let job = match job_for(case, &options.cache_dir, options.inject_slowdown_pct) {
+        Ok(job) => job,
         Err(message) => return summarize(case, WorkerReport::failed(message)),
-    };
-    let job = WorkerJob {
-        case: case.clone(),
-        weights: model.weights,
-        spec_dir: model.folder,
-        llama: model.llama,
-        tokenizer_dir: model.tokenizer_dir,
-        encoder: model.encoder,
-        inject_slowdown_pct: options.inject_slowdown_pct,
     };
     let report = match options.isolation {
         Isolation::None => worker::execute(&job),
@@ -111,6 +103,25 @@ fn run_case_untimed(case: &Case, options: &RunnerOptions) -> CaseResult {
         },
     };
     summarize(case, report)
+}
+
+/// The job of a case: the case and its model's files, converted into the
+/// cache first when needed.
+fn job_for(
+    case: &Case,
+    cache_dir: &std::path::Path,
+    inject_slowdown_pct: f64,
+) -> Result<WorkerJob, String> {
+    let model = model_weights(case, cache_dir)?;
+    Ok(WorkerJob {
+        case: case.clone(),
+        weights: model.weights,
+        spec_dir: model.folder,
+        llama: model.llama,
+        tokenizer_dir: model.tokenizer_dir,
+        encoder: model.encoder,
+        inject_slowdown_pct,
+    })
 }
 
 /// A case's model as its worker gets it.

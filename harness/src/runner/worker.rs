@@ -50,7 +50,7 @@ enum PreparedInputs {
     Encoder(EncoderBatch),
 }
 
-fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
+pub(super) fn model_source(job: &WorkerJob) -> Result<ModelSource, BackendError> {
     if let Some(encoder) = &job.encoder {
         return Ok(ModelSource::Bert {
             config: encoder.config.clone(),
@@ -520,6 +520,7 @@ mod tests {
             options: Default::default(),
             generation: None,
             endpoint: None,
+            monitor: None,
         };
         WorkerJob {
             llama: None,

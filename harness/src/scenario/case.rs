@@ -183,6 +183,24 @@ fn yes() -> bool {
     true
 }
 
+/// A resolved `[monitor]` table (see `MonitorConfig` for meanings).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MonitorCase {
+    pub interval_s: f64,
+    pub jitter: f64,
+    pub max_in_flight: usize,
+}
+
+impl Default for MonitorCase {
+    fn default() -> Self {
+        Self {
+            interval_s: 15.0,
+            jitter: 0.1,
+            max_in_flight: 64,
+        }
+    }
+}
+
 /// One prompt of `[inputs]`: raw text, or chat turns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -236,6 +254,9 @@ pub struct Case {
     /// The served model of the `openai` backend (the API key by name only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<inferbench_openai::EndpointConfig>,
+    /// How `inferbench monitor` probes it, when the scenario says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorCase>,
 }
 
 impl Case {

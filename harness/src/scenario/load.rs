@@ -132,17 +132,26 @@ fn quoted(names: &[&str]) -> String {
 }
 
 /// Byte offset of the key an expansion error is about: the first
-/// `key =` after the start of its `[[cases]]` entry (or of the file).
+/// `key =` after the start of its `[[cases]]` entry (or of the file); a
+/// `table.key` (two tables may have a key of that name), the first after
+/// the table's header.
 fn locate_key(source: &str, invalid: &Invalid) -> usize {
-    let start = match invalid.group {
+    let mut start = match invalid.group {
         Some(g) => source
             .match_indices("[[cases]]")
             .nth(g)
             .map_or(0, |(i, _)| i),
         None => 0,
     };
+    let mut key = invalid.key.as_str();
+    if let Some((table, name)) = key.split_once('.') {
+        let header = source[start..]
+            .find(&format!("[{table}]"))
+            .or_else(|| source[start..].find(&format!("[cases.{table}]")));
+        start += header.unwrap_or(0);
+        key = name;
+    }
     let rest = &source[start..];
-    let key = invalid.key.as_str();
     rest.match_indices(key)
         .find(|(i, _)| {
             let before = rest[..*i].chars().next_back();
@@ -260,6 +269,16 @@ mod tests {
             message.contains("exceed the model's `max_seq` 16"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_key_two_tables_share_is_found_in_its_own() {
+        // `rate` of [monitor], not the [generation] one above it.
+        let text = "[generation]\npattern = 'server'\nrate = 2.0\n\
+                    [monitor]\ninterval_s = 1\nrate = 2\n";
+        let (line, column, message, _) = error(text);
+        assert_eq!((line, column), (6, 1), "{message}");
+        assert!(message.contains("not both"), "{message}");
     }
 
     #[test]

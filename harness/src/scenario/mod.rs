@@ -25,7 +25,7 @@ pub use axis::Axis;
 pub use backend_settings::{BackendOptions, KnownBackend};
 pub use case::{
     AccuracyLimits, Case, CheckpointFormat, GenerationCase, LlamaCheckpoint, Measurement,
-    ModelCase, ModelFile, ReferenceCase, SentenceInputs, TextPrompt, Warmup,
+    ModelCase, ModelFile, MonitorCase, ReferenceCase, SentenceInputs, TextPrompt, Warmup,
 };
 pub use load::{LoadedScenario, ScenarioError, load_file, parse_str};
 
@@ -257,6 +257,27 @@ pub struct SloConfig {
     pub e2e_ms: Option<f64>,
 }
 
+/// How `inferbench monitor` probes a case: one request of the case's
+/// `[generation]` workload every `interval_s` seconds (or `rate` a second),
+/// each gap jittered. `inferbench run` ignores it.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// Seconds between probes (default 15, Prometheus's default scrape
+    /// interval); give this or `rate`.
+    pub interval_s: Option<f64>,
+    /// Probes per second, instead of `interval_s`.
+    pub rate: Option<f64>,
+    /// Each gap is drawn uniformly within ± this fraction of the interval
+    /// (0 to 1, default 0.1), so the probes of several cases and monitors
+    /// do not fall into step.
+    pub jitter: Option<f64>,
+    /// Probes unanswered at once, at most (default 64): a probe falling due
+    /// while this many wait counts as a `backlog` error instead of piling
+    /// up on a stalled endpoint.
+    pub max_in_flight: Option<usize>,
+}
+
 /// Fields that a scenario sets for all its cases and that each `[[cases]]`
 /// entry may override. Written once here so the top level and the cases
 /// cannot drift apart (serde's `flatten` would lose `deny_unknown_fields`
@@ -292,6 +313,8 @@ macro_rules! with_case_settings {
             pub slo: Option<SloConfig>,
             /// The served model of the `openai` backend.
             pub endpoint: Option<inferbench_openai::EndpointConfig>,
+            /// How `inferbench monitor` probes the cases.
+            pub monitor: Option<MonitorConfig>,
             /// Backend-specific options, e.g. `[options.ort] graph_optimization = "all"`.
             pub options: Option<BackendOptions>,
         }

@@ -8,14 +8,15 @@ use inferbench_backend::{Device, Precision};
 
 use super::grid::grid;
 use super::model::{check_model_file, merge_model, model_variant_count, model_variants};
+use super::monitor::monitor;
 use super::settings::{Reference, ReferenceSettings, accuracy, axis, measurement, pick, warmup};
 use super::workload::{Workload, workloads};
 use super::{DEFAULT_MAX_CASES, Invalid, check, is_served};
 use crate::registry::{BackendName, DEFAULT_BACKEND};
 use crate::scenario::ranges::check_merged;
 use crate::scenario::{
-    AccuracyLimits, BackendOptions, Case, CaseSettings, Measurement, ModelCase, ReferenceCase,
-    ReferenceCaseConfig, Scenario, Warmup,
+    AccuracyLimits, BackendOptions, Case, CaseSettings, Measurement, ModelCase, MonitorCase,
+    ReferenceCase, ReferenceCaseConfig, Scenario, Warmup,
 };
 
 pub(super) fn expand_group(
@@ -248,6 +249,7 @@ struct GroupSettings {
     options: BackendOptions,
     input_seed: u64,
     endpoint: Option<inferbench_openai::EndpointConfig>,
+    monitor: Option<MonitorCase>,
 }
 
 impl GroupSettings {
@@ -278,6 +280,7 @@ impl GroupSettings {
             options,
             input_seed: s.inputs.as_ref().and_then(|i| i.seed).unwrap_or(0),
             endpoint: pick(&c.endpoint, &s.endpoint),
+            monitor: monitor(c.monitor.as_ref(), s.monitor.as_ref(), group)?,
         })
     }
 
@@ -324,6 +327,7 @@ impl GroupSettings {
             options: options.clone(),
             generation: w.generation.clone(),
             endpoint: self.endpoint.clone().filter(|_| is_served(backend)),
+            monitor: self.monitor,
         }
     }
 }

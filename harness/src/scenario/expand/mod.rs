@@ -4,6 +4,7 @@
 mod grid;
 mod group;
 mod model;
+mod monitor;
 mod settings;
 mod workload;
 
