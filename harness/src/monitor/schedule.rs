@@ -3,14 +3,19 @@
 //! after a random fraction of one gap so that cases started together (or
 //! monitors restarted together) do not probe in step.
 //!
-//! A monitor that falls behind (a suspended process, a starved runtime)
-//! skips the probes it missed rather than firing them in a burst: a probe
-//! measures the endpoint at a steady, low rate, never a catch-up load.
+//! A monitor that falls far behind (a suspended process, a starved
+//! runtime) skips the probes it missed rather than firing them in a burst:
+//! a probe measures the endpoint at a steady rate, never a catch-up load.
+//! "Far" is more than one gap and more than [`CATCH_UP`], so that at high
+//! rates a scheduler hiccup of a few milliseconds costs no probes.
 
 use std::time::{Duration, Instant};
 
 use crate::model::rng::SplitMix64;
 use crate::scenario::MonitorCase;
+
+/// How far behind a monitor catches up rather than skipping ahead.
+const CATCH_UP: Duration = Duration::from_millis(100);
 
 pub struct Schedule {
     interval_s: f64,
@@ -32,14 +37,14 @@ impl Schedule {
         }
     }
 
-    /// The next probe's due time; missed ones (more than one gap in the
-    /// past at `now`) are skipped.
+    /// The next probe's due time; missed ones (far in the past at `now`)
+    /// are skipped.
     pub fn next(&mut self, now: Instant) -> Instant {
         let due = self.next;
         let gap = self.gap();
         self.next = due + gap;
-        if now > self.next + gap {
-            // Behind by more than a gap: start again from now.
+        if now > self.next + gap.max(CATCH_UP) {
+            // Far behind: start again from now.
             self.next = now + gap;
         }
         due
@@ -82,6 +87,17 @@ mod tests {
         let mut fixed = Schedule::new(&settings(0.5, 0.0), start, 1);
         let (a, b) = (fixed.next(start), fixed.next(start));
         assert_eq!(b - a, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_short_delay_at_a_high_rate_is_caught_up() {
+        let start = Instant::now();
+        let mut s = Schedule::new(&settings(0.001, 0.0), start, 3);
+        let first = s.next(start);
+        // 20 ms late at 1,000 probes/s: the 20 due since are all sent.
+        let late = first + Duration::from_millis(20);
+        let dues: Vec<Instant> = (0..21).map(|_| s.next(late)).collect();
+        assert_eq!(dues[20] - first, Duration::from_millis(21));
     }
 
     #[test]
