@@ -505,6 +505,45 @@ fn prometheus_scrapes_a_monitor_of_llama_server_and_alerts_when_it_stops() {
     assert_stops_on_sigterm(monitor);
 }
 
+#[test]
+fn a_checkpoint_in_process_is_scored_against_its_reference() {
+    // SmolLM2 on candle f32, loaded once; its greedy answers against the
+    // f64 reference's continuation of the same prompt (the shared model
+    // cache holds both after the first run).
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = repo_root().join("vendor/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let text = format!(
+        "name = \"monitor-smollm2\"\nbackends = \"candle\"\nthreads = 1\n\
+         [model]\nname = \"smollm2-135m\"\ngguf = \"{}\"\n\
+         [inputs]\nprompt = \"The three primary colors are\"\n\
+         [generation]\ngen_len = 4\n[monitor]\nrate = 4\n",
+        gguf.display()
+    );
+    let scenario = write(dir.path(), "smollm2.toml", &text);
+    let monitor = Monitor::start(&scenario, &[], &[], Duration::from_secs(600));
+    let text = poll("3 answered probes", Duration::from_secs(60), || {
+        let t = monitor.metrics();
+        (sample(&t, "gen_ai_client_operation_duration_seconds_count", &[]) >= 3.0).then_some(t)
+    });
+    assert_eq!(
+        sample(&text, "inferbench_probe_errors_total", &[]),
+        0.0,
+        "{text}"
+    );
+    // f32 and f64 choose the same 4 greedy tokens.
+    assert_eq!(
+        sample(&text, "inferbench_probe_agreement_prefix", &[]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "inferbench_probe_agreement_rouge_l", &[]),
+        1.0,
+        "{text}"
+    );
+    assert_stops_on_sigterm(monitor);
+}
+
 /// Resident set size of a process, bytes.
 fn rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

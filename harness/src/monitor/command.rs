@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -143,27 +143,32 @@ fn sinks(
     Ok((exposition, Arc::new(Sinks(all))))
 }
 
-/// One running case: its probe thread and its counts.
-struct Running {
-    thread: std::thread::JoinHandle<()>,
-    tally: Arc<Tally>,
-}
-
 /// Each case's start: its index, and why it could not start.
 type Ready = mpsc::Receiver<(usize, Result<(), String>)>;
 
+/// The probe threads: each case's counts, its start, and the end of each
+/// probe loop.
+struct Started {
+    tallies: Vec<Arc<Tally>>,
+    ready: Ready,
+    done: mpsc::Receiver<()>,
+}
+
 /// Starts a thread per case that makes its generator and probes; each
-/// reports on `ready` once probing (or why it could not start).
+/// reports on `ready` once probing (or why it could not start), and on
+/// `done` when its probe loop ended. The threads are not joined: a
+/// generator still busy at the stop (a model decoding the probes queued
+/// for it) ends with the process.
 fn start(
     cases: &[Case],
     cache_dir: &std::path::Path,
     sinks: &Arc<dyn ProbeSink>,
     runtime: &tokio::runtime::Handle,
     stop: &watch::Receiver<bool>,
-) -> (Vec<Running>, Ready) {
-    let (ready_tx, ready) = mpsc::channel();
+) -> Started {
+    let ((ready_tx, ready), (done_tx, done)) = (mpsc::channel(), mpsc::channel());
     let seed = crate::time::unix_nanos();
-    let running = cases
+    let tallies = cases
         .iter()
         .enumerate()
         .map(|(i, case)| {
@@ -178,20 +183,43 @@ fn start(
             };
             let (case, cache_dir) = (case.clone(), cache_dir.to_path_buf());
             let (ready_tx, runtime, stop) = (ready_tx.clone(), runtime.clone(), stop.clone());
-            let thread = std::thread::spawn(move || {
+            let done_tx = done_tx.clone();
+            std::thread::spawn(move || {
                 let probing =
                     warm::with_generator(&case, &cache_dir, settings.max_in_flight, |w| {
                         let _ = ready_tx.send((i, Ok(())));
                         runtime.block_on(prober.run(w, stop));
+                        let _ = done_tx.send(());
                     });
                 if let Err(e) = probing {
                     let _ = ready_tx.send((i, Err(e.to_string())));
                 }
             });
-            Running { thread, tally }
+            tally
         })
         .collect();
-    (running, ready)
+    Started {
+        tallies,
+        ready,
+        done,
+    }
+}
+
+/// Waits until every case started or failed to; the number started, and
+/// whether one failed (each failure printed).
+fn wait_started(cases: &[Case], ready: &Ready) -> (usize, bool) {
+    let (mut started, mut failed) = (0, false);
+    for _ in 0..cases.len() {
+        match ready.recv() {
+            Ok((_, Ok(()))) => started += 1,
+            Ok((i, Err(e))) => {
+                eprintln!("error: {}: {e}", cases[i].id);
+                failed = true;
+            }
+            Err(_) => failed = true,
+        }
+    }
+    (started, failed)
 }
 
 /// Waits for SIGINT, SIGTERM or the end of `duration`; says which.
@@ -230,18 +258,8 @@ pub fn run_monitor(args: &MonitorArgs, cores: usize) -> Result<ExitCode> {
         .cache_dir
         .clone()
         .unwrap_or_else(inferbench_models::cache::default_cache_dir);
-    let (running, ready) = start(&cases, &cache_dir, &sinks, runtime.handle(), &stop);
-    let mut failed = false;
-    for _ in 0..cases.len() {
-        match ready.recv() {
-            Ok((_, Ok(()))) => {}
-            Ok((i, Err(e))) => {
-                eprintln!("error: {}: {e}", cases[i].id);
-                failed = true;
-            }
-            Err(_) => failed = true,
-        }
-    }
+    let started = start(&cases, &cache_dir, &sinks, runtime.handle(), &stop);
+    let (probing, failed) = wait_started(&cases, &started.ready);
     let reason = if failed {
         "a case could not start".to_string()
     } else {
@@ -253,14 +271,24 @@ pub fn run_monitor(args: &MonitorArgs, cores: usize) -> Result<ExitCode> {
         wait_for_stop(args.duration)
     };
     let _ = stop_tx.send(true);
-    let (mut probes, mut errors) = (0, 0);
-    for r in running {
-        let _ = r.thread.join();
-        probes += r.tally.probes.load(Ordering::Relaxed);
-        errors += r.tally.errors.load(Ordering::Relaxed);
+    // Each probe loop ends within its grace (0.5 s) of the stop.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for _ in 0..probing {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if started.done.recv_timeout(left).is_err() {
+            break;
+        }
     }
+    runtime.shutdown_timeout(Duration::from_millis(100));
     sinks.flush();
-    runtime.shutdown_timeout(Duration::from_millis(200));
+    let count = |f: fn(&Tally) -> &AtomicU64| -> u64 {
+        started
+            .tallies
+            .iter()
+            .map(|t| f(t).load(Ordering::Relaxed))
+            .sum()
+    };
+    let (probes, errors) = (count(|t| &t.probes), count(|t| &t.errors));
     eprintln!("monitor: stopped ({reason}) after {probes} probes, {errors} failed");
     Ok(if failed {
         exit(FAILURE)

@@ -8,8 +8,8 @@
 //! ```
 //!
 //! It runs until SIGINT, SIGTERM or `--duration`, then lets the probes in
-//! flight finish (at most 0.5 s), flushes the OTLP push (at most 1 s per
-//! signal) and exits 0.
+//! flight finish (at most 0.5 s; a generator still busy is not waited for),
+//! flushes the OTLP push (at most 1 s) and exits 0.
 
 pub mod command;
 pub mod instruments;
