@@ -278,6 +278,34 @@ fn otlp_pushes_the_same_metrics_and_a_span_per_probe() {
 }
 
 #[test]
+fn spans_go_over_grpc_too() {
+    let rotel = Rotel::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "s.toml", TINY_GPT);
+    let env = [
+        (
+            "INFERBENCH_CACHE_DIR",
+            dir.path().join("cache").display().to_string(),
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("http://127.0.0.1:{}", rotel.grpc_port),
+        ),
+    ];
+    let monitor = Monitor::start(&scenario, &[], &env, Duration::from_secs(60));
+    poll("5 probe spans over gRPC", Duration::from_secs(30), || {
+        let n = rotel
+            .spans()
+            .iter()
+            .filter(|s| s.name == "text_completion gpt-v64-h32-l1")
+            .count();
+        (n >= 5).then_some(())
+    });
+    assert_stops_on_sigterm(monitor);
+}
+
+#[test]
 fn a_port_in_use_is_a_clear_error_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(dir.path(), "s.toml", TINY_GPT);
