@@ -90,7 +90,11 @@ fn cases(args: &MonitorArgs, cores: usize) -> Result<Result<Vec<Case>, ExitCode>
         cases.retain(|c| c.id.contains(f.as_str()));
     }
     if cases.is_empty() {
-        bail!("{}: no case to probe", args.scenario.display());
+        let filter = args.filter.as_deref().unwrap_or_default();
+        bail!(
+            "{}: no case id contains `{filter}` (--filter)",
+            args.scenario.display()
+        );
     }
     let forward: Vec<&str> = cases
         .iter()
