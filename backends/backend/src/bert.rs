@@ -21,7 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::each_at_least_one;
+use crate::sizes::{self, each_at_least_one, keyed, multiple_of, positive};
 use crate::{BackendError, TokenBatch};
 
 /// Architectures whose encoder this module describes.
@@ -88,21 +88,9 @@ impl BertConfig {
 
     /// Checks the sizes fit together; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        each_at_least_one(&[
-            ("vocab_size", self.vocab_size),
-            ("hidden_size", self.hidden_size),
-            ("intermediate_size", self.intermediate_size),
-            ("num_hidden_layers", self.num_hidden_layers),
-            ("num_attention_heads", self.num_attention_heads),
-            ("max_position_embeddings", self.max_position_embeddings),
-            ("type_vocab_size", self.type_vocab_size),
-        ])?;
-        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
-            return Err(format!(
-                "`hidden_size` ({}) must be a multiple of `num_attention_heads` ({})",
-                self.hidden_size, self.num_attention_heads
-            ));
-        }
+        each_at_least_one(&keyed!(self: vocab_size, hidden_size, intermediate_size,
+            num_hidden_layers, num_attention_heads, max_position_embeddings, type_vocab_size))?;
+        multiple_of(keyed!(self: hidden_size, num_attention_heads))?;
         if self.max_seq() == 0 {
             return Err(format!(
                 "`max_position_embeddings` ({}) leaves no position after the offset {}",
@@ -110,10 +98,7 @@ impl BertConfig {
                 self.position_offset()
             ));
         }
-        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
-            return Err("`layer_norm_eps` must be a positive number".into());
-        }
-        Ok(())
+        positive("layer_norm_eps", self.layer_norm_eps)
     }
 
     /// Every weight with its shape, HF names, in the order of the network.
@@ -159,10 +144,7 @@ impl BertConfig {
     }
 
     pub fn parameter_count(&self) -> u64 {
-        self.weight_shapes()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>() as u64)
-            .sum()
+        sizes::parameter_count(&self.weight_shapes())
     }
 
     /// Matrix-product FLOPs of one forward pass over `[batch, seq]` (2 per

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::each_at_least_one;
+use crate::sizes::{self, each_at_least_one, keyed, multiple_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GptSpec {
@@ -40,20 +40,8 @@ impl GptSpec {
 
     /// Checks the knobs fit together; the message names the knob.
     pub fn validate(&self) -> Result<(), String> {
-        each_at_least_one(&[
-            ("vocab_size", self.vocab_size),
-            ("hidden", self.hidden),
-            ("layers", self.layers),
-            ("heads", self.heads),
-            ("max_seq", self.max_seq),
-        ])?;
-        if !self.hidden.is_multiple_of(self.heads) {
-            return Err(format!(
-                "`hidden` ({}) must be a multiple of `heads` ({})",
-                self.hidden, self.heads
-            ));
-        }
-        Ok(())
+        each_at_least_one(&keyed!(self: vocab_size, hidden, layers, heads, max_seq))?;
+        multiple_of(keyed!(self: hidden, heads))
     }
 
     /// Every weight with its shape, in a fixed order (the order weights are
@@ -90,10 +78,7 @@ impl GptSpec {
     }
 
     pub fn parameter_count(&self) -> u64 {
-        self.weight_shapes()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>() as u64)
-            .sum()
+        sizes::parameter_count(&self.weight_shapes())
     }
 
     /// Floating-point operations of one forward pass over `[batch, seq]`,

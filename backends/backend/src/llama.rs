@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::each_at_least_one;
+use crate::sizes::{self, each_at_least_one, keyed, multiple_of, positive};
 
 /// Architectures whose decoder this module describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,38 +100,18 @@ impl LlamaConfig {
 
     /// Checks the sizes fit together; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        each_at_least_one(&[
-            ("vocab_size", self.vocab_size),
-            ("hidden_size", self.hidden_size),
-            ("intermediate_size", self.intermediate_size),
-            ("num_hidden_layers", self.num_hidden_layers),
-            ("num_attention_heads", self.num_attention_heads),
-            ("num_key_value_heads", self.num_key_value_heads),
-            ("head_dim", self.head_dim),
-            ("max_position_embeddings", self.max_position_embeddings),
-        ])?;
-        if !self
-            .num_attention_heads
-            .is_multiple_of(self.num_key_value_heads)
-        {
-            return Err(format!(
-                "`num_attention_heads` ({}) must be a multiple of `num_key_value_heads` ({})",
-                self.num_attention_heads, self.num_key_value_heads
-            ));
-        }
+        each_at_least_one(&keyed!(self: vocab_size, hidden_size, intermediate_size,
+            num_hidden_layers, num_attention_heads, num_key_value_heads, head_dim,
+            max_position_embeddings))?;
+        multiple_of(keyed!(self: num_attention_heads, num_key_value_heads))?;
         if !self.head_dim.is_multiple_of(2) {
             return Err(format!(
                 "`head_dim` ({}) must be even for rotary embeddings",
                 self.head_dim
             ));
         }
-        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps > 0.0) {
-            return Err("`rms_norm_eps` must be a positive number".into());
-        }
-        if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
-            return Err("`rope_theta` must be a positive number".into());
-        }
-        Ok(())
+        positive("rms_norm_eps", self.rms_norm_eps)?;
+        positive("rope_theta", self.rope_theta)
     }
 
     /// Every weight with its shape, HF names, in the order of the network.
@@ -165,10 +145,7 @@ impl LlamaConfig {
     }
 
     pub fn parameter_count(&self) -> u64 {
-        self.weight_shapes()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>() as u64)
-            .sum()
+        sizes::parameter_count(&self.weight_shapes())
     }
 
     /// Rotary inverse frequencies `1 / theta^(2i/d)` for `i < head_dim/2`,
