@@ -17,7 +17,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use inferbench_backend::LlamaConfig;
 use inferbench_models::GgufFile;
-use inferbench_models::gguf::{gguf_name, permuted_heads};
+use inferbench_models::gguf::{gguf_name, permuted_heads, unpermute_rows};
 
 use crate::weights::WeightSource;
 
@@ -123,24 +123,13 @@ pub fn as_stored(
     })
 }
 
-/// `inferbench_models::gguf::unpermute_rows` on whole rows of quantized
-/// blocks (a row's blocks are contiguous: `cols / block * type_size` bytes).
+/// [`unpermute_rows`] on whole rows of quantized blocks (a row's blocks
+/// are contiguous: `cols / block * type_size` bytes).
 fn unpermute_quantized_rows(q: &QTensor, heads: usize) -> Result<QTensor> {
     let dims = q.shape().dims().to_vec();
-    let (rows, cols) = (dims[0], dims.iter().skip(1).product::<usize>());
+    let cols = dims.iter().skip(1).product::<usize>();
     let dtype = q.dtype();
     let row_bytes = cols / dtype.block_size() * dtype.type_size();
-    let data = q.data()?;
-    let (head_dim, half) = (rows / heads, rows / heads / 2);
-    let mut out = vec![0u8; data.len()];
-    for h in 0..heads {
-        for s in 0..2 {
-            for j in 0..half {
-                let to = (h * head_dim + s * half + j) * row_bytes;
-                let from = (h * head_dim + 2 * j + s) * row_bytes;
-                out[to..to + row_bytes].copy_from_slice(&data[from..from + row_bytes]);
-            }
-        }
-    }
+    let out = unpermute_rows(&q.data()?[..], heads, row_bytes);
     qtensor_from_ggml(dtype, &out, dims, &Device::Cpu)
 }

@@ -252,11 +252,13 @@ pub fn permuted_heads(hf: &str, config: &LlamaConfig) -> Option<usize> {
 /// Undoes `LlamaModel.permute` of `convert_hf_to_gguf.py`:
 /// `w.reshape(heads, 2, d/2, cols).swapaxes(1, 2)` put HF row
 /// `h*d + s*d/2 + j` (half `s`, pair `j`) at GGUF row `h*d + 2j + s`.
-pub fn unpermute_rows(gguf: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+/// Rows are `cols` elements: f32 values, or the bytes of a row of
+/// quantized blocks.
+pub fn unpermute_rows<T: Copy + Default>(gguf: &[T], heads: usize, cols: usize) -> Vec<T> {
     let rows = gguf.len() / cols;
     let head_dim = rows / heads;
     let half = head_dim / 2;
-    let mut hf = vec![0.0; gguf.len()];
+    let mut hf = vec![T::default(); gguf.len()];
     for h in 0..heads {
         for s in 0..2 {
             for j in 0..half {
