@@ -1,17 +1,30 @@
-//! Real-model fixtures for tests across the workspace:
-//! SmolLM2-135M-Instruct from the GGUF file `ci/setup.sh` installs under
+//! Fixtures for tests across the workspace: a tiny synthetic GPT, and the
+//! real model SmolLM2-135M-Instruct from the GGUF file `ci/setup.sh` installs under
 //! `vendor/models/smollm2/`, converted once into the model cache as the
 //! shared Llama contract (config + f32 safetensors, HF names and layout),
 //! so each backend's tests compare with [`LlamaReference`] on the same numbers.
 
 use std::path::PathBuf;
 
-use inferbench_backend::LlamaConfig;
+use inferbench_backend::{GptSpec, LlamaConfig};
 use inferbench_models::{
     ConvertedModel, ModelError, TextTokenizer, cache::default_cache_dir, convert_gguf_cached,
 };
 
 use crate::LlamaReference;
+
+/// A synthetic GPT whose weights take microseconds to draw (17 tokens,
+/// width 8, 2 layers of 2 heads, 8 positions, seed 5).
+pub fn tiny_gpt() -> GptSpec {
+    GptSpec {
+        vocab_size: 17,
+        hidden: 8,
+        layers: 2,
+        heads: 2,
+        max_seq: 8,
+        seed: 5,
+    }
+}
 
 /// The workspace root (this crate is `backends/reference`).
 fn workspace_root() -> PathBuf {

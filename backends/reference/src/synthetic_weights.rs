@@ -89,24 +89,17 @@ pub fn conformance_fixture(dir: &Path) -> io::Result<inferbench_backend::conform
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tiny() -> GptSpec {
-        GptSpec {
-            vocab_size: 17,
-            hidden: 8,
-            layers: 2,
-            heads: 2,
-            max_seq: 8,
-            seed: 5,
-        }
-    }
+    use crate::fixtures::tiny_gpt;
 
     #[test]
     fn same_seed_same_weights() {
-        let a = GptWeights::generate(&tiny());
-        let b = GptWeights::generate(&tiny());
+        let a = GptWeights::generate(&tiny_gpt());
+        let b = GptWeights::generate(&tiny_gpt());
         assert_eq!(a.get("h.1.mlp.c_fc.weight"), b.get("h.1.mlp.c_fc.weight"));
-        let c = GptWeights::generate(&GptSpec { seed: 6, ..tiny() });
+        let c = GptWeights::generate(&GptSpec {
+            seed: 6,
+            ..tiny_gpt()
+        });
         assert_ne!(a.get("wte"), c.get("wte"));
         assert_eq!(a.tensors["h.0.attn.c_attn.weight"].0, vec![24, 8]);
     }

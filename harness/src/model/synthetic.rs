@@ -124,33 +124,23 @@ pub fn cached_forward(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    pub(crate) fn tiny() -> GptSpec {
-        GptSpec {
-            vocab_size: 17,
-            hidden: 8,
-            layers: 2,
-            heads: 2,
-            max_seq: 8,
-            seed: 5,
-        }
-    }
+    use inferbench_reference::fixtures::tiny_gpt;
 
     #[test]
     fn cache_round_trips_and_is_keyed_by_spec() {
         let dir = tempfile::tempdir().unwrap();
-        let path = ensure_weights(dir.path(), &tiny()).unwrap();
+        let path = ensure_weights(dir.path(), &tiny_gpt()).unwrap();
         let read = GptWeights::read(&path).unwrap();
         assert_eq!(
             read.get("lm_head.weight"),
-            GptWeights::generate(&tiny()).get("lm_head.weight")
+            GptWeights::generate(&tiny_gpt()).get("lm_head.weight")
         );
         assert_eq!(read.tensors["h.0.attn.c_attn.weight"].0, vec![24, 8]);
         let other = ensure_weights(
             dir.path(),
             &GptSpec {
                 layers: 3,
-                ..tiny()
+                ..tiny_gpt()
             },
         )
         .unwrap();
@@ -161,17 +151,17 @@ mod tests {
     #[test]
     fn damaged_cached_weights_are_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
-        let path = ensure_weights(dir.path(), &tiny()).unwrap();
+        let path = ensure_weights(dir.path(), &tiny_gpt()).unwrap();
         let whole = fs::read(&path).unwrap();
         let mut damaged = whole.clone();
         let n = damaged.len();
         damaged[n - 256..].fill(0);
         fs::write(&path, &damaged).unwrap();
-        assert_eq!(ensure_weights(dir.path(), &tiny()).unwrap(), path);
+        assert_eq!(ensure_weights(dir.path(), &tiny_gpt()).unwrap(), path);
         assert_eq!(fs::read(&path).unwrap(), whole);
         // A truncated file, too.
         fs::write(&path, &whole[..100]).unwrap();
-        ensure_weights(dir.path(), &tiny()).unwrap();
+        ensure_weights(dir.path(), &tiny_gpt()).unwrap();
         assert_eq!(fs::read(&path).unwrap(), whole);
     }
 
@@ -180,7 +170,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.safetensors");
         fs::write(&path, b"not a safetensors file").unwrap();
-        let spec = tiny();
+        let spec = tiny_gpt();
         let input = TokenBatch {
             batch: 1,
             seq_len: 2,
@@ -199,7 +189,7 @@ mod tests {
     /// A damaged cached reference used to be read as the reference.
     #[test]
     fn damaged_cached_references_are_recomputed() {
-        let spec = tiny();
+        let spec = tiny_gpt();
         let dir = tempfile::tempdir().unwrap();
         let weights = ensure_weights(dir.path(), &spec).unwrap();
         let spec_dir = weights.parent().unwrap();
