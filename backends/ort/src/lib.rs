@@ -280,22 +280,8 @@ mod tests {
         // ORT's InsertCastTransformer wraps each float16 node its CPU
         // provider has no f16 kernel for in Casts to f32. The writer casts
         // around LayerNormalization and Softmax itself, so none are added.
-        let spec = inferbench_backend::GptSpec {
-            vocab_size: 10,
-            hidden: 8,
-            layers: 2,
-            heads: 2,
-            max_seq: 6,
-            seed: 0,
-        };
-        let weights: onnx::Weights = spec
-            .weight_shapes()
-            .into_iter()
-            .map(|(name, shape)| {
-                let n = shape.iter().product();
-                (name, (shape, vec![0.5; n]))
-            })
-            .collect();
+        let spec = onnx::gpt_tests::spec();
+        let weights = onnx::gpt_tests::weights(&spec);
         for kv_cache in [false, true] {
             let export = onnx::Export {
                 format: onnx::WeightFormat::F16,

@@ -286,13 +286,14 @@ pub fn weight_bytes(spec: &GptSpec, format: WeightFormat) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::onnx::OUTPUT;
     use crate::onnx::proto::{DataType, DimensionValue, ModelProto};
     use prost::Message;
 
-    fn spec() -> GptSpec {
+    /// A small GPT for the graph writer's tests and the session's.
+    pub(crate) fn spec() -> GptSpec {
         GptSpec {
             vocab_size: 10,
             hidden: 8,
@@ -303,7 +304,8 @@ mod tests {
         }
     }
 
-    fn weights(spec: &GptSpec) -> Weights {
+    /// Every weight of `spec`, each value 0.5.
+    pub(crate) fn weights(spec: &GptSpec) -> Weights {
         spec.weight_shapes()
             .into_iter()
             .map(|(name, shape)| {

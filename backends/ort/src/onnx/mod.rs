@@ -24,6 +24,8 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 pub use bert::{ATTENTION_MASK, INPUT_IDS, bert_graph, bert_weight_bytes};
+#[cfg(test)]
+pub(crate) use gpt::tests as gpt_tests;
 pub use gpt::{gpt_graph, gpt_model, weight_bytes};
 pub use graph::{
     Dim, GraphBuilder, OPSET, attr_int, attr_ints, f16_tensor, f32_tensor, i64_tensor, model,
