@@ -11,44 +11,37 @@
 //! `cargo build --features inferbench/tch` after `ci/setup.sh` has assembled
 //! libtorch under `vendor/libtorch`.
 
-#[cfg(feature = "libtorch")]
-mod attention;
-#[cfg(feature = "libtorch")]
-mod backend;
-#[cfg(feature = "libtorch")]
-mod bert;
-#[cfg(feature = "libtorch")]
-mod causal_lm;
 mod declaration;
-#[cfg(feature = "libtorch")]
-mod device;
-#[cfg(feature = "libtorch")]
-mod error;
-#[cfg(feature = "libtorch")]
-mod gpt;
-#[cfg(feature = "libtorch")]
-mod inference_mode;
-#[cfg(feature = "libtorch")]
-mod llama;
-#[cfg(feature = "libtorch")]
-mod torchscript;
-#[cfg(feature = "libtorch")]
-mod weights;
 
-#[cfg(feature = "libtorch")]
-pub use attention::KvCache;
-#[cfg(feature = "libtorch")]
-pub use backend::{TchBackend, libtorch_version};
-#[cfg(feature = "libtorch")]
-pub use bert::TchBert;
-#[cfg(feature = "libtorch")]
-pub use causal_lm::CausalLm;
-#[cfg(feature = "libtorch")]
-pub use gpt::TchGpt;
-#[cfg(feature = "libtorch")]
-pub use llama::TchLlama;
-#[cfg(feature = "libtorch")]
-pub use torchscript::{ScriptInput, ScriptInputData, TorchScriptSession};
+/// Items that link libtorch, compiled with the `libtorch` feature only (a
+/// macro because one `cfg` cannot cover a list of items).
+macro_rules! with_libtorch {
+    ($($item:item)*) => {
+        $(#[cfg(feature = "libtorch")] $item)*
+    };
+}
+
+with_libtorch! {
+    mod attention;
+    mod backend;
+    mod bert;
+    mod causal_lm;
+    mod device;
+    mod error;
+    mod gpt;
+    mod inference_mode;
+    mod llama;
+    mod torchscript;
+    mod weights;
+
+    pub use attention::KvCache;
+    pub use backend::{TchBackend, libtorch_version};
+    pub use bert::TchBert;
+    pub use causal_lm::CausalLm;
+    pub use gpt::TchGpt;
+    pub use llama::TchLlama;
+    pub use torchscript::{ScriptInput, ScriptInputData, TorchScriptSession};
+}
 
 #[cfg(not(feature = "libtorch"))]
 use inferbench_backend::NotCompiled;
