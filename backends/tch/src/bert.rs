@@ -22,7 +22,7 @@ use crate::device::synchronize;
 use crate::error::run_error;
 use crate::inference_mode::inference;
 use crate::torchscript::host_tensor;
-use crate::weights::Weights;
+use crate::weights::{Weights, check_model};
 
 pub struct TchBert {
     config: BertConfig,
@@ -44,14 +44,7 @@ impl TchBert {
         kind: Kind,
         device: tch::Device,
     ) -> Result<Self, BackendError> {
-        config
-            .validate()
-            .map_err(|m| BackendError::Load(format!("BERT config: {m}")))?;
-        if !matches!(kind, Kind::Float | Kind::Half | Kind::BFloat16) {
-            return Err(BackendError::Unsupported(format!(
-                "the tch encoder does not run in {kind:?}"
-            )));
-        }
+        check_model("BERT", config.validate(), "encoder", kind)?;
         let shapes = config.weight_shapes();
         let mut file = Weights::read(weights, &shapes, kind, device)?;
         let weights = shapes

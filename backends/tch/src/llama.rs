@@ -18,7 +18,7 @@ use tch::{Kind, TchError, Tensor};
 
 use crate::attention::{KvCache, Mask, Slot, attend, run_layers};
 use crate::causal_lm::CausalLm;
-use crate::weights::Weights;
+use crate::weights::{Weights, check_model};
 
 /// `y = x W^T + b`.
 struct Linear {
@@ -134,14 +134,7 @@ impl TchLlama {
         kind: Kind,
         device: tch::Device,
     ) -> Result<Self, BackendError> {
-        config
-            .validate()
-            .map_err(|m| BackendError::Load(format!("Llama config: {m}")))?;
-        if !matches!(kind, Kind::Float | Kind::Half | Kind::BFloat16) {
-            return Err(BackendError::Unsupported(format!(
-                "the tch Llama does not run in {kind:?}"
-            )));
-        }
+        check_model("Llama", config.validate(), "Llama", kind)?;
         let mut w = Weights::read(weights, &config.weight_shapes(), kind, device)?;
         let layers = (0..config.num_hidden_layers)
             .map(|l| Layer::take(&mut w, l, config.attention_bias()))

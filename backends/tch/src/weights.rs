@@ -13,6 +13,26 @@ use tch::{Kind, Tensor};
 
 use crate::error::torch_message;
 
+/// What loading a model from its config begins with: the config holds
+/// together (`valid`, else a `Load` error, "Llama config: ..."), and `kind`
+/// is one the models compute in: f32, f16 or bf16 (else a skip, "the tch
+/// Llama does not run in ...").
+pub fn check_model(
+    config: &str,
+    valid: Result<(), String>,
+    model: &str,
+    kind: Kind,
+) -> Result<(), BackendError> {
+    valid.map_err(|m| BackendError::Load(format!("{config} config: {m}")))?;
+    if matches!(kind, Kind::Float | Kind::Half | Kind::BFloat16) {
+        Ok(())
+    } else {
+        Err(BackendError::Unsupported(format!(
+            "the tch {model} does not run in {kind:?}"
+        )))
+    }
+}
+
 /// Tensors by name, on their device in the model's kind.
 pub struct Weights {
     path: std::path::PathBuf,
