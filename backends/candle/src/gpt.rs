@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use candle_core::{D, DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, VarBuilder};
+use candle_nn::{Embedding, LayerNorm};
 use inferbench_backend::{BackendError, GptSpec};
 
-use crate::weights::{Projection, WeightSource};
+use crate::kv_cache::{KvCache, Slot, append, causal_mask};
+use crate::weights::{Projection, WeightSource, build_from_file};
 
 struct Block {
     ln_1: LayerNorm,
@@ -43,15 +44,11 @@ impl CandleGpt {
         dtype: DType,
         device: &Device,
     ) -> std::result::Result<Self, BackendError> {
-        let file_err = |e: candle_core::Error| BackendError::ModelFile {
-            path: weights.to_path_buf(),
-            message: e.to_string(),
-        };
-        // SAFETY: the file is memory-mapped read-only; the harness writes
-        // cache files through a rename, so it is never modified while mapped.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], dtype, device) }
-            .map_err(file_err)?;
-        Self::from_weights(spec, &WeightSource::Float(vb), dtype).map_err(file_err)
+        build_from_file(
+            weights,
+            |path| WeightSource::mmap_safetensors(path, dtype, device),
+            |w| Self::from_weights(spec, w, dtype),
+        )
     }
 
     /// Loads a GGUF file written by [`crate::quantize::ensure_gguf`]; the
@@ -61,12 +58,11 @@ impl CandleGpt {
         path: &Path,
         device: &Device,
     ) -> std::result::Result<Self, BackendError> {
-        let file_err = |e: candle_core::Error| BackendError::ModelFile {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
-        let source = WeightSource::read_gguf(path, device).map_err(file_err)?;
-        Self::from_weights(spec, &source, DType::F32).map_err(file_err)
+        build_from_file(
+            path,
+            |path| WeightSource::read_gguf(path, device),
+            |w| Self::from_weights(spec, w, DType::F32),
+        )
     }
 
     fn from_weights(spec: &GptSpec, w: &WeightSource, dtype: DType) -> Result<Self> {
@@ -110,24 +106,12 @@ impl CandleGpt {
     /// the plain forward pass, and appending costs no copy.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let past = cache.len;
-        if past + t > self.spec.max_seq {
-            candle_core::bail!(
-                "sequence length {} exceeds the model's max_seq {}",
-                past + t,
-                self.spec.max_seq
-            )
-        }
+        let past = cache.start(t, self.spec.max_seq)?;
         let mut x = self
             .wte
             .forward(ids)?
             .broadcast_add(&self.wpe.narrow(0, past, t)?)?;
-        // A single new token attends to everything before it: no mask.
-        let mask = if t > 1 {
-            Some(causal_mask(t, past, self.dtype, ids.device())?)
-        } else {
-            None
-        };
+        let mask = causal_mask(t, past, self.dtype, ids.device())?;
         for (block, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             let a = self.attention(block, &block.ln_1.forward(&x)?, b, t, mask.as_ref(), kv)?;
             x = (x + a)?;
@@ -148,7 +132,7 @@ impl CandleGpt {
         b: usize,
         t: usize,
         mask: Option<&Tensor>,
-        kv: &mut Option<(Tensor, Tensor)>,
+        kv: &mut Slot,
     ) -> Result<Tensor> {
         let (h, nh, d) = (self.spec.hidden, self.spec.heads, self.spec.head_dim());
         let qkv = block.c_attn.forward(x)?; // [b, t, 3h]
@@ -161,12 +145,7 @@ impl CandleGpt {
         // Scaled before the product: q has d columns where the scores have
         // t, so the scaling touches fewer elements.
         let q = (split(0)? / (d as f64).sqrt())?;
-        let (mut k, mut v) = (split(1)?, split(2)?);
-        if let Some((k_past, v_past)) = kv.as_ref() {
-            k = Tensor::cat(&[k_past, &k], 2)?;
-            v = Tensor::cat(&[v_past, &v], 2)?;
-        }
-        *kv = Some((k.clone(), v.clone()));
+        let (k, v) = append(kv, split(1)?, split(2)?)?;
         let mut scores = q.matmul(&k.t()?)?;
         if let Some(mask) = mask {
             scores = scores.broadcast_add(mask)?;
@@ -175,36 +154,4 @@ impl CandleGpt {
         let y = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
         block.c_proj.forward(&y)
     }
-}
-
-/// Keys and values of the tokens seen so far, per layer, `[b, heads, len, d]`.
-pub struct KvCache {
-    pub(crate) layers: Vec<Option<(Tensor, Tensor)>>,
-    pub len: usize,
-}
-
-impl KvCache {
-    pub fn new(layers: usize) -> Self {
-        Self {
-            layers: vec![None; layers],
-            len: 0,
-        }
-    }
-}
-
-/// `[t, past + t]`: new token `i` sees cached tokens and new tokens `≤ i`;
-/// 0 where it may attend, -inf where it may not.
-pub(crate) fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Tensor> {
-    let mask: Vec<f32> = (0..t)
-        .flat_map(|i| {
-            (0..past + t).map(move |j| {
-                if j <= past + i {
-                    0.0
-                } else {
-                    f32::NEG_INFINITY
-                }
-            })
-        })
-        .collect();
-    Tensor::from_vec(mask, (t, past + t), device)?.to_dtype(dtype)
 }

@@ -5,6 +5,7 @@
 
 mod bert;
 mod gpt;
+mod kv_cache;
 mod llama;
 mod llama_weights;
 mod quantize;
@@ -17,7 +18,8 @@ use inferbench_backend::{
 };
 
 pub use bert::CandleBert;
-pub use gpt::{CandleGpt, KvCache};
+pub use gpt::CandleGpt;
+pub use kv_cache::KvCache;
 pub use llama::CandleLlama;
 
 /// The candle adapter. Thread count comes from `RAYON_NUM_THREADS`, which

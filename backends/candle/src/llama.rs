@@ -10,11 +10,11 @@
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, RmsNorm, VarBuilder};
+use candle_nn::{Embedding, RmsNorm};
 use inferbench_backend::{BackendError, LlamaConfig};
 
-use crate::gpt::{KvCache, causal_mask};
-use crate::weights::{Projection, WeightSource};
+use crate::kv_cache::{KvCache, Slot, append, causal_mask};
+use crate::weights::{Projection, WeightSource, build_from_file};
 
 struct Layer {
     input_norm: RmsNorm,
@@ -49,15 +49,11 @@ impl CandleLlama {
         dtype: DType,
         device: &Device,
     ) -> std::result::Result<Self, BackendError> {
-        let file_err = |e: candle_core::Error| BackendError::ModelFile {
-            path: weights.to_path_buf(),
-            message: e.to_string(),
-        };
-        // SAFETY: read-only map of a cache file that is only ever replaced
-        // through a rename, never rewritten in place.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], dtype, device) }
-            .map_err(file_err)?;
-        Self::from_weights(config, &WeightSource::Float(vb), dtype).map_err(file_err)
+        build_from_file(
+            weights,
+            |path| WeightSource::mmap_safetensors(path, dtype, device),
+            |w| Self::from_weights(config, w, dtype),
+        )
     }
 
     /// Builds the network from quantized (or f32) tensors under HF names;
@@ -124,20 +120,9 @@ impl CandleLlama {
     /// cached ones, whose keys and values are appended to the cache.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let (_, t) = ids.dims2()?;
-        let past = cache.len;
-        if past + t > self.config.max_position_embeddings {
-            candle_core::bail!(
-                "{} positions exceed max_position_embeddings {}",
-                past + t,
-                self.config.max_position_embeddings
-            )
-        }
+        let past = cache.start(t, self.config.max_position_embeddings)?;
         let mut x = self.embed.forward(ids)?;
-        let mask = if t > 1 {
-            Some(causal_mask(t, past, DType::F32, ids.device())?)
-        } else {
-            None
-        };
+        let mask = causal_mask(t, past, DType::F32, ids.device())?;
         let cos = self.cos.narrow(0, past, t)?.to_dtype(self.dtype)?;
         let sin = self.sin.narrow(0, past, t)?.to_dtype(self.dtype)?;
         for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
@@ -157,7 +142,7 @@ impl CandleLlama {
         x: &Tensor,
         (cos, sin): (&Tensor, &Tensor),
         mask: Option<&Tensor>,
-        kv: &mut Option<(Tensor, Tensor)>,
+        kv: &mut Slot,
     ) -> Result<Tensor> {
         let c = &self.config;
         let (b, t, _) = x.dims3()?;
@@ -166,13 +151,8 @@ impl CandleLlama {
             y.reshape((b, t, n, d))?.transpose(1, 2)?.contiguous()
         };
         let q = candle_nn::rotary_emb::rope(&heads(layer.q.forward(x)?, nh)?, cos, sin)?;
-        let mut k = candle_nn::rotary_emb::rope(&heads(layer.k.forward(x)?, nkv)?, cos, sin)?;
-        let mut v = heads(layer.v.forward(x)?, nkv)?;
-        if let Some((k_past, v_past)) = kv.as_ref() {
-            k = Tensor::cat(&[k_past, &k], 2)?;
-            v = Tensor::cat(&[v_past, &v], 2)?;
-        }
-        *kv = Some((k.clone(), v.clone()));
+        let k = candle_nn::rotary_emb::rope(&heads(layer.k.forward(x)?, nkv)?, cos, sin)?;
+        let (k, v) = append(kv, k, heads(layer.v.forward(x)?, nkv)?)?;
         let (k, v) = (repeat_kv(&k, c.kv_group())?, repeat_kv(&v, c.kv_group())?);
         // Scores and softmax in f32, as `modeling_llama.py` does for half types.
         let q = q.to_dtype(DType::F32)?;

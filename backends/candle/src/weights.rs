@@ -8,6 +8,7 @@ use std::sync::Arc;
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
+use inferbench_backend::BackendError;
 
 /// A linear layer `y = x Wᵀ + b`, dense or with a quantized weight.
 pub enum Projection {
@@ -33,6 +34,20 @@ impl Module for Projection {
     }
 }
 
+/// A model built from the weights file at `path`, which `open` reads; an
+/// error of either step is the file's ([`BackendError::ModelFile`]).
+pub fn build_from_file<T>(
+    path: &Path,
+    open: impl FnOnce(&Path) -> Result<WeightSource<'static>>,
+    build: impl FnOnce(&WeightSource) -> Result<T>,
+) -> std::result::Result<T, BackendError> {
+    let file_err = |e: candle_core::Error| BackendError::ModelFile {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    build(&open(path).map_err(file_err)?).map_err(file_err)
+}
+
 pub enum WeightSource<'a> {
     Float(VarBuilder<'a>),
     Gguf {
@@ -42,6 +57,18 @@ pub enum WeightSource<'a> {
 }
 
 impl WeightSource<'_> {
+    /// Memory-maps a safetensors file, its tensors read as `dtype`.
+    pub fn mmap_safetensors(
+        path: &Path,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<WeightSource<'static>> {
+        // SAFETY: read-only map of a cache file that is only ever replaced
+        // through a rename, never rewritten in place.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[path], dtype, device) }?;
+        Ok(WeightSource::Float(vb))
+    }
+
     /// Reads every tensor of a GGUF file into memory.
     pub fn read_gguf(path: &Path, device: &Device) -> Result<WeightSource<'static>> {
         let mut file = std::fs::File::open(path)?;
