@@ -13,11 +13,13 @@ pub mod cache;
 pub mod conformance;
 mod declaration;
 mod device;
+mod encoder_session;
 mod error;
 mod files;
 mod generate;
 pub mod gpt;
 pub mod llama;
+mod lm_session;
 mod named;
 mod not_compiled;
 pub mod null;
@@ -34,6 +36,7 @@ pub use declaration::{
     Capabilities, CaseContext, ModelKind, OptionKind, OptionSpec, check_options, closest,
 };
 pub use device::Device;
+pub use encoder_session::{Encoder, EncoderSession};
 pub use error::BackendError;
 pub use files::{F32Tensors, read_f32_safetensors, write_f32_safetensors};
 pub use generate::{
@@ -42,6 +45,7 @@ pub use generate::{
 };
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
+pub use lm_session::{LanguageModel, LmSession};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
 pub use not_compiled::NotCompiled;
 pub use null::NullBackend;

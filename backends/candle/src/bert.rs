@@ -10,10 +10,8 @@ use std::path::Path;
 
 use candle_core::{D, DType, Device, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, Module};
-use inferbench_backend::bert::{LAST_HIDDEN_STATE, SENTENCE_EMBEDDING};
 use inferbench_backend::{
-    BackendError, BertConfig, EncoderBatch, HostTensor, PoolingMode, SentencePooling, Session,
-    TokenBatch,
+    BackendError, BertConfig, Encoder, EncoderBatch, HostTensor, PoolingMode, SentencePooling,
 };
 
 use crate::candle_err;
@@ -135,10 +133,6 @@ impl CandleBert {
         })
     }
 
-    pub fn weight_bytes(&self) -> u64 {
-        self.weight_bytes
-    }
-
     /// The last hidden state `[batch, seq, hidden]` in the model's dtype.
     fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let (_, seq) = ids.dims2()?;
@@ -243,63 +237,39 @@ fn pool(states: &Tensor, mask: &Tensor, pooling: SentencePooling) -> candle_core
     pooled.broadcast_div(&norm)
 }
 
-pub struct CandleBertSession {
-    pub model: CandleBert,
-    pub input: Option<(Tensor, Tensor)>,
-    pub outputs: Vec<Tensor>,
-    pub model_file_bytes: Option<u64>,
-}
+impl Encoder for CandleBert {
+    type Tensor = Tensor;
 
-impl Session for CandleBertSession {
-    fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        self.prepare_encoder(&EncoderBatch::from(input))
+    fn config(&self) -> &BertConfig {
+        &self.config
     }
 
-    fn prepare_encoder(&mut self, input: &EncoderBatch) -> Result<(), BackendError> {
-        input.validate(&self.model.config)?;
+    fn inputs(&self, input: &EncoderBatch) -> Result<(Tensor, Tensor), BackendError> {
         let shape = (input.batch, input.seq_len);
         let ids: Vec<u32> = input.ids.iter().map(|&t| t as u32).collect();
         let mask: Vec<u32> = input.mask.iter().map(|&m| m as u32).collect();
         let ids = Tensor::from_vec(ids, shape, &Device::Cpu).map_err(candle_err)?;
         let mask = Tensor::from_vec(mask, shape, &Device::Cpu).map_err(candle_err)?;
-        self.input = Some((ids, mask));
-        Ok(())
+        Ok((ids, mask))
     }
 
-    fn run(&mut self) -> Result<(), BackendError> {
-        let (ids, mask) = self
-            .input
-            .as_ref()
-            .ok_or_else(BackendError::run_before_prepare)?;
+    fn run(&self, ids: &Tensor, mask: &Tensor) -> Result<Vec<Tensor>, BackendError> {
         // candle's CPU ops are eager: the result is computed when this returns.
-        self.outputs = self.model.forward(ids, mask).map_err(candle_err)?;
-        Ok(())
+        self.forward(ids, mask).map_err(candle_err)
     }
 
-    fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
-        if self.outputs.is_empty() {
-            return Err(BackendError::outputs_before_run());
-        }
-        let names = [LAST_HIDDEN_STATE, SENTENCE_EMBEDDING];
-        self.outputs
-            .iter()
-            .zip(names)
-            .map(|(t, name)| {
-                Ok(HostTensor {
-                    name: name.into(),
-                    shape: t.dims().to_vec(),
-                    data: t.flatten_all()?.to_vec1::<f32>()?,
-                })
-            })
-            .collect::<candle_core::Result<_>>()
-            .map_err(candle_err)
+    fn to_host(&self, name: &str, output: &Tensor) -> Result<HostTensor, BackendError> {
+        Ok(HostTensor {
+            name: name.into(),
+            shape: output.dims().to_vec(),
+            data: output
+                .flatten_all()
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(candle_err)?,
+        })
     }
 
-    fn weight_bytes(&self) -> Option<u64> {
-        Some(self.model.weight_bytes())
-    }
-
-    fn model_file_bytes(&self) -> Option<u64> {
-        self.model_file_bytes
+    fn weight_bytes(&self) -> u64 {
+        self.weight_bytes
     }
 }

@@ -13,8 +13,9 @@ mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, HostTensor, KvCacheShape,
-    LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch,
+    Backend, BackendError, BackendStatus, Capabilities, Device, EncoderSession, HostTensor,
+    LanguageModel, LmSession, LoadOptions, ModelKind, ModelSource, Precision, Session, Support,
+    TokenBatch,
 };
 
 pub use bert::CandleBert;
@@ -131,13 +132,12 @@ impl Backend for CandleBackend {
                 CandleGpt::load(spec, weights, dtype, &CandleDevice::Cpu)?
             }
         };
-        Ok(Box::new(CandleSession {
-            model: Model::Gpt(model),
-            input: None,
-            logits: None,
-            model_file_bytes: std::fs::metadata(&model_file).ok().map(|m| m.len()),
-            notes: Vec::new(),
-        }))
+        let model_file_bytes = std::fs::metadata(&model_file).ok().map(|m| m.len());
+        Ok(Box::new(LmSession::new(
+            Model::Gpt(model),
+            model_file_bytes,
+            Vec::new(),
+        )))
     }
 }
 
@@ -153,12 +153,8 @@ fn load_bert(
         ))
     })?;
     let model = CandleBert::load(config, pooling, weights, dtype)?;
-    Ok(Box::new(bert::CandleBertSession {
-        model,
-        input: None,
-        outputs: Vec::new(),
-        model_file_bytes: std::fs::metadata(weights).ok().map(|m| m.len()),
-    }))
+    let model_file_bytes = std::fs::metadata(weights).ok().map(|m| m.len());
+    Ok(Box::new(EncoderSession::new(model, model_file_bytes)))
 }
 
 /// The Llama family: f32/f16/bf16 from the shared safetensors file, the
@@ -193,13 +189,12 @@ fn load_llama(
         let source = llama_weights::as_stored(config, path).map_err(file_err)?;
         CandleLlama::from_source(config, &source).map_err(|e| file_err(e.to_string()))?
     };
-    Ok(Box::new(CandleSession {
-        model: Model::Llama(model),
-        input: None,
-        logits: None,
-        model_file_bytes: std::fs::metadata(&model_file).ok().map(|m| m.len()),
+    let model_file_bytes = std::fs::metadata(&model_file).ok().map(|m| m.len());
+    Ok(Box::new(LmSession::new(
+        Model::Llama(model),
+        model_file_bytes,
         notes,
-    }))
+    )))
 }
 
 /// The networks a session runs.
@@ -219,8 +214,12 @@ impl Model {
     fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         self.forward_cached(ids, &mut self.new_cache())
     }
+}
 
-    /// Vocabulary size and positions: the bounds of valid input.
+impl LanguageModel for Model {
+    type Tensor = Tensor;
+    type Cache = KvCache;
+
     fn limits(&self) -> (usize, usize) {
         match self {
             Model::Gpt(m) => (m.spec().vocab_size, m.spec().max_seq),
@@ -228,15 +227,27 @@ impl Model {
         }
     }
 
-    fn cache_shape(&self) -> KvCacheShape {
-        let (vocab_size, max_positions) = self.limits();
-        KvCacheShape::new(vocab_size, max_positions)
+    fn ids(&self, batch: &TokenBatch) -> Result<Tensor, BackendError> {
+        let ids: Vec<u32> = batch.ids.iter().map(|&t| t as u32).collect();
+        Tensor::from_vec(ids, (batch.batch, batch.seq_len), &CandleDevice::Cpu).map_err(candle_err)
     }
 
-    fn new_cache(&self) -> KvCache {
-        KvCache::new(match self {
-            Model::Gpt(m) => m.spec().layers,
-            Model::Llama(m) => m.config().num_hidden_layers,
+    fn logits(&self, ids: &Tensor) -> Result<Tensor, BackendError> {
+        // candle's CPU ops are eager: the result is computed when this returns.
+        self.forward(ids).map_err(candle_err)
+    }
+
+    fn to_host(&self, logits: &Tensor) -> Result<HostTensor, BackendError> {
+        let shape = logits.dims().to_vec();
+        let data = logits
+            .to_dtype(DType::F32)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(candle_err)?;
+        Ok(HostTensor {
+            name: "logits".into(),
+            shape,
+            data,
         })
     }
 
@@ -246,125 +257,29 @@ impl Model {
             Model::Llama(m) => m.weight_bytes(),
         }
     }
+
+    fn new_cache(&self) -> KvCache {
+        KvCache::new(match self {
+            Model::Gpt(m) => m.spec().layers,
+            Model::Llama(m) => m.config().num_hidden_layers,
+        })
+    }
+
+    fn extend(&self, cache: &mut KvCache, batch: &TokenBatch) -> Result<HostTensor, BackendError> {
+        let logits = self
+            .forward_cached(&self.ids(batch)?, cache)
+            .map_err(candle_err)?;
+        let last = logits
+            .narrow(1, batch.seq_len - 1, 1)
+            .and_then(|t| t.squeeze(1))
+            .map_err(candle_err)?;
+        self.to_host(&last)
+    }
 }
 
 /// The crate version this adapter was built against.
 pub fn candle_version() -> &'static str {
     "0.11.1"
-}
-
-struct CandleSession {
-    model: Model,
-    input: Option<Tensor>,
-    logits: Option<Tensor>,
-    model_file_bytes: Option<u64>,
-    notes: Vec<String>,
-}
-
-impl Session for CandleSession {
-    fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        let (vocab_size, max_positions) = self.model.limits();
-        input.validate(vocab_size, max_positions)?;
-        let ids: Vec<u32> = input.ids.iter().map(|&t| t as u32).collect();
-        let tensor = Tensor::from_vec(ids, (input.batch, input.seq_len), &CandleDevice::Cpu)
-            .map_err(candle_err)?;
-        self.input = Some(tensor);
-        Ok(())
-    }
-
-    fn run(&mut self) -> Result<(), BackendError> {
-        let input = self
-            .input
-            .as_ref()
-            .ok_or_else(BackendError::run_before_prepare)?;
-        // candle's CPU ops are eager: the result is computed when this returns.
-        self.logits = Some(self.model.forward(input).map_err(candle_err)?);
-        Ok(())
-    }
-
-    fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
-        let logits = self
-            .logits
-            .as_ref()
-            .ok_or_else(BackendError::outputs_before_run)?;
-        let shape = logits.dims().to_vec();
-        let data = logits
-            .to_dtype(DType::F32)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(candle_err)?;
-        Ok(vec![HostTensor {
-            name: "logits".into(),
-            shape,
-            data,
-        }])
-    }
-
-    fn weight_bytes(&self) -> Option<u64> {
-        Some(self.model.weight_bytes())
-    }
-
-    fn model_file_bytes(&self) -> Option<u64> {
-        self.model_file_bytes
-    }
-
-    fn notes(&self) -> Vec<String> {
-        self.notes.clone()
-    }
-
-    fn decoder(&mut self) -> Result<Box<dyn Decoder + '_>, BackendError> {
-        Ok(Box::new(CandleDecoder {
-            cache: self.model.new_cache(),
-            model: &self.model,
-            shape: self.model.cache_shape(),
-        }))
-    }
-}
-
-struct CandleDecoder<'a> {
-    model: &'a Model,
-    cache: KvCache,
-    shape: KvCacheShape,
-}
-
-impl CandleDecoder<'_> {
-    /// Runs `ids` `[batch, new]` and returns the last position's logits.
-    fn advance(&mut self, ids: Vec<u32>, batch: usize) -> Result<HostTensor, BackendError> {
-        let new = ids.len() / batch.max(1);
-        let ids = Tensor::from_vec(ids, (batch, new), &CandleDevice::Cpu).map_err(candle_err)?;
-        let logits = self
-            .model
-            .forward_cached(&ids, &mut self.cache)
-            .map_err(candle_err)?;
-        let last = logits
-            .narrow(1, new - 1, 1)
-            .and_then(|t| t.squeeze(1))
-            .and_then(|t| t.to_dtype(DType::F32))
-            .map_err(candle_err)?;
-        let shape = last.dims().to_vec();
-        let data = last
-            .flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(candle_err)?;
-        Ok(HostTensor {
-            name: "logits".into(),
-            shape,
-            data,
-        })
-    }
-}
-
-impl Decoder for CandleDecoder<'_> {
-    fn prefill(&mut self, prompt: &TokenBatch) -> Result<HostTensor, BackendError> {
-        self.shape.prefill(prompt)?;
-        self.cache = self.model.new_cache();
-        self.advance(prompt.ids.iter().map(|&t| t as u32).collect(), prompt.batch)
-    }
-
-    fn step(&mut self, tokens: &[i64]) -> Result<HostTensor, BackendError> {
-        self.shape.step(tokens)?;
-        self.advance(tokens.iter().map(|&t| t as u32).collect(), tokens.len())
-    }
 }
 
 #[cfg(test)]

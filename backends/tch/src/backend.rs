@@ -2,13 +2,13 @@
 //! TorchScript files on libtorch.
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, ModelFormat,
-    ModelSource, OptionSpec, Precision, Session, Support,
+    Backend, BackendError, BackendStatus, Capabilities, Device, EncoderSession, LmSession,
+    LoadOptions, ModelFormat, ModelSource, OptionSpec, Precision, Session, Support,
 };
 use tch::Kind;
 
-use crate::bert::{TchBert, TchBertSession};
-use crate::causal_lm::LmSession;
+use crate::bert::TchBert;
+use crate::causal_lm::Lm;
 use crate::device::tch_device;
 use crate::gpt::TchGpt;
 use crate::llama::TchLlama;
@@ -94,23 +94,26 @@ fn load_model(
 ) -> Result<Box<dyn Session>, BackendError> {
     match model {
         ModelSource::SyntheticGpt { spec, weights, .. } => Ok(Box::new(LmSession::new(
-            TchGpt::load(spec, weights, kind, device)?,
+            Lm(TchGpt::load(spec, weights, kind, device)?),
+            None,
+            Vec::new(),
         ))),
         ModelSource::Llama {
             config, weights, ..
-        } => Ok(Box::new(LmSession::new(TchLlama::load(
-            config, weights, kind, device,
-        )?))),
+        } => Ok(Box::new(LmSession::new(
+            Lm(TchLlama::load(config, weights, kind, device)?),
+            None,
+            Vec::new(),
+        ))),
         ModelSource::Bert {
             config,
             weights,
             pooling,
             ..
-        } => Ok(Box::new(TchBertSession {
-            model: TchBert::load(config, *pooling, weights, kind, device)?,
-            input: None,
-            outputs: Vec::new(),
-        })),
+        } => Ok(Box::new(EncoderSession::new(
+            TchBert::load(config, *pooling, weights, kind, device)?,
+            None,
+        ))),
         ModelSource::File {
             path,
             format: ModelFormat::TorchScript,

@@ -11,10 +11,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use inferbench_backend::bert::{LAST_HIDDEN_STATE, SENTENCE_EMBEDDING};
 use inferbench_backend::{
-    BackendError, BertConfig, EncoderBatch, HostTensor, PoolingMode, SentencePooling, Session,
-    TokenBatch,
+    BackendError, BertConfig, Encoder, EncoderBatch, HostTensor, PoolingMode, SentencePooling,
 };
 use tch::{Kind, TchError, Tensor};
 
@@ -58,13 +56,6 @@ impl TchBert {
             device,
             weights,
         })
-    }
-
-    pub fn weight_bytes(&self) -> u64 {
-        self.weights
-            .values()
-            .map(|t| (t.numel() * t.kind().elt_size_in_bytes()) as u64)
-            .sum()
     }
 
     pub fn device(&self) -> tch::Device {
@@ -200,56 +191,38 @@ fn pool(states: &Tensor, mask: &Tensor, pooling: SentencePooling) -> Result<Tens
     pooled.f_div(&norm)
 }
 
-pub struct TchBertSession {
-    pub model: TchBert,
-    pub input: Option<(Tensor, Tensor)>,
-    pub outputs: Vec<Tensor>,
-}
+impl Encoder for TchBert {
+    type Tensor = Tensor;
 
-impl Session for TchBertSession {
-    fn prepare(&mut self, input: &TokenBatch) -> Result<(), BackendError> {
-        self.prepare_encoder(&EncoderBatch::from(input))
+    fn config(&self) -> &BertConfig {
+        &self.config
     }
 
-    fn prepare_encoder(&mut self, input: &EncoderBatch) -> Result<(), BackendError> {
-        input.validate(&self.model.config)?;
+    fn inputs(&self, input: &EncoderBatch) -> Result<(Tensor, Tensor), BackendError> {
         let shape = [input.batch as i64, input.seq_len as i64];
-        let device = self.model.device();
         let tensor = |values: &[i64]| {
             Tensor::from_slice(values)
                 .f_view(shape)
-                .and_then(|t| t.f_to_device(device))
+                .and_then(|t| t.f_to_device(self.device))
                 .map_err(run_error)
         };
-        self.input = Some((tensor(&input.ids)?, tensor(&input.mask)?));
-        Ok(())
+        Ok((tensor(&input.ids)?, tensor(&input.mask)?))
     }
 
-    fn run(&mut self) -> Result<(), BackendError> {
-        let (ids, mask) = self
-            .input
-            .as_ref()
-            .ok_or_else(BackendError::run_before_prepare)?;
-        // Drop the previous outputs first, so the allocator can reuse them.
-        self.outputs.clear();
-        let outputs = inference(|| self.model.forward(ids, mask)).map_err(run_error)?;
-        synchronize(self.model.device());
-        self.outputs = outputs;
-        Ok(())
+    fn run(&self, ids: &Tensor, mask: &Tensor) -> Result<Vec<Tensor>, BackendError> {
+        let outputs = inference(|| self.forward(ids, mask)).map_err(run_error)?;
+        synchronize(self.device);
+        Ok(outputs)
     }
 
-    fn outputs(&mut self) -> Result<Vec<HostTensor>, BackendError> {
-        if self.outputs.is_empty() {
-            return Err(BackendError::outputs_before_run());
-        }
-        self.outputs
-            .iter()
-            .zip([LAST_HIDDEN_STATE, SENTENCE_EMBEDDING])
-            .map(|(t, name)| host_tensor(name, t))
-            .collect()
+    fn to_host(&self, name: &str, output: &Tensor) -> Result<HostTensor, BackendError> {
+        host_tensor(name, output)
     }
 
-    fn weight_bytes(&self) -> Option<u64> {
-        Some(self.model.weight_bytes())
+    fn weight_bytes(&self) -> u64 {
+        self.weights
+            .values()
+            .map(|t| (t.numel() * t.kind().elt_size_in_bytes()) as u64)
+            .sum()
     }
 }
