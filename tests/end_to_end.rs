@@ -26,6 +26,13 @@ fn inferbench(cache: &Path) -> Command {
     cmd
 }
 
+/// `inferbench run FILE --out OUT`, the model cache in `cache`.
+fn run(cache: &Path, file: &Path, out: &Path) -> Command {
+    let mut cmd = inferbench(cache);
+    cmd.arg("run").arg(file).arg("--out").arg(out);
+    cmd
+}
+
 /// The single run folder under `out`.
 fn run_dir(out: &Path) -> PathBuf {
     let dirs: Vec<_> = fs::read_dir(out)
@@ -42,13 +49,7 @@ use support::{compiled_in, num, read_csv};
 fn run_writes_measured_and_skipped_rows() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            scenario("tiny.toml").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    run(tmp.path(), &scenario("tiny.toml"), &out)
         .assert()
         .success()
         .stdout(contains("tiny/").not())
@@ -123,15 +124,10 @@ fn damaged_cached_weights_are_rebuilt_not_measured() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
     let file = scenario("tiny.toml");
-    let args = [
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--filter",
-        "candle/cpu/f32/b1",
-    ];
-    inferbench(tmp.path()).args(args).assert().success();
+    run(tmp.path(), &file, &out)
+        .args(["--filter", "candle/cpu/f32/b1"])
+        .assert()
+        .success();
     // Damage the cached weights: zeroed pages used to be read as weights
     // (rel L2 0.2-0.36 and exit 0), garbage lost the rows. Their recorded
     // hash no longer matches, so the next run rebuilds them.
@@ -145,15 +141,7 @@ fn damaged_cached_weights_are_rebuilt_not_measured() {
     damaged[end - 4096..].fill(0);
     fs::write(&weights, &damaged).unwrap();
     fs::remove_dir_all(&out).unwrap();
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    run(tmp.path(), &file, &out).assert().success();
     let rows = read_csv(&run_dir(&out).join("results.csv"));
     assert_eq!(rows.len(), 6, "every case still has its row");
     for row in rows.iter().filter(|r| r["status"] == "measured") {
@@ -192,13 +180,7 @@ fn accuracy_limits_fail_the_run() {
     )
     .unwrap();
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    run(tmp.path(), &file, &out)
         .assert()
         .code(1)
         .stderr(contains("accuracy limits"));
@@ -237,15 +219,7 @@ fn validate_locates_a_typo_and_suggests_the_key() {
         .stdout(contains("valid, 6 cases"));
     // A run of an invalid scenario stops before creating anything.
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .assert()
-        .code(2);
+    run(tmp.path(), &file, &out).assert().code(2);
     assert!(!out.exists());
 }
 
@@ -326,32 +300,24 @@ fn backends_lists_every_adapter() {
 fn missing_ort_library_gives_skipped_rows_with_the_hint() {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario("tiny.toml");
-    let run = |out: &Path, extra: &[&str], env: Option<&str>| {
-        let mut cmd = inferbench(tmp.path());
+    let run_with = |out: &Path, extra: &[&str], env: Option<&str>| {
+        let mut cmd = run(tmp.path(), &file, out);
         match env {
             Some(v) => cmd.env("ORT_DYLIB_PATH", v),
             None => cmd.env_remove("ORT_DYLIB_PATH"),
         };
-        cmd.args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .args(extra)
-        .assert()
-        .success();
+        cmd.args(extra).assert().success();
         read_csv(&run_dir(out).join("results.csv"))
     };
     // An explicit library path is authoritative: the project's own
     // vendor/onnxruntime/ is not used behind its back.
-    let rows = run(
+    let rows = run_with(
         &tmp.path().join("env"),
         &[],
         Some("/nowhere/libonnxruntime.so"),
     );
     let missing = tmp.path().join("missing.so");
-    let flag_rows = run(
+    let flag_rows = run_with(
         &tmp.path().join("flag"),
         &["--ort-lib", missing.to_str().unwrap()],
         Some(""),
@@ -419,13 +385,7 @@ model = { vocab_size = 64, hidden = 32, layers = 1, heads = 2, max_seq = 16 }
     )
     .unwrap();
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    run(tmp.path(), &file, &out)
         .assert()
         .code(1)
         .stderr(contains("errored"));
@@ -481,15 +441,7 @@ fn torchscript_file_runs_with_a_reference_case() {
     )
     .unwrap();
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    run(tmp.path(), &file, &out).assert().success();
     let rows = read_csv(&run_dir(&out).join("results.csv"));
     assert_eq!(rows.len(), 2);
     for row in &rows {
@@ -686,14 +638,8 @@ measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 10000
 fn quick_run(file: &Path) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quick",
-        ])
+    run(tmp.path(), file, &out)
+        .arg("--quick")
         .assert()
         .success();
     let dir = run_dir(&out);
@@ -779,14 +725,8 @@ fn a_bad_checkpoint_is_a_located_error() {
     .unwrap();
     fs::write(&scenario, "backends = 'candle'\n[model]\nhf = '.'\n").unwrap();
     let out = tmp.path().join("runs");
-    inferbench(tmp.path())
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quick",
-        ])
+    run(tmp.path(), &scenario, &out)
+        .arg("--quick")
         .assert()
         .code(1);
     let rows = read_csv(&run_dir(&out).join("results.csv"));

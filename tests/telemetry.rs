@@ -166,6 +166,22 @@ const FIGURES_VS_CSV: &[(&str, &str, f64)] = &[
     ("inferbench_accuracy_kl_divergence", "acc_kl", 1.0),
 ];
 
+/// (figure, results.csv column, factor from the column's unit to the
+/// figure's) for some figures of a case, as its span's attributes and its
+/// TensorBoard tags name them (both carry every figure).
+const CASE_FIGURES: &[(&str, &str, f64)] = &[
+    ("inferbench.latency.p50", "latency_p50_ms", 1e-3),
+    ("inferbench.latency.p99", "latency_p99_ms", 1e-3),
+    (
+        "inferbench.throughput.tokens",
+        "throughput_tokens_per_s",
+        1.0,
+    ),
+    ("inferbench.memory.peak_rss", "peak_rss_bytes", 1.0),
+    ("inferbench.accuracy.rel_l2_error", "acc_rel_l2", 1.0),
+    ("inferbench.accuracy.kl_divergence", "acc_kl", 1.0),
+];
+
 /// Every figure of every measured case, the latency histogram's count and
 /// sum, and the case counter, as a Prometheus-compatible store answers
 /// them, checked against the run's own files.
@@ -426,17 +442,7 @@ fn assert_span_tree(spans: &[&PrintedSpan], dir: &Path) {
             continue;
         }
         assert_eq!(case.status, "STATUS_CODE_OK");
-        for (key, column, factor) in [
-            ("inferbench.latency.p50", "latency_p50_ms", 1e-3),
-            ("inferbench.latency.p99", "latency_p99_ms", 1e-3),
-            (
-                "inferbench.throughput.tokens",
-                "throughput_tokens_per_s",
-                1.0,
-            ),
-            ("inferbench.memory.peak_rss", "peak_rss_bytes", 1.0),
-            ("inferbench.accuracy.rel_l2_error", "acc_rel_l2", 1.0),
-        ] {
+        for (key, column, factor) in CASE_FIGURES {
             let expected = num(row, column) * factor;
             assert!(
                 same(case.number(key), expected),
@@ -625,17 +631,7 @@ print(json.dumps({t: [[e.step, e.value] for e in acc.Scalars(t)] for t in acc.Ta
     let scalars: BTreeMap<String, Vec<(i64, f64)>> = serde_json::from_slice(&out.stdout).unwrap();
     for (step, dir) in [1, 2].into_iter().zip(&dirs) {
         for row in measured(&read_csv(dir)) {
-            for (tag, column, factor) in [
-                ("inferbench.latency.p50", "latency_p50_ms", 1e-3),
-                ("inferbench.latency.p99", "latency_p99_ms", 1e-3),
-                (
-                    "inferbench.throughput.tokens",
-                    "throughput_tokens_per_s",
-                    1.0,
-                ),
-                ("inferbench.memory.peak_rss", "peak_rss_bytes", 1.0),
-                ("inferbench.accuracy.kl_divergence", "acc_kl", 1.0),
-            ] {
+            for (tag, column, factor) in CASE_FIGURES {
                 let key = format!("{tag}/{}", row["case"]);
                 let points = &scalars[&key];
                 let at_step: Vec<f64> = points
