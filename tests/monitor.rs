@@ -455,9 +455,11 @@ fn assert_expected_series(url: &str) {
     assert!((1.0..4.0).contains(&rate), "probes/s {rate}");
     let p99 = settled(url, "inferbench:ttft_seconds:p99_5m");
     assert!(p99 > 0.0 && p99 < 2.0, "p99 TTFT {p99}");
-    // SmolLM2 decodes ~150 tokens/s here; one token per chunk.
+    // SmolLM2 decodes ~60-150 tokens/s here, one token per chunk; a CI
+    // machine busy with other builds measured 18, so the floor only says
+    // the rule yields a real positive rate.
     let speed = settled(url, "inferbench:decode_tokens_per_second:mean5m");
-    assert!(speed > 20.0 && speed < 2000.0, "decode speed {speed}");
+    assert!(speed > 1.0 && speed < 2000.0, "decode speed {speed}");
     let tokens = settled(
         url,
         "sum(inferbench_probe_tokens_total{gen_ai_token_type=\"output\"}) / sum(gen_ai_client_operation_duration_seconds_count)",
