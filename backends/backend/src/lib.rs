@@ -18,6 +18,7 @@ mod files;
 mod generate;
 pub mod gpt;
 pub mod llama;
+pub mod matmul;
 mod named;
 mod not_compiled;
 pub mod null;
@@ -42,6 +43,7 @@ pub use generate::{
 };
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
+pub use matmul::{Matmul, MatmulSpec};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
 pub use not_compiled::NotCompiled;
 pub use null::NullBackend;

@@ -7,13 +7,15 @@ mod bert;
 mod gpt;
 mod llama;
 mod llama_weights;
+mod matmul;
 mod quantize;
 mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
     Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, HostTensor, KvCacheShape,
-    LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch,
+    LoadOptions, Matmul, MatmulSpec, ModelKind, ModelSource, Precision, Session, Support,
+    TokenBatch,
 };
 
 pub use bert::CandleBert;
@@ -75,6 +77,10 @@ impl Backend for CandleBackend {
                 "candle has no {precision} kernels; its 8-bit level is q8_0 (GGUF blocks)"
             ))
         }
+    }
+
+    fn matmul(&self, spec: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Ok(Box::new(matmul::CandleMatmul::new(spec)?))
     }
 
     fn load(

@@ -2,8 +2,8 @@
 //! TorchScript files on libtorch.
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, ModelFormat,
-    ModelSource, OptionSpec, Precision, Session, Support,
+    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, Matmul, MatmulSpec,
+    ModelFormat, ModelSource, OptionSpec, Precision, Session, Support,
 };
 use tch::Kind;
 
@@ -68,6 +68,10 @@ impl Backend for TchBackend {
                 "tch runs f32, f16 and bf16, not precision {precision}"
             )),
         }
+    }
+
+    fn matmul(&self, spec: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Ok(Box::new(crate::matmul::TchMatmul::new(spec)?))
     }
 
     fn load(

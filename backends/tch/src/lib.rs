@@ -31,6 +31,8 @@ mod inference_mode;
 #[cfg(feature = "libtorch")]
 mod llama;
 #[cfg(feature = "libtorch")]
+mod matmul;
+#[cfg(feature = "libtorch")]
 mod torchscript;
 #[cfg(feature = "libtorch")]
 mod weights;
