@@ -145,6 +145,10 @@ fn fill(slots: Vec<Slot>, settings: &PeakSettings, cache: &PeakCache, reuse: boo
     rows.into_iter().flatten().collect()
 }
 
+/// Timed runs of the FMA loop (a few ms each); the best counts, so a busy
+/// machine needs several for one to run undisturbed.
+const FMA_REPEATS: usize = 10;
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -214,7 +218,7 @@ pub fn run_peak(args: &PeakArgs) -> Result<ExitCode> {
         args.cached,
     );
     let report = PeakReport {
-        fma: fma::measure(threads.iter().copied().max().unwrap_or(1), 3),
+        fma: fma::measure(threads.iter().copied().max().unwrap_or(1), FMA_REPEATS),
         rows,
     };
     print!("{}", super::table::render(&report));
@@ -249,7 +253,7 @@ pub fn for_run(cases: &[Case], cache_dir: &Path) -> PeakReport {
         true,
     );
     PeakReport {
-        fma: fma::measure(cores(), 3),
+        fma: fma::measure(cores(), FMA_REPEATS),
         rows,
     }
 }
