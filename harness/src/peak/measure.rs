@@ -39,9 +39,16 @@ pub fn measure(
     threads: usize,
     settings: &PeakSettings,
 ) -> PeakOutcome {
-    let mut by_size = Vec::new();
+    let mut by_size: Vec<SizeRate> = Vec::new();
     for &size in &settings.sizes {
         let spec = MatmulSpec::square(size, precision, threads);
+        // A product slower than the whole budget at the rate reached so
+        // far (libtorch's f16 on a CPU without f16 arithmetic: minutes at
+        // 2048) would take its minimum iterations anyway: skip the size.
+        let best = by_size.iter().map(|r| r.gflop_per_s).fold(0.0, f64::max);
+        if best > 0.0 && spec.flops() as f64 * 1e-9 / best > settings.seconds.max(0.1) {
+            continue;
+        }
         let timed = backend
             .matmul(&spec)
             .and_then(|mut product| time_product(product.as_mut(), spec.flops(), settings));
