@@ -211,6 +211,7 @@ fn a_registered_backend_is_validated_listed_documented_and_run() {
         wait_notice: None,
         cache_dir: cache.path().to_path_buf(),
         inject_slowdown_pct: 0.0,
+        peak: None,
     };
     let case = loaded
         .cases

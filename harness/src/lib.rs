@@ -9,6 +9,7 @@ pub mod generation;
 pub mod history;
 pub mod model;
 pub mod monitor;
+pub mod peak;
 pub mod plots;
 pub mod reference_docs;
 pub mod registry;

@@ -76,6 +76,16 @@ enum Command {
     /// Prometheus and pushing them over OTLP; runs until SIGINT, SIGTERM or
     /// --duration.
     Monitor(inferbench::monitor::MonitorArgs),
+    /// Measure each backend's own matmul peak (f32 and half precisions,
+    /// per thread count) and the machine's FMA rate.
+    Peak(inferbench::peak::command::PeakArgs),
+    /// Internal: measure one backend's peak on one thread count (started
+    /// by `peak` and `run --peak`).
+    #[command(hide = true)]
+    PeakWorker {
+        #[arg(long)]
+        job: String,
+    },
     /// Internal: run one case (started by `run` for each case).
     #[command(hide = true)]
     Worker {
@@ -153,6 +163,11 @@ struct RunArgs {
     /// [default: $ORT_DYLIB_PATH, else vendor/onnxruntime/ from `ci/setup.sh`].
     #[arg(long, value_name = "PATH")]
     ort_lib: Option<PathBuf>,
+    /// Also measure each case's backend's own matmul peak (reused from the
+    /// cache when this machine measured it with the same runtime): a `peak`
+    /// section in environment.json and a `peak_fraction` for every case.
+    #[arg(long)]
+    peak: bool,
     #[command(flatten)]
     telemetry: TelemetryOptions,
     #[command(flatten)]
@@ -252,17 +267,23 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
         None => (cases, None),
     };
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(inferbench_models::cache::default_cache_dir);
+    let peak = args
+        .peak
+        .then(|| inferbench::peak::command::for_run(&cases, &cache_dir));
     let progress = ProgressSink::new(cases.len());
     let options = RunnerOptions {
         isolation: args.isolation,
         wait_notice: Some(progress.wait_notice()),
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(inferbench_models::cache::default_cache_dir),
+        cache_dir,
         inject_slowdown_pct: args.gate.inject_slowdown,
+        peak: peak.clone().map(std::sync::Arc::new),
     };
-    let environment = Environment::capture(&args.scenario.display().to_string(), &source);
+    let mut environment = Environment::capture(&args.scenario.display().to_string(), &source);
+    environment.peak = peak;
     let (folder, mut document) = RunFolder::create(&args.out, &name, &source, environment)?;
     let dir = folder.dir.clone();
     let part = shard.as_ref().map_or(String::new(), |r| {
@@ -329,6 +350,14 @@ fn worker(job: &Path, report: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `inferbench peak-worker`: measures one job, prints its outcomes.
+fn peak_worker(job: &str) -> Result<ExitCode> {
+    let job: inferbench::peak::process::PeakJob =
+        serde_json::from_str(job).context("parsing the peak job")?;
+    println!("{}", inferbench::peak::process::work(&job));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Makes `path` the ONNX Runtime library of this process and of the worker
 /// processes it starts (they inherit the environment variable the ort
 /// adapter reads first). A relative path is made absolute first, since
@@ -379,6 +408,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => inferbench::shard::command::run_plan(&args, cores()),
         Command::Merge(args) => inferbench::shard::command::run_merge(&args),
         Command::Monitor(args) => inferbench::monitor::run_monitor(&args, cores()),
+        Command::Peak(args) => inferbench::peak::command::run_peak(&args),
+        Command::PeakWorker { job } => peak_worker(&job),
         Command::Worker { job, report } => worker(&job, &report),
     };
     outcome.unwrap_or_else(|e| {

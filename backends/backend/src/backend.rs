@@ -3,8 +3,8 @@ use std::path::PathBuf;
 
 use crate::{
     BackendError, BertConfig, Capabilities, CaseContext, Device, EncoderBatch, GptSpec, HostTensor,
-    InputSpec, LlamaConfig, ModelKind, NamedTensor, OptionSpec, Precision, TokenBatch,
-    check_options,
+    InputSpec, LlamaConfig, Matmul, MatmulSpec, ModelKind, NamedTensor, OptionSpec, Precision,
+    TokenBatch, check_options,
 };
 
 /// Whether a backend can run at all on this machine.
@@ -157,6 +157,18 @@ pub trait Backend: Send + Sync {
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError>;
+
+    /// The runtime's own dense matrix product with `spec`'s operands
+    /// prepared, for measuring its peak (`inferbench peak`; see
+    /// [`crate::matmul`]). Optional: a backend without one (a served model,
+    /// the null backend) keeps this default, and `inferbench peak` lists
+    /// it with the reason. `spec.threads` is the thread count the process
+    /// was started for; an adapter whose runtime fixes its thread count
+    /// per process refuses any other rather than measure the wrong one.
+    fn matmul(&self, spec: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        let _ = spec;
+        Err(crate::matmul::no_matmul(self.name()))
+    }
 
     /// What a `load` checks first: the (device, precision) pair is one it
     /// [`supports`](Backend::supports) (else `Unsupported`, a skip), and

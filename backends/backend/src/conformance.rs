@@ -412,3 +412,47 @@ fn bad_decoder_input(backend: &dyn Backend, fixture: &Fixture) -> Outcome {
     }
     Ok(())
 }
+
+/// For an adapter's test: its own matrix product ([`Backend::matmul`]) of
+/// a small non-square [`MatmulSpec`] matches the f64 product, in f32 and in
+/// each half precision it runs; returns the precisions it multiplied.
+/// `threads` is the count this test process runs the backend with. A
+/// precision whose matmul is refused as unsupported is left out; any
+/// other error, or a wrong product, fails.
+pub fn matmul_matches(backend: &dyn Backend, threads: usize) -> Result<Vec<Precision>, String> {
+    let mut multiplied = Vec::new();
+    for precision in [Precision::F32, Precision::F16, Precision::Bf16] {
+        let spec = crate::MatmulSpec {
+            m: 33,
+            k: 70,
+            n: 17,
+            precision,
+            threads,
+            device: Device::Cpu,
+        };
+        let mut product = match backend.matmul(&spec) {
+            Ok(product) => product,
+            Err(BackendError::Unsupported(_)) if precision != Precision::F32 => continue,
+            Err(e) => return Err(format!("{precision} matmul: {e}")),
+        };
+        if product.output().is_ok() {
+            return Err(format!("{precision}: output before run is not an error"));
+        }
+        product.run().map_err(|e| format!("{precision} run: {e}"))?;
+        let output = product.output().map_err(|e| format!("{precision}: {e}"))?;
+        // f32 sums of 70 exact products; f16/bf16 outputs keep 11/8 bits.
+        let limit = match precision {
+            Precision::F32 => 1e-6,
+            Precision::F16 => 2e-3,
+            _ => 1e-2,
+        };
+        let error = crate::matmul::relative_error(&output, &spec.reference());
+        if error > limit {
+            return Err(format!(
+                "{precision} matmul is off the f64 product by {error:.2e} (limit {limit:.0e})"
+            ));
+        }
+        multiplied.push(precision);
+    }
+    Ok(multiplied)
+}

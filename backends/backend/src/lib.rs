@@ -20,6 +20,7 @@ mod generate;
 pub mod gpt;
 pub mod llama;
 mod lm_session;
+pub mod matmul;
 mod named;
 mod not_compiled;
 pub mod null;
@@ -46,6 +47,7 @@ pub use generate::{
 pub use gpt::GptSpec;
 pub use llama::{LlamaArch, LlamaConfig};
 pub use lm_session::{LanguageModel, LmSession};
+pub use matmul::{Matmul, MatmulSpec};
 pub use named::{ElementType, InputDim, InputSpec, NamedTensor, TensorData};
 pub use not_compiled::NotCompiled;
 pub use null::NullBackend;

@@ -5,8 +5,8 @@
 //! `skipped` rows with that reason, never a different code path.
 
 use crate::{
-    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, ModelSource,
-    OptionSpec, Precision, Session, Support,
+    Backend, BackendError, BackendStatus, Capabilities, Device, LoadOptions, Matmul, MatmulSpec,
+    ModelSource, OptionSpec, Precision, Session, Support,
 };
 
 /// A backend whose adapter is not compiled in. An adapter crate that links
@@ -49,6 +49,13 @@ impl Backend for NotCompiled {
 
     fn supports(&self, _: Device, _: Precision) -> Support {
         Support::No(self.reason())
+    }
+
+    fn matmul(&self, _: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Err(BackendError::Unavailable {
+            reason: self.reason(),
+            hint: self.hint.to_string(),
+        })
     }
 
     fn load(&self, _: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {

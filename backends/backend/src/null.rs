@@ -16,7 +16,8 @@
 
 use crate::{
     Backend, BackendError, BackendStatus, Capabilities, Decoder, Device, GptSpec, HostTensor,
-    KvCacheShape, LoadOptions, ModelKind, ModelSource, Precision, Session, Support, TokenBatch,
+    KvCacheShape, LoadOptions, Matmul, MatmulSpec, ModelKind, ModelSource, Precision, Session,
+    Support, TokenBatch,
 };
 
 /// The backend's name in scenarios and result rows.
@@ -58,6 +59,12 @@ impl Backend for NullBackend {
                 "the null backend runs on the CPU only, not on `{device}`"
             )),
         }
+    }
+
+    fn matmul(&self, _: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Err(BackendError::Unsupported(
+            "the null backend does no arithmetic, so it has no matrix product to measure".into(),
+        ))
     }
 
     fn load(
@@ -217,6 +224,16 @@ mod tests {
         let outputs = session.outputs().unwrap();
         assert_eq!(outputs[0].shape, [2, 3, 8]);
         assert_eq!(outputs[0].data.len(), 48);
+    }
+
+    #[test]
+    fn it_has_no_matmul_to_measure() {
+        let spec = MatmulSpec::square(4, Precision::F32, 1);
+        let e = NullBackend.matmul(&spec).err().unwrap();
+        assert!(
+            e.is_skip() && e.to_string().contains("no arithmetic"),
+            "{e}"
+        );
     }
 
     #[test]

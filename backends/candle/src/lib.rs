@@ -8,14 +8,15 @@ mod gpt;
 mod kv_cache;
 mod llama;
 mod llama_weights;
+mod matmul;
 mod quantize;
 mod weights;
 
 use candle_core::{DType, Device as CandleDevice, Tensor};
 use inferbench_backend::{
     Backend, BackendError, BackendStatus, Capabilities, Device, EncoderSession, HostTensor,
-    LanguageModel, LmSession, LoadOptions, ModelKind, ModelSource, Precision, Session, Support,
-    TokenBatch,
+    LanguageModel, LmSession, LoadOptions, Matmul, MatmulSpec, ModelKind, ModelSource, Precision,
+    Session, Support, TokenBatch,
 };
 
 pub use bert::CandleBert;
@@ -78,6 +79,10 @@ impl Backend for CandleBackend {
                 "candle has no {precision} kernels; its 8-bit level is q8_0 (GGUF blocks)"
             ))
         }
+    }
+
+    fn matmul(&self, spec: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Ok(Box::new(matmul::CandleMatmul::new(spec)?))
     }
 
     fn load(

@@ -7,13 +7,14 @@
 
 mod decoder;
 pub mod library;
+mod matmul;
 pub mod onnx;
 mod options;
 mod session;
 
 use inferbench_backend::{
-    Backend, BackendError, BackendStatus, Capabilities, CaseContext, Device, LoadOptions,
-    ModelFormat, ModelKind, ModelSource, OptionSpec, Precision, Session, Support,
+    Backend, BackendError, BackendStatus, Capabilities, CaseContext, Device, LoadOptions, Matmul,
+    MatmulSpec, ModelFormat, ModelKind, ModelSource, OptionSpec, Precision, Session, Support,
 };
 use ort::session::Session as OrtSessionHandle;
 use std::path::PathBuf;
@@ -86,6 +87,10 @@ impl Backend for OrtBackend {
                 "the ort backend exports f32, f16 and int8 graphs, not {precision}"
             )),
         }
+    }
+
+    fn matmul(&self, spec: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Ok(Box::new(matmul::OrtMatmul::new(spec)?))
     }
 
     fn load(

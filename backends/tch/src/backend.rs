@@ -3,7 +3,8 @@
 
 use inferbench_backend::{
     Backend, BackendError, BackendStatus, Capabilities, Device, EncoderSession, LmSession,
-    LoadOptions, ModelFormat, ModelSource, OptionSpec, Precision, Session, Support,
+    LoadOptions, Matmul, MatmulSpec, ModelFormat, ModelSource, OptionSpec, Precision, Session,
+    Support,
 };
 use tch::Kind;
 
@@ -68,6 +69,10 @@ impl Backend for TchBackend {
                 "tch runs f32, f16 and bf16, not precision {precision}"
             )),
         }
+    }
+
+    fn matmul(&self, spec: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
+        Ok(Box::new(crate::matmul::TchMatmul::new(spec)?))
     }
 
     fn load(

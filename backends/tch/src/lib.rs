@@ -31,6 +31,7 @@ with_libtorch! {
     mod gpt;
     mod inference_mode;
     mod llama;
+    mod matmul;
     mod torchscript;
     mod weights;
 

@@ -16,3 +16,22 @@ fn tch_passes_the_conformance_suite() {
     };
     assert_passes(&inferbench_tch::TchBackend, &fixture, expected);
 }
+
+/// libtorch's own matmul multiplies in f32, f16 and bf16; without the
+/// feature the stand-in says tch is not compiled in.
+#[test]
+fn tch_matmul_is_the_product() {
+    use inferbench_backend::{Backend, MatmulSpec, Precision};
+    let backend = inferbench_tch::TchBackend;
+    if cfg!(feature = "libtorch") {
+        let multiplied = inferbench_backend::conformance::matmul_matches(&backend, 2).unwrap();
+        assert_eq!(
+            multiplied,
+            [Precision::F32, Precision::F16, Precision::Bf16]
+        );
+    } else {
+        let spec = MatmulSpec::square(8, Precision::F32, 1);
+        let e = backend.matmul(&spec).err().unwrap().to_string();
+        assert!(e.contains("not compiled in"), "{e}");
+    }
+}

@@ -23,6 +23,13 @@ pub fn gflops(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.2} GFLOP/s"))
 }
 
+/// `, 0.45 of the backend's matmul peak`, or nothing without a peak.
+pub fn of_peak(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| {
+        format!(", {v:.2} of the backend's matmul peak")
+    })
+}
+
 /// Bytes as `123.4 MiB`.
 pub fn mib(bytes: Option<u64>) -> String {
     bytes.map_or_else(|| "-".into(), |b| format!("{:.1} MiB", mebibytes(b)))

@@ -58,6 +58,10 @@ pub struct CaseResult {
     pub flops_per_forward: u64,
     #[serde(default, with = "crate::results::float::option")]
     pub gflop_per_s: Option<f64>,
+    /// `gflop_per_s` over the backend's own matmul peak at the same
+    /// precision and threads (`run --peak`; see `crate::peak`).
+    #[serde(default, with = "crate::results::float::option")]
+    pub peak_fraction: Option<f64>,
     pub peak_rss_bytes: Option<u64>,
     pub weight_bytes: Option<u64>,
     /// Size on disk of the model file the backend loaded.

@@ -108,6 +108,11 @@ pub const COLUMNS: &[Column] = &[
         |r| opt(r.gflop_per_s),
     ),
     col(
+        "peak_fraction",
+        "`gflop_per_s` over the backend's own matmul peak at the same precision and threads (`run --peak`, `inferbench peak`; empty without a peak)",
+        |r| opt(r.peak_fraction),
+    ),
+    col(
         "peak_rss_bytes",
         "peak resident memory of the case's worker process after measuring (`VmHWM`)",
         |r| opt(r.peak_rss_bytes),

@@ -29,6 +29,10 @@ pub struct Environment {
     /// on one machine.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<ShardMachine>,
+    /// Each backend's matmul peak and the machine's FMA rate, when the run
+    /// measured them (`run --peak`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak: Option<crate::peak::PeakReport>,
 }
 
 /// One shard of a merged run and where it ran.
@@ -51,7 +55,7 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_string())
@@ -67,6 +71,12 @@ fn os_name() -> String {
             })
         })
         .unwrap_or_else(|| std::env::consts::OS.to_string())
+}
+
+pub(crate) fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -101,10 +111,9 @@ impl Environment {
             scenario_path: scenario_path.to_string(),
             scenario_sha256: sha256_hex(scenario_source.as_bytes()),
             command_line: std::env::args().collect(),
-            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim().to_string()),
+            hostname: hostname(),
             shards: Vec::new(),
+            peak: None,
         }
     }
 }

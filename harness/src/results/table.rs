@@ -36,8 +36,8 @@ fn agreement(r: &CaseResult) -> String {
 /// of skipped, errored and failed cases.
 pub fn render(results: &[CaseResult]) -> String {
     let header = [
-        "case", "status", "p50 ms", "p99 ms", "seq/s", "tok/s", "GFLOP/s", "RSS MiB", "rel L2",
-        "KL", "top1", "cosine", "PPL", "agree",
+        "case", "status", "p50 ms", "p99 ms", "seq/s", "tok/s", "GFLOP/s", "of peak", "RSS MiB",
+        "rel L2", "KL", "top1", "cosine", "PPL", "agree",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in results {
@@ -49,6 +49,7 @@ pub fn render(results: &[CaseResult]) -> String {
             fixed(r.throughput_seq_per_s, 1),
             fixed(r.throughput_tokens_per_s, 0),
             fixed(r.gflop_per_s, 2),
+            fixed(r.peak_fraction, 2),
             fixed(r.peak_rss_bytes.map(|b| b as f64 / (1 << 20) as f64), 1),
             sci(r.accuracy.map(|a| a.rel_l2)),
             // NaN: not a figure of this model (an encoder has no logits).

@@ -5,7 +5,7 @@ mod checkpoint;
 pub mod interrupt;
 pub mod measurement;
 pub mod memory;
-mod process;
+pub(crate) mod process;
 pub mod protocol;
 mod references;
 pub mod slowdown;
@@ -54,6 +54,9 @@ pub struct RunnerOptions {
     /// Test knob of the regression gate: make every measured pass this many
     /// percent slower (see `slowdown.rs`); 0 in real runs.
     pub inject_slowdown_pct: f64,
+    /// Each backend's measured matmul peak (`run --peak`): every result
+    /// gets its `peak_fraction` from it.
+    pub peak: Option<std::sync::Arc<crate::peak::PeakReport>>,
 }
 
 /// Runs one case to a result: skipped (with the reason) when the backend is
@@ -61,6 +64,7 @@ pub struct RunnerOptions {
 pub fn run_case(case: &Case, options: &RunnerOptions) -> CaseResult {
     let started_at = crate::time::unix_nanos();
     let mut result = run_case_untimed(case, options);
+    result.peak_fraction = options.peak.as_ref().and_then(|p| p.fraction(&result));
     result.started_at_unix_ns = Some(started_at);
     result.finished_at_unix_ns = Some(crate::time::unix_nanos());
     result

@@ -103,8 +103,25 @@ fn spawn_worker(job: &WorkerJob, files: &ScratchFiles) -> Result<Child, String> 
     let _ = fs::remove_file(&files.report);
     let log = File::create(&files.log).map_err(io("creating the worker log"))?;
     let exe = std::env::current_exe().map_err(io("locating the inferbench binary"))?;
-    let threads = job.case.threads.to_string();
     let mut command = Command::new(exe);
+    with_threads(&mut command, job.case.threads);
+    command
+        .arg("worker")
+        .arg("--job")
+        .arg(&files.job)
+        .arg("--report")
+        .arg(&files.report)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(io("opening the worker log"))?)
+        .stderr(log)
+        .spawn()
+        .map_err(io("starting the worker process"))
+}
+
+/// Sets the environment a worker process that runs a backend on `threads`
+/// threads starts with (a case's worker, a peak measurement's).
+pub(crate) fn with_threads(command: &mut Command, threads: usize) {
+    let threads = threads.to_string();
     // libgomp (libtorch's intra-op pool) keeps idle threads spinning; on a
     // shared machine a spinning thread takes the core its busy sibling
     // needs, so every parallel region waits out a scheduler time slice
@@ -113,21 +130,11 @@ fn spawn_worker(job: &WorkerJob, files: &ScratchFiles) -> Result<Child, String> 
     if std::env::var_os("OMP_WAIT_POLICY").is_none() {
         command.env("OMP_WAIT_POLICY", "PASSIVE");
     }
+    // Read once at start-up by rayon (candle), OpenMP (libtorch) and
+    // OpenBLAS; only a fresh process can honour a per-case thread count.
     command
-        .arg("worker")
-        .arg("--job")
-        .arg(&files.job)
-        .arg("--report")
-        .arg(&files.report)
-        // Read once at start-up by rayon (candle), OpenMP (libtorch) and
-        // OpenBLAS; only a fresh process can honour a per-case thread count.
         .env("RAYON_NUM_THREADS", &threads)
-        .env("OMP_NUM_THREADS", &threads)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(io("opening the worker log"))?)
-        .stderr(log)
-        .spawn()
-        .map_err(io("starting the worker process"))
+        .env("OMP_NUM_THREADS", &threads);
 }
 
 /// Polls the worker until it exits; kills it (and says why, with the end

@@ -53,6 +53,8 @@ pub fn summarize(case: &Case, report: WorkerReport) -> CaseResult {
         throughput_tokens_per_s: rates.tokens_per_s,
         flops_per_forward: case.flops_per_forward(),
         gflop_per_s: rates.gflop_per_s,
+        // The runner reads it against the run's peaks, when it has them.
+        peak_fraction: None,
         peak_rss_bytes,
         weight_bytes,
         model_file_bytes,

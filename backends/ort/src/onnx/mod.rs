@@ -28,7 +28,8 @@ pub use bert::{ATTENTION_MASK, INPUT_IDS, bert_graph, bert_weight_bytes};
 pub(crate) use gpt::tests as gpt_tests;
 pub use gpt::{gpt_graph, gpt_model, weight_bytes};
 pub use graph::{
-    Dim, GraphBuilder, OPSET, attr_int, attr_ints, f16_tensor, f32_tensor, i64_tensor, model,
+    Dim, GraphBuilder, OPSET, attr_int, attr_ints, f16_tensor, f32_tensor, float_tensor,
+    i64_tensor, model,
 };
 pub use layers::{
     Export, INPUT, OUTPUT, WeightFormat, Weights, past_key, past_value, present_key, present_value,

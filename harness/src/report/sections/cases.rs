@@ -61,9 +61,10 @@ fn facts(r: &CaseResult) -> String {
         (
             "throughput",
             format!(
-                "{}, {}",
+                "{}, {}{}",
                 format::tokens_per_s(r.throughput_tokens_per_s),
-                format::gflops(r.gflop_per_s)
+                format::gflops(r.gflop_per_s),
+                format::of_peak(r.peak_fraction)
             ),
         ),
         ("peak memory", format::mib(r.peak_rss_bytes)),

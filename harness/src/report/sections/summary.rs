@@ -9,13 +9,14 @@ use crate::report::html::{breakable, escape, sort_cell, sortable_header};
 use crate::report::run_page::{case_anchor, status_badge};
 use crate::results::CaseResult;
 
-const COLUMNS: [(&str, bool); 10] = [
+const COLUMNS: [(&str, bool); 11] = [
     ("case", false),
     ("status", false),
     ("p50 ms", true),
     ("p99 ms", true),
     ("tok/s", true),
     ("GFLOP/s", true),
+    ("of peak", true),
     ("RSS MiB", true),
     ("rel L2", true),
     ("top1", true),
@@ -34,6 +35,7 @@ fn row(index: usize, r: &CaseResult) -> String {
             r.throughput_tokens_per_s,
         ),
         sort_cell(&fixed(r.gflop_per_s, 2), r.gflop_per_s),
+        sort_cell(&fixed(r.peak_fraction, 2), r.peak_fraction),
         sort_cell(&fixed(rss, 1), rss),
         sort_cell(&sci(rel_l2), rel_l2),
         sort_cell(&fixed(top1, 4), top1),
