@@ -16,7 +16,8 @@ use crate::sse::SseParser;
 /// A client for one endpoint. Needs a tokio runtime to run its futures.
 pub struct EndpointClient {
     http: reqwest::Client,
-    url: String,
+    /// Parsed once: reqwest would parse a `&str` again for every request.
+    url: reqwest::Url,
     config: EndpointConfig,
     /// Read from `api_key_env` once; never printed (no `Debug`).
     api_key: Option<String>,
@@ -54,9 +55,15 @@ impl EndpointClient {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| BackendError::Load(format!("cannot build the HTTP client: {e}")))?;
+        let url = reqwest::Url::parse(&config.request_url()).map_err(|e| {
+            BackendError::Load(format!(
+                "[endpoint] url: `{}` is not a URL: {e}",
+                config.request_url()
+            ))
+        })?;
         Ok(Self {
             http,
-            url: config.request_url(),
+            url,
             config: config.clone(),
             api_key,
             timeout,
@@ -65,7 +72,8 @@ impl EndpointClient {
 
     /// Sends one request and follows its stream to the end.
     pub async fn request(&self, request: GenerationRequest) -> Result<Generation, GenerationError> {
-        let body = crate::request::body(&self.config, &request)?.to_string();
+        // `Bytes`: a resend shares the body instead of copying it.
+        let body = bytes::Bytes::from(crate::request::body(&self.config, &request)?.to_string());
         let started = Instant::now();
         let mut response = match self.send(&body).await {
             // Servers close kept-alive connections after some requests
@@ -101,13 +109,13 @@ impl EndpointClient {
 }
 
 impl EndpointClient {
-    async fn send(&self, body: &str) -> Result<reqwest::Response, reqwest::Error> {
+    async fn send(&self, body: &bytes::Bytes) -> Result<reqwest::Response, reqwest::Error> {
         let mut builder = self
             .http
-            .post(&self.url)
+            .post(self.url.clone())
             .timeout(self.timeout)
             .header("content-type", "application/json")
-            .body(body.to_string());
+            .body(body.clone());
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }

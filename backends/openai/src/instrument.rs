@@ -15,8 +15,20 @@ pub async fn serve_trivial_sse(port: u16, chunks: usize) -> std::io::Result<Sock
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(connection(stream, chunks));
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(stream, chunks));
+                }
+                // An overloaded run can hold more connections than the
+                // process may open (EMFILE) or see one reset before it was
+                // accepted: keep listening, as a server does, instead of
+                // refusing every later connection.
+                Err(e) => {
+                    eprintln!("trivial SSE endpoint: accept failed ({e}); still listening");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
         }
     });
     Ok(addr)

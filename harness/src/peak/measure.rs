@@ -31,6 +31,16 @@ pub fn time_product(
     Ok((flops as f64 / (median_ms * 1e-3) * 1e-9, times_ms.len()))
 }
 
+/// Whether one product of `flops` would take longer than the whole
+/// `seconds` budget at the best rate reached so far. Such a size would
+/// still take its minimum iterations (libtorch's f16 on a CPU without f16
+/// arithmetic: minutes at 2048), so it is skipped. Nothing is skipped
+/// before a rate is known.
+fn too_slow_to_time(flops: u64, so_far: &[SizeRate], seconds: f64) -> bool {
+    let best = so_far.iter().map(|r| r.gflop_per_s).fold(0.0, f64::max);
+    best > 0.0 && flops as f64 * 1e-9 / best > seconds.max(0.1)
+}
+
 /// `backend`'s peak at `precision` on `threads`: the best rate over the
 /// settings' sizes, or why there is none.
 pub fn measure(
@@ -42,11 +52,7 @@ pub fn measure(
     let mut by_size: Vec<SizeRate> = Vec::new();
     for &size in &settings.sizes {
         let spec = MatmulSpec::square(size, precision, threads);
-        // A product slower than the whole budget at the rate reached so
-        // far (libtorch's f16 on a CPU without f16 arithmetic: minutes at
-        // 2048) would take its minimum iterations anyway: skip the size.
-        let best = by_size.iter().map(|r| r.gflop_per_s).fold(0.0, f64::max);
-        if best > 0.0 && spec.flops() as f64 * 1e-9 / best > settings.seconds.max(0.1) {
+        if too_slow_to_time(spec.flops(), &by_size, settings.seconds) {
             continue;
         }
         let timed = backend
@@ -112,6 +118,28 @@ mod tests {
         assert_eq!((iterations, product.1), (4, 5));
         // 1 GFLOP in a bit over 10 ms: a bit under 100 GFLOP/s.
         assert!((50.0..100.0).contains(&rate), "{rate}");
+    }
+
+    #[test]
+    fn a_size_slower_than_the_budget_at_the_rate_so_far_is_skipped() {
+        let at = |gflop_per_s| SizeRate {
+            size: 512,
+            gflop_per_s,
+            iterations: 3,
+        };
+        let n2048 = MatmulSpec::square(2048, Precision::F16, 1).flops();
+        // 17.2 GFLOP at libtorch's CPU f16 rate (1.3 GFLOP/s): 13 s a
+        // product, over a 3 s budget.
+        assert!(too_slow_to_time(n2048, &[at(1.3)], 3.0));
+        // At an f32 rate it takes 0.2 s: timed.
+        assert!(!too_slow_to_time(n2048, &[at(80.0)], 3.0));
+        // The best size so far counts, not the last one.
+        assert!(!too_slow_to_time(n2048, &[at(80.0), at(1.3)], 3.0));
+        // Before any rate is known, every size is timed.
+        assert!(!too_slow_to_time(n2048, &[], 3.0));
+        // A zero budget still allows 0.1 s a product.
+        assert!(too_slow_to_time(n2048, &[at(80.0)], 0.0));
+        assert!(!too_slow_to_time(1_000_000, &[at(80.0)], 0.0));
     }
 
     #[test]
