@@ -60,7 +60,7 @@ impl Backend for Plain {
         }
     }
 
-    fn load(
+    fn open(
         &self,
         model: &ModelSource,
         options: &LoadOptions,

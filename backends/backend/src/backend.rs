@@ -152,7 +152,25 @@ pub trait Backend: Send + Sync {
     fn supports(&self, device: Device, precision: Precision) -> Support;
 
     /// Loads a model into a session ready to run. Timed as `load_ms`.
+    ///
+    /// Runs [`check_load`](Backend::check_load) and then
+    /// [`open`](Backend::open), so every backend refuses an unsupported
+    /// (device, precision) pair and an undeclared option the same way,
+    /// before it reads a byte. Adapters implement `open`, not this.
     fn load(
+        &self,
+        model: &ModelSource,
+        options: &LoadOptions,
+    ) -> Result<Box<dyn Session>, BackendError> {
+        self.check_load(options)?;
+        self.open(model, options)
+    }
+
+    /// The adapter's own loading, called by [`load`](Backend::load) once
+    /// `options` have passed [`check_load`](Backend::check_load): their
+    /// device and precision are ones it supports and their keys are ones
+    /// it declares.
+    fn open(
         &self,
         model: &ModelSource,
         options: &LoadOptions,
@@ -170,7 +188,7 @@ pub trait Backend: Send + Sync {
         Err(crate::matmul::no_matmul(self.name()))
     }
 
-    /// What a `load` checks first: the (device, precision) pair is one it
+    /// What [`load`](Backend::load) checks first: the (device, precision) pair is one it
     /// [`supports`](Backend::supports) (else `Unsupported`, a skip), and
     /// every option is one it [declares](Backend::options) (else `Load`).
     fn check_load(&self, options: &LoadOptions) -> Result<(), BackendError> {

@@ -25,6 +25,13 @@ impl NotCompiled {
     fn reason(&self) -> String {
         format!("backend `{}` is not compiled in", self.name)
     }
+
+    fn unavailable(&self) -> BackendError {
+        BackendError::Unavailable {
+            reason: self.reason(),
+            hint: self.hint.to_string(),
+        }
+    }
 }
 
 impl Backend for NotCompiled {
@@ -52,16 +59,17 @@ impl Backend for NotCompiled {
     }
 
     fn matmul(&self, _: &MatmulSpec) -> Result<Box<dyn Matmul>, BackendError> {
-        Err(BackendError::Unavailable {
-            reason: self.reason(),
-            hint: self.hint.to_string(),
-        })
+        Err(self.unavailable())
     }
 
-    fn load(&self, _: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {
-        Err(BackendError::Unavailable {
-            reason: self.reason(),
-            hint: self.hint.to_string(),
-        })
+    /// The first check of every load fails: what it lacks is the build,
+    /// and the error says how to get it (not only that the pair is
+    /// unsupported, as the default check would).
+    fn check_load(&self, _: &LoadOptions) -> Result<(), BackendError> {
+        Err(self.unavailable())
+    }
+
+    fn open(&self, _: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {
+        Err(self.unavailable())
     }
 }

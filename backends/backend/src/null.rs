@@ -67,12 +67,7 @@ impl Backend for NullBackend {
         ))
     }
 
-    fn load(
-        &self,
-        model: &ModelSource,
-        options: &LoadOptions,
-    ) -> Result<Box<dyn Session>, BackendError> {
-        self.check_load(options)?;
+    fn open(&self, model: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {
         let ModelSource::SyntheticGpt { spec, .. } = model else {
             return Err(BackendError::Unsupported(format!(
                 "the null backend runs the synthetic GPT, not {}",

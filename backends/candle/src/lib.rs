@@ -85,12 +85,11 @@ impl Backend for CandleBackend {
         Ok(Box::new(matmul::CandleMatmul::new(spec)?))
     }
 
-    fn load(
+    fn open(
         &self,
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError> {
-        self.check_load(options)?;
         let (spec, weights, cache_dir) = match model {
             ModelSource::SyntheticGpt {
                 spec,

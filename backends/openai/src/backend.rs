@@ -40,7 +40,7 @@ impl Backend for OpenAiBackend {
         }
     }
 
-    fn load(&self, _: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {
+    fn open(&self, _: &ModelSource, _: &LoadOptions) -> Result<Box<dyn Session>, BackendError> {
         Err(BackendError::Unsupported(
             "the `openai` backend runs generation workloads only: give the scenario a \
              [generation] table and an [endpoint]"

@@ -93,7 +93,7 @@ impl Backend for OrtBackend {
         Ok(Box::new(matmul::OrtMatmul::new(spec)?))
     }
 
-    fn load(
+    fn open(
         &self,
         model: &ModelSource,
         options: &LoadOptions,
@@ -102,9 +102,6 @@ impl Backend for OrtBackend {
             reason: u.reason,
             hint: u.hint,
         })?;
-        if let Support::No(reason) = self.supports(options.device, options.precision) {
-            return Err(BackendError::Unsupported(reason));
-        }
         let config = SessionConfig::parse(&options.options, options.threads, options.device)?;
         let format = weight_format(options.precision).unwrap_or(WeightFormat::F32);
         let exported = |model: ExportedModel, weights: &PathBuf, cache_dir: &PathBuf| {

@@ -75,12 +75,11 @@ impl Backend for TchBackend {
         Ok(Box::new(crate::matmul::TchMatmul::new(spec)?))
     }
 
-    fn load(
+    fn open(
         &self,
         model: &ModelSource,
         options: &LoadOptions,
     ) -> Result<Box<dyn Session>, BackendError> {
-        self.check_load(options)?;
         let threads = i32::try_from(options.threads.max(1))
             .map_err(|_| BackendError::Load(format!("{} threads is too many", options.threads)))?;
         tch::set_num_threads(threads);
