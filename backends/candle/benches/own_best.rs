@@ -9,34 +9,11 @@
 
 use candle_core::{Device, Tensor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use inferbench_backend::{
-    Backend, GptSpec, LoadOptions, ModelSource, Precision, Session, TokenBatch,
-};
-use inferbench_reference::synthetic_weights::GptWeights;
-
-/// The quickstart's gpt-small.
-const SPEC: GptSpec = GptSpec {
-    vocab_size: 2048,
-    hidden: 256,
-    layers: 4,
-    heads: 8,
-    max_seq: 256,
-    seed: 0,
-};
-const BATCH: usize = 8;
-const SEQ: usize = 64;
-
-/// (rows, in, out) of each projection: c_attn, c_fc, mlp c_proj, lm_head.
-const SHAPES: [(usize, usize, usize); 4] = [
-    (512, 256, 768),
-    (512, 256, 1024),
-    (512, 1024, 256),
-    (512, 256, 2048),
-];
+use inferbench_reference::fixtures::GptWorkload;
 
 fn matmul(c: &mut Criterion) {
     let mut group = c.benchmark_group("candle_matmul");
-    for (m, k, n) in SHAPES {
+    for (m, k, n) in GptWorkload::quickstart_gpt_small().projection_shapes() {
         let x = Tensor::randn(0f32, 1.0, (m, k), &Device::Cpu).expect("tensor");
         // Stored [out, in] and used transposed, as candle_nn::Linear does.
         let w = Tensor::randn(0f32, 1.0, (n, k), &Device::Cpu).expect("tensor");
@@ -50,38 +27,11 @@ fn matmul(c: &mut Criterion) {
 }
 
 fn model(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let weights = dir.path().join("model.safetensors");
-    GptWeights::generate(&SPEC)
-        .write(&weights)
-        .expect("weights written");
-    let source = ModelSource::SyntheticGpt {
-        spec: SPEC,
-        weights,
-        cache_dir: dir.path().to_path_buf(),
-    };
-    let options = LoadOptions {
-        device: inferbench_backend::Device::Cpu,
-        precision: Precision::F32,
-        threads: 2,
-        options: Default::default(),
-    };
-    let mut session: Box<dyn Session> = inferbench_candle::CandleBackend
-        .load(&source, &options)
-        .expect("gpt-small loads");
-    let ids = (0..BATCH * SEQ).map(|i| (i * 7919 % SPEC.vocab_size) as i64);
-    let input = TokenBatch {
-        batch: BATCH,
-        seq_len: SEQ,
-        ids: ids.collect(),
-    };
-    session.prepare(&input).expect("a valid batch");
-    let mut group = c.benchmark_group("candle_model");
-    group.throughput(Throughput::Elements(SPEC.flops_per_forward(BATCH, SEQ)));
-    group.bench_function("gpt-small_b8_t64", |b| {
-        b.iter(|| session.run().expect("forward pass"))
-    });
-    group.finish();
+    GptWorkload::quickstart_gpt_small().bench_forward(
+        c,
+        "candle_model",
+        &inferbench_candle::CandleBackend,
+    );
 }
 
 criterion_group!(benches, matmul, model);
