@@ -352,38 +352,7 @@ fn user_onnx_models_run_and_a_truncated_one_is_an_error_row() {
     fs::write(tmp.path().join("good.onnx"), &model).unwrap();
     fs::write(tmp.path().join("truncated.onnx"), &model[..model.len() / 2]).unwrap();
     let file = tmp.path().join("files.toml");
-    fs::write(
-        &file,
-        r#"
-backends = "ort"
-batch = [1, 3]
-seq_len = 5
-threads = 1
-[warmup]
-iterations = 1
-seconds = 0.0
-[measurement]
-min_iterations = 4
-max_iterations = 4
-min_seconds = 0.0
-
-[[cases]]
-name = "good"
-model = { file = "good.onnx", vocab_size = 11 }
-accuracy = { reference = "case", reference_case = { file = "good.onnx" } }
-
-[[cases]]
-name = "truncated"
-model = { file = "truncated.onnx", vocab_size = 11 }
-
-[[cases]]
-name = "synthetic"
-backends = "candle"
-batch = 1
-model = { vocab_size = 64, hidden = 32, layers = 1, heads = 2, max_seq = 16 }
-"#,
-    )
-    .unwrap();
+    fs::copy(scenario("user_model_files.toml"), &file).unwrap();
     let out = tmp.path().join("runs");
     run(tmp.path(), &file, &out)
         .assert()
@@ -468,26 +437,7 @@ fn nan_outputs_fail_with_a_reference_and_are_counted_without_one() {
     )
     .unwrap();
     let file = tmp.path().join("nan.toml");
-    fs::write(
-        &file,
-        r#"
-backends = "ort"
-batch = 2
-seq_len = 3
-threads = 1
-
-[[cases]]
-name = "judged"
-model = { file = "nan.onnx", vocab_size = 11 }
-accuracy = { reference = "case", reference_case = { file = "nan.onnx" } }
-
-[[cases]]
-name = "unjudged"
-batch = 1
-model = { file = "nan.onnx", vocab_size = 11 }
-"#,
-    )
-    .unwrap();
+    fs::copy(scenario("nan_outputs.toml"), &file).unwrap();
     let out = tmp.path().join("runs");
     let output = inferbench(tmp.path())
         .args(["run", "--quick", "--no-history", "--out"])
@@ -546,30 +496,7 @@ fn a_terminated_run_stops_its_worker_and_keeps_the_finished_cases() {
     let scratch = tmp.path().join("scratch");
     fs::create_dir_all(&scratch).unwrap();
     let file = tmp.path().join("long.toml");
-    fs::write(
-        &file,
-        r#"
-threads = 1
-seq_len = 8
-[model]
-vocab_size = 64
-hidden = 32
-layers = 1
-heads = 2
-max_seq = 16
-[warmup]
-iterations = 1
-seconds = 0.0
-[[cases]]
-name = "short"
-measurement = { min_iterations = 3, max_iterations = 3, min_seconds = 0.0 }
-[[cases]]
-name = "long"
-batch = 2
-measurement = { min_seconds = 120.0, max_seconds = 120.0, max_iterations = 100000000 }
-"#,
-    )
-    .unwrap();
+    fs::copy(scenario("short_then_long.toml"), &file).unwrap();
     let out = tmp.path().join("runs");
     // Worker scratch folders (other files may appear in TMPDIR).
     let scratch_dirs = || {
