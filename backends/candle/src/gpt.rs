@@ -6,7 +6,7 @@ use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm};
 use inferbench_backend::{BackendError, GptSpec};
 
-use crate::kv_cache::{KvCache, Slot, append, causal_mask};
+use crate::kv_cache::{KvCache, NewTokens, Slot, append};
 use crate::weights::{Projection, WeightSource, build_from_file};
 
 struct Block {
@@ -38,19 +38,6 @@ fn layer_norm(w: &WeightSource, name: &str, width: usize) -> Result<LayerNorm> {
 }
 
 impl CandleGpt {
-    pub fn load(
-        spec: &GptSpec,
-        weights: &Path,
-        dtype: DType,
-        device: &Device,
-    ) -> std::result::Result<Self, BackendError> {
-        build_from_file(
-            weights,
-            |path| WeightSource::mmap_safetensors(path, dtype, device),
-            |w| Self::from_weights(spec, w, dtype),
-        )
-    }
-
     /// Loads a GGUF file written by [`crate::quantize::ensure_gguf`]; the
     /// activations stay f32.
     pub fn load_gguf(
@@ -65,7 +52,9 @@ impl CandleGpt {
         )
     }
 
-    fn from_weights(spec: &GptSpec, w: &WeightSource, dtype: DType) -> Result<Self> {
+    /// Builds the network from `w`'s tensors under the synthetic GPT's
+    /// names, computing in `dtype`.
+    pub(crate) fn from_weights(spec: &GptSpec, w: &WeightSource, dtype: DType) -> Result<Self> {
         let (h, v, f) = (spec.hidden, spec.vocab_size, spec.mlp_hidden());
         let mut blocks = Vec::with_capacity(spec.layers);
         for l in 0..spec.layers {
@@ -105,23 +94,20 @@ impl CandleGpt {
     /// appended to it (incremental decoding). With an empty cache this is
     /// the plain forward pass, and appending costs no copy.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let (b, t) = ids.dims2()?;
-        let past = cache.start(t, self.spec.max_seq)?;
-        let mut x = self
+        let new = cache.new_tokens(ids, self.spec.max_seq, self.dtype)?;
+        let x = self
             .wte
             .forward(ids)?
-            .broadcast_add(&self.wpe.narrow(0, past, t)?)?;
-        let mask = causal_mask(t, past, self.dtype, ids.device())?;
-        for (block, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
-            let a = self.attention(block, &block.ln_1.forward(&x)?, b, t, mask.as_ref(), kv)?;
-            x = (x + a)?;
+            .broadcast_add(&self.wpe.narrow(0, new.past, new.t)?)?;
+        let x = cache.through_layers(&new, &self.blocks, x, |block, x, kv| {
+            let a = self.attention(block, &block.ln_1.forward(&x)?, &new, kv)?;
+            let x = (x + a)?;
             let m = block.ln_2.forward(&x)?;
             let m = block
                 .mlp_proj
                 .forward(&block.c_fc.forward(&m)?.gelu_erf()?)?;
-            x = (x + m)?;
-        }
-        cache.len += t;
+            x + m
+        })?;
         self.lm_head.forward(&self.ln_f.forward(&x)?)
     }
 
@@ -129,11 +115,10 @@ impl CandleGpt {
         &self,
         block: &Block,
         x: &Tensor,
-        b: usize,
-        t: usize,
-        mask: Option<&Tensor>,
+        new: &NewTokens,
         kv: &mut Slot,
     ) -> Result<Tensor> {
+        let (b, t) = (new.batch, new.t);
         let (h, nh, d) = (self.spec.hidden, self.spec.heads, self.spec.head_dim());
         let qkv = block.c_attn.forward(x)?; // [b, t, 3h]
         let split = |i: usize| -> Result<Tensor> {
@@ -147,7 +132,7 @@ impl CandleGpt {
         let q = (split(0)? / (d as f64).sqrt())?;
         let (k, v) = append(kv, split(1)?, split(2)?)?;
         let mut scores = q.matmul(&k.t()?)?;
-        if let Some(mask) = mask {
+        if let Some(mask) = &new.mask {
             scores = scores.broadcast_add(mask)?;
         }
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;

@@ -23,17 +23,57 @@ impl KvCache {
         }
     }
 
-    /// The position of the first of `t` new tokens (the cached count);
-    /// fails when they would run past the model's `max_positions`.
-    pub(crate) fn start(&self, t: usize, max_positions: usize) -> Result<usize> {
+    /// Where the new tokens `ids` `[batch, t]` stand after the cached ones,
+    /// with their causal mask in `mask_dtype`; fails when they would run
+    /// past the model's `max_positions`.
+    pub(crate) fn new_tokens(
+        &self,
+        ids: &Tensor,
+        max_positions: usize,
+        mask_dtype: DType,
+    ) -> Result<NewTokens> {
+        let (batch, t) = ids.dims2()?;
         let end = self.len + t;
         if end > max_positions {
             candle_core::bail!(
                 "sequence length {end} exceeds the model's {max_positions} positions"
             )
         }
-        Ok(self.len)
+        let mask = causal_mask(t, self.len, mask_dtype, ids.device())?;
+        Ok(NewTokens {
+            batch,
+            t,
+            past: self.len,
+            mask,
+        })
     }
+
+    /// Runs `x`, the hidden states of `new`, through `layers` in order, each
+    /// with its own cached keys and values (which `layer` appends to), then
+    /// counts the new tokens as cached.
+    pub(crate) fn through_layers<L>(
+        &mut self,
+        new: &NewTokens,
+        layers: &[L],
+        mut x: Tensor,
+        mut layer: impl FnMut(&L, Tensor, &mut Slot) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        for (l, slot) in layers.iter().zip(self.layers.iter_mut()) {
+            x = layer(l, x, slot)?;
+        }
+        self.len += new.t;
+        Ok(x)
+    }
+}
+
+/// `t` new tokens of `batch` sequences that follow the cached ones.
+pub(crate) struct NewTokens {
+    pub batch: usize,
+    pub t: usize,
+    /// The position of the first new token: the cached count.
+    pub past: usize,
+    /// New token `i` attends to the cached tokens and new tokens `≤ i`.
+    pub mask: Option<Tensor>,
 }
 
 /// Appends a layer's new keys and values to its `slot`; returns all of
@@ -54,12 +94,7 @@ pub(crate) fn append(slot: &mut Slot, k: Tensor, v: Tensor) -> Result<(Tensor, T
 /// ones: new token `i` sees cached tokens and new tokens `≤ i`; 0 where it
 /// may attend, -inf where it may not. None for a single new token, which
 /// attends to everything before it.
-pub(crate) fn causal_mask(
-    t: usize,
-    past: usize,
-    dtype: DType,
-    device: &Device,
-) -> Result<Option<Tensor>> {
+fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Option<Tensor>> {
     if t == 1 {
         return Ok(None);
     }

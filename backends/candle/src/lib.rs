@@ -19,6 +19,8 @@ use inferbench_backend::{
     Session, Support, TokenBatch,
 };
 
+use crate::weights::build_from_safetensors;
+
 pub use bert::CandleBert;
 pub use gpt::CandleGpt;
 pub use kv_cache::KvCache;
@@ -133,7 +135,9 @@ impl Backend for CandleBackend {
             }
             None => {
                 let dtype = dtype(options.precision).expect("checked by supports");
-                CandleGpt::load(spec, weights, dtype, &CandleDevice::Cpu)?
+                build_from_safetensors(weights, dtype, &CandleDevice::Cpu, |w| {
+                    CandleGpt::from_weights(spec, w, dtype)
+                })?
             }
         };
         let model_file_bytes = std::fs::metadata(&model_file).ok().map(|m| m.len());
@@ -174,7 +178,9 @@ fn load_llama(
     let mut notes = Vec::new();
     let mut model_file = weights.to_path_buf();
     let model = if let Some(dtype) = dtype(precision) {
-        CandleLlama::load(config, weights, dtype, &CandleDevice::Cpu)?
+        build_from_safetensors(weights, dtype, &CandleDevice::Cpu, |w| {
+            CandleLlama::from_weights(config, w, dtype)
+        })?
     } else if let Some(ggml) = quantize::ggml_dtype(precision) {
         let (source, note) = llama_weights::requantized(config, weights, ggml).map_err(load_err)?;
         notes.extend(note);

@@ -7,14 +7,12 @@
 //! "rotate half" layout (`candle_nn::rotary_emb::rope`), causal
 //! grouped-query attention, SwiGLU MLP.
 
-use std::path::Path;
-
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, RmsNorm};
-use inferbench_backend::{BackendError, LlamaConfig};
+use inferbench_backend::LlamaConfig;
 
-use crate::kv_cache::{KvCache, Slot, append, causal_mask};
-use crate::weights::{Projection, WeightSource, build_from_file};
+use crate::kv_cache::{KvCache, Slot, append};
+use crate::weights::{Projection, WeightSource};
 
 struct Layer {
     input_norm: RmsNorm,
@@ -42,27 +40,19 @@ pub struct CandleLlama {
 }
 
 impl CandleLlama {
-    /// Loads the f32 safetensors file, converting to `dtype`.
-    pub fn load(
-        config: &LlamaConfig,
-        weights: &Path,
-        dtype: DType,
-        device: &Device,
-    ) -> std::result::Result<Self, BackendError> {
-        build_from_file(
-            weights,
-            |path| WeightSource::mmap_safetensors(path, dtype, device),
-            |w| Self::from_weights(config, w, dtype),
-        )
-    }
-
     /// Builds the network from quantized (or f32) tensors under HF names;
     /// activations stay f32.
     pub fn from_source(config: &LlamaConfig, source: &WeightSource) -> Result<Self> {
         Self::from_weights(config, source, DType::F32)
     }
 
-    fn from_weights(config: &LlamaConfig, w: &WeightSource, dtype: DType) -> Result<Self> {
+    /// Builds the network from `w`'s tensors under HF names, computing in
+    /// `dtype`.
+    pub(crate) fn from_weights(
+        config: &LlamaConfig,
+        w: &WeightSource,
+        dtype: DType,
+    ) -> Result<Self> {
         let c = config;
         let (h, f, v) = (c.hidden_size, c.intermediate_size, c.vocab_size);
         let (qw, kvw) = (
@@ -119,20 +109,19 @@ impl CandleLlama {
     /// Logits `[batch, new, vocab]` of `new` tokens after the `cache.len`
     /// cached ones, whose keys and values are appended to the cache.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let (_, t) = ids.dims2()?;
-        let past = cache.start(t, self.config.max_position_embeddings)?;
-        let mut x = self.embed.forward(ids)?;
-        let mask = causal_mask(t, past, DType::F32, ids.device())?;
-        let cos = self.cos.narrow(0, past, t)?.to_dtype(self.dtype)?;
-        let sin = self.sin.narrow(0, past, t)?.to_dtype(self.dtype)?;
-        for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        // The mask in f32: scores and softmax are f32 (see `attention`).
+        let new = cache.new_tokens(ids, self.config.max_position_embeddings, DType::F32)?;
+        let cos = self.cos.narrow(0, new.past, new.t)?.to_dtype(self.dtype)?;
+        let sin = self.sin.narrow(0, new.past, new.t)?.to_dtype(self.dtype)?;
+        let mask = new.mask.as_ref();
+        let x = self.embed.forward(ids)?;
+        let x = cache.through_layers(&new, &self.layers, x, |layer, x, kv| {
             let n = layer.input_norm.forward(&x)?;
-            x = (x + self.attention(layer, &n, (&cos, &sin), mask.as_ref(), kv)?)?;
+            let x = (x + self.attention(layer, &n, (&cos, &sin), mask, kv)?)?;
             let n = layer.post_norm.forward(&x)?;
             let m = (layer.gate.forward(&n)?.silu()? * layer.up.forward(&n)?)?;
-            x = (x + layer.down.forward(&m)?)?;
-        }
-        cache.len += t;
+            x + layer.down.forward(&m)?
+        })?;
         self.lm_head.forward(&self.norm.forward(&x)?)
     }
 

@@ -48,6 +48,21 @@ pub fn build_from_file<T>(
     build(&open(path).map_err(file_err)?).map_err(file_err)
 }
 
+/// A model built by `build` from the f32 safetensors file at `path`,
+/// memory-mapped with its tensors read as `dtype` on `device`.
+pub fn build_from_safetensors<T>(
+    path: &Path,
+    dtype: DType,
+    device: &Device,
+    build: impl FnOnce(&WeightSource) -> Result<T>,
+) -> std::result::Result<T, BackendError> {
+    build_from_file(
+        path,
+        |path| WeightSource::mmap_safetensors(path, dtype, device),
+        build,
+    )
+}
+
 pub enum WeightSource<'a> {
     Float(VarBuilder<'a>),
     Gguf {
