@@ -175,6 +175,74 @@ mod x86 {
     const M: f32 = 0.999_999;
     const A: f32 = 1e-6;
 
+    /// The loop both kernels run, written once so that they differ only in
+    /// their instructions, which `$isa!` spells: it broadcasts `m` and `a`
+    /// into registers 14 and 15, zeroes the accumulators 0 to 11, then
+    /// each of `trips` trips steps every accumulator; `after` runs last.
+    /// `$class` is the registers' (`xmm`, `ymm`); every register named is
+    /// declared clobbered.
+    macro_rules! chains {
+        ($isa:ident, ymm, after: [$($after:tt),*], trips: $trips:expr) => {
+            chains!(@emit $isa, [$($after),*], $trips,
+                ["ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5",
+                 "ymm6", "ymm7", "ymm8", "ymm9", "ymm10", "ymm11"], "ymm14", "ymm15")
+        };
+        ($isa:ident, xmm, after: [$($after:tt),*], trips: $trips:expr) => {
+            chains!(@emit $isa, [$($after),*], $trips,
+                ["xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+                 "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11"], "xmm14", "xmm15")
+        };
+        (@emit $isa:ident, [$($after:tt),*], $trips:expr, [$($acc:tt),*], $m:tt, $a:tt) => {
+            asm!(
+                $isa!(broadcast $m, "{m}"),
+                $isa!(broadcast $a, "{a}"),
+                $($isa!(zero $acc),)*
+                "2:",
+                $($isa!(step $acc, $m, $a),)*
+                "dec {n}",
+                "jnz 2b",
+                $($after,)*
+                m = in(reg) &M,
+                a = in(reg) &A,
+                n = inout(reg) $trips => _,
+                $(out($acc) _,)*
+                out($m) _,
+                out($a) _,
+                options(nostack, readonly),
+            )
+        };
+    }
+
+    /// AVX2 + FMA, 8 lanes: `r = r × m + a` in one rounding.
+    macro_rules! avx2_fma {
+        (broadcast $r:tt, $src:tt) => {
+            concat!("vbroadcastss ", $r, ", dword ptr [", $src, "]")
+        };
+        (zero $r:tt) => {
+            concat!("vxorps ", $r, ", ", $r, ", ", $r)
+        };
+        (step $r:tt, $m:tt, $a:tt) => {
+            concat!("vfmadd213ps ", $r, ", ", $m, ", ", $a)
+        };
+    }
+
+    /// SSE2, 4 lanes: `r = r × m`, then `r = r + a`; the broadcast loads
+    /// one lane and copies it to the others (`splat`).
+    macro_rules! sse2 {
+        (broadcast $r:tt, $src:tt) => {
+            concat!("movss ", $r, ", dword ptr [", $src, "]\n", sse2!(splat $r))
+        };
+        (splat $r:tt) => {
+            concat!("shufps ", $r, ", ", $r, ", 0")
+        };
+        (zero $r:tt) => {
+            concat!("xorps ", $r, ", ", $r)
+        };
+        (step $r:tt, $m:tt, $a:tt) => {
+            concat!("mulps ", $r, ", ", $m, "\naddps ", $r, ", ", $a)
+        };
+    }
+
     /// One FMA per chain per trip on 8 lanes (`vfmadd213ps`).
     pub fn fma_avx2(trips: u64) -> f64 {
         // SAFETY: chosen only after `is_x86_feature_detected!` found both.
@@ -187,46 +255,7 @@ mod x86 {
         // SAFETY: reads the two constants, writes only the registers it
         // declares; `vzeroupper` leaves no dirty upper halves behind.
         unsafe {
-            asm!(
-                "vbroadcastss ymm14, dword ptr [{m}]",
-                "vbroadcastss ymm15, dword ptr [{a}]",
-                "vxorps ymm0, ymm0, ymm0",
-                "vxorps ymm1, ymm1, ymm1",
-                "vxorps ymm2, ymm2, ymm2",
-                "vxorps ymm3, ymm3, ymm3",
-                "vxorps ymm4, ymm4, ymm4",
-                "vxorps ymm5, ymm5, ymm5",
-                "vxorps ymm6, ymm6, ymm6",
-                "vxorps ymm7, ymm7, ymm7",
-                "vxorps ymm8, ymm8, ymm8",
-                "vxorps ymm9, ymm9, ymm9",
-                "vxorps ymm10, ymm10, ymm10",
-                "vxorps ymm11, ymm11, ymm11",
-                "2:",
-                "vfmadd213ps ymm0, ymm14, ymm15",
-                "vfmadd213ps ymm1, ymm14, ymm15",
-                "vfmadd213ps ymm2, ymm14, ymm15",
-                "vfmadd213ps ymm3, ymm14, ymm15",
-                "vfmadd213ps ymm4, ymm14, ymm15",
-                "vfmadd213ps ymm5, ymm14, ymm15",
-                "vfmadd213ps ymm6, ymm14, ymm15",
-                "vfmadd213ps ymm7, ymm14, ymm15",
-                "vfmadd213ps ymm8, ymm14, ymm15",
-                "vfmadd213ps ymm9, ymm14, ymm15",
-                "vfmadd213ps ymm10, ymm14, ymm15",
-                "vfmadd213ps ymm11, ymm14, ymm15",
-                "dec {n}",
-                "jnz 2b",
-                "vzeroupper",
-                m = in(reg) &M,
-                a = in(reg) &A,
-                n = inout(reg) trips => _,
-                out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
-                out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
-                out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
-                out("ymm14") _, out("ymm15") _,
-                options(nostack, readonly),
-            );
+            chains!(avx2_fma, ymm, after: ["vzeroupper"], trips: trips);
         }
     }
 
@@ -235,47 +264,7 @@ mod x86 {
     pub fn mul_add_sse2(trips: u64) -> f64 {
         // SAFETY: as above; SSE2 is part of every x86-64 CPU.
         unsafe {
-            asm!(
-                "movss xmm14, dword ptr [{m}]",
-                "shufps xmm14, xmm14, 0",
-                "movss xmm15, dword ptr [{a}]",
-                "shufps xmm15, xmm15, 0",
-                "xorps xmm0, xmm0",
-                "xorps xmm1, xmm1",
-                "xorps xmm2, xmm2",
-                "xorps xmm3, xmm3",
-                "xorps xmm4, xmm4",
-                "xorps xmm5, xmm5",
-                "xorps xmm6, xmm6",
-                "xorps xmm7, xmm7",
-                "xorps xmm8, xmm8",
-                "xorps xmm9, xmm9",
-                "xorps xmm10, xmm10",
-                "xorps xmm11, xmm11",
-                "2:",
-                "mulps xmm0, xmm14", "addps xmm0, xmm15",
-                "mulps xmm1, xmm14", "addps xmm1, xmm15",
-                "mulps xmm2, xmm14", "addps xmm2, xmm15",
-                "mulps xmm3, xmm14", "addps xmm3, xmm15",
-                "mulps xmm4, xmm14", "addps xmm4, xmm15",
-                "mulps xmm5, xmm14", "addps xmm5, xmm15",
-                "mulps xmm6, xmm14", "addps xmm6, xmm15",
-                "mulps xmm7, xmm14", "addps xmm7, xmm15",
-                "mulps xmm8, xmm14", "addps xmm8, xmm15",
-                "mulps xmm9, xmm14", "addps xmm9, xmm15",
-                "mulps xmm10, xmm14", "addps xmm10, xmm15",
-                "mulps xmm11, xmm14", "addps xmm11, xmm15",
-                "dec {n}",
-                "jnz 2b",
-                m = in(reg) &M,
-                a = in(reg) &A,
-                n = inout(reg) trips => _,
-                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
-                out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
-                out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
-                out("xmm14") _, out("xmm15") _,
-                options(nostack, readonly),
-            );
+            chains!(sse2, xmm, after: [], trips: trips);
         }
         trips as f64
     }
