@@ -58,12 +58,16 @@ fn register<M: prometheus_client::registry::Metric + Clone>(
 ) {
     match instrument.unit {
         "s" => registry.register_with_unit(
-            instrument.base,
+            instrument.prometheus_base(),
             instrument.help,
             Unit::Seconds,
             metric.clone(),
         ),
-        _ => registry.register(instrument.base, instrument.help, metric.clone()),
+        _ => registry.register(
+            instrument.prometheus_base(),
+            instrument.help,
+            metric.clone(),
+        ),
     }
 }
 
