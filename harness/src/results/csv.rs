@@ -20,305 +20,167 @@ pub struct Column {
     pub value: fn(&CaseResult) -> String,
 }
 
-/// A column, in one line of [`COLUMNS`].
-const fn col(name: &'static str, doc: &'static str, value: fn(&CaseResult) -> String) -> Column {
-    Column { name, doc, value }
+/// `results.csv`'s columns in order, each `name: |r| value,` under its
+/// meaning as a doc comment (which the reference docs print, as clap prints
+/// a flag's doc comment as its help).
+macro_rules! columns {
+    ($($(#[doc = $doc:literal])+ $name:ident: $value:expr,)+) => {
+        &[$(Column {
+            name: stringify!($name),
+            doc: concat!($($doc),+).trim_ascii_start(),
+            value: $value,
+        }),+]
+    };
 }
 
-pub const COLUMNS: &[Column] = &[
-    col("scenario", "scenario name", |r| r.case.scenario.clone()),
-    col(
-        "case",
-        "case id, `model/backend/device/precision/bB/tT/thN`",
-        |r| r.case.id.clone(),
-    ),
-    col("model", "model label", |r| r.case.model.name.clone()),
-    col("backend", "backend name (`inferbench backends`)", |r| {
-        r.case.backend.to_string()
-    }),
-    col("device", "`cpu`, `cuda:N`", |r| r.case.device.to_string()),
-    col("precision", "precision the backend ran", |r| {
-        r.case.precision.to_string()
-    }),
-    col("batch", "sequences per forward pass", |r| {
-        r.case.batch.to_string()
-    }),
-    col("seq_len", "tokens per sequence", |r| {
-        r.case.seq_len.to_string()
-    }),
-    col("threads", "threads the backend may use", |r| {
-        r.case.threads.to_string()
-    }),
-    col(
-        "status",
-        "`measured`, `skipped`, `error` or `failed` (see Statuses and exit codes)",
-        |r| r.status.as_str().to_string(),
-    ),
-    col(
-        "iterations",
-        "measured forward passes (requests, for generation)",
-        |r| r.iterations.to_string(),
-    ),
-    col("latency_min_ms", "latency per forward pass, minimum", |r| {
-        latency(r, |l| l.min)
-    }),
-    col("latency_mean_ms", "latency, mean", |r| {
-        latency(r, |l| l.mean)
-    }),
-    col(
-        "latency_stddev_ms",
-        "latency, sample standard deviation",
-        |r| latency(r, |l| l.stddev),
-    ),
-    col(
-        "latency_p50_ms",
-        "latency, median (percentiles by linear interpolation, numpy's default)",
-        |r| latency(r, |l| l.p50),
-    ),
-    col("latency_p90_ms", "latency, 90th percentile", |r| {
-        latency(r, |l| l.p90)
-    }),
-    col("latency_p95_ms", "latency, 95th percentile", |r| {
-        latency(r, |l| l.p95)
-    }),
-    col("latency_p99_ms", "latency, 99th percentile", |r| {
-        latency(r, |l| l.p99)
-    }),
-    col("latency_max_ms", "latency, maximum", |r| {
-        latency(r, |l| l.max)
-    }),
-    col(
-        "throughput_seq_per_s",
-        "`batch / mean latency` (generation: completed requests per second)",
-        |r| opt(r.throughput_seq_per_s),
-    ),
-    col(
-        "throughput_tokens_per_s",
-        "`batch × seq_len / mean latency` (generation: output tokens per second)",
-        |r| opt(r.throughput_tokens_per_s),
-    ),
-    col(
-        "flops_per_forward",
-        "FLOPs of one pass (0, unknown, for a model file)",
-        |r| r.flops_per_forward.to_string(),
-    ),
-    col(
-        "gflop_per_s",
-        "`flops_per_forward / mean latency / 1e9` (empty for a model file)",
-        |r| opt(r.gflop_per_s),
-    ),
-    col(
-        "peak_fraction",
-        "`gflop_per_s` over the backend's own matmul peak at the same precision and threads (`run --peak`, `inferbench peak`; empty without a peak)",
-        |r| opt(r.peak_fraction),
-    ),
-    col(
-        "peak_rss_bytes",
-        "peak resident memory of the case's worker process after measuring (`VmHWM`)",
-        |r| opt(r.peak_rss_bytes),
-    ),
-    col(
-        "weight_bytes",
-        "bytes the weights take in the runtime, when the backend knows",
-        |r| opt(r.weight_bytes),
-    ),
-    col(
-        "model_file_bytes",
-        "size on disk of the model file the backend loaded (safetensors, GGUF, ONNX)",
-        |r| opt(r.model_file_bytes),
-    ),
-    col(
-        "load_ms",
-        "time to load the model into a ready session",
-        |r| opt(r.load_ms),
-    ),
-    col(
-        "padding_share",
-        "encoder cases: the share of computed positions that were padding",
-        |r| opt(r.padding_share),
-    ),
-    col(
-        "acc_max_abs",
-        "max absolute logit error vs the f64 reference (for a model file: vs its golden outputs or reference case, worst output)",
-        |r| accuracy(r, |a| Some(a.max_abs)),
-    ),
-    col(
-        "acc_rel_l2",
-        "‖Δ‖₂ / ‖reference‖₂ over all logits",
-        |r| accuracy(r, |a| Some(a.rel_l2)),
-    ),
-    col(
-        "acc_cosine",
-        "cosine similarity of all logits with the reference; for an encoder, of the worst sentence's embedding",
-        |r| accuracy(r, |a| Some(a.cosine)),
-    ),
-    col(
-        "acc_cosine_mean",
-        "encoders: the mean over sentences of their embeddings' cosine similarity with the reference",
-        |r| accuracy(r, |a| a.cosine_mean),
-    ),
-    col(
-        "acc_top1",
-        "fraction of positions whose most likely token matches the reference",
-        |r| accuracy(r, |a| Some(a.top1)),
-    ),
-    col(
-        "acc_kl",
-        "mean KL(P_ref ‖ P_case) of the next-token softmax, in nats",
-        |r| accuracy(r, |a| Some(a.kl)),
-    ),
-    col(
-        "acc_ppl_ratio",
-        "perplexity of the case over the reference's on the input token stream (1 = identical)",
-        |r| accuracy(r, |a| a.ppl_ratio),
-    ),
-    col("runtime", "backend runtime and version", |r| {
-        r.runtime_version.clone().unwrap_or_default()
-    }),
-    col(
-        "message",
-        "why a case was skipped, errored or failed",
-        |r| r.message.clone().unwrap_or_default(),
-    ),
-    col("gen_pattern", "generation: load pattern", |r| {
+pub const COLUMNS: &[Column] = columns! {
+    /// scenario name
+    scenario: |r| r.case.scenario.clone(),
+    /// case id, `model/backend/device/precision/bB/tT/thN`
+    case: |r| r.case.id.clone(),
+    /// model label
+    model: |r| r.case.model.name.clone(),
+    /// backend name (`inferbench backends`)
+    backend: |r| r.case.backend.to_string(),
+    /// `cpu`, `cuda:N`
+    device: |r| r.case.device.to_string(),
+    /// precision the backend ran
+    precision: |r| r.case.precision.to_string(),
+    /// sequences per forward pass
+    batch: |r| r.case.batch.to_string(),
+    /// tokens per sequence
+    seq_len: |r| r.case.seq_len.to_string(),
+    /// threads the backend may use
+    threads: |r| r.case.threads.to_string(),
+    /// `measured`, `skipped`, `error` or `failed` (see Statuses and exit codes)
+    status: |r| r.status.as_str().to_string(),
+    /// measured forward passes (requests, for generation)
+    iterations: |r| r.iterations.to_string(),
+    /// latency per forward pass, minimum
+    latency_min_ms: |r| latency(r, |l| l.min),
+    /// latency, mean
+    latency_mean_ms: |r| latency(r, |l| l.mean),
+    /// latency, sample standard deviation
+    latency_stddev_ms: |r| latency(r, |l| l.stddev),
+    /// latency, median (percentiles by linear interpolation, numpy's default)
+    latency_p50_ms: |r| latency(r, |l| l.p50),
+    /// latency, 90th percentile
+    latency_p90_ms: |r| latency(r, |l| l.p90),
+    /// latency, 95th percentile
+    latency_p95_ms: |r| latency(r, |l| l.p95),
+    /// latency, 99th percentile
+    latency_p99_ms: |r| latency(r, |l| l.p99),
+    /// latency, maximum
+    latency_max_ms: |r| latency(r, |l| l.max),
+    /// `batch / mean latency` (generation: completed requests per second)
+    throughput_seq_per_s: |r| opt(r.throughput_seq_per_s),
+    /// `batch × seq_len / mean latency` (generation: output tokens per second)
+    throughput_tokens_per_s: |r| opt(r.throughput_tokens_per_s),
+    /// FLOPs of one pass (0, unknown, for a model file)
+    flops_per_forward: |r| r.flops_per_forward.to_string(),
+    /// `flops_per_forward / mean latency / 1e9` (empty for a model file)
+    gflop_per_s: |r| opt(r.gflop_per_s),
+    /// `gflop_per_s` over the backend's own matmul peak at the same precision and threads (`run
+    /// --peak`, `inferbench peak`; empty without a peak)
+    peak_fraction: |r| opt(r.peak_fraction),
+    /// peak resident memory of the case's worker process after measuring (`VmHWM`)
+    peak_rss_bytes: |r| opt(r.peak_rss_bytes),
+    /// bytes the weights take in the runtime, when the backend knows
+    weight_bytes: |r| opt(r.weight_bytes),
+    /// size on disk of the model file the backend loaded (safetensors, GGUF, ONNX)
+    model_file_bytes: |r| opt(r.model_file_bytes),
+    /// time to load the model into a ready session
+    load_ms: |r| opt(r.load_ms),
+    /// encoder cases: the share of computed positions that were padding
+    padding_share: |r| opt(r.padding_share),
+    /// max absolute logit error vs the f64 reference (for a model file: vs its golden outputs or
+    /// reference case, worst output)
+    acc_max_abs: |r| accuracy(r, |a| Some(a.max_abs)),
+    /// ‖Δ‖₂ / ‖reference‖₂ over all logits
+    acc_rel_l2: |r| accuracy(r, |a| Some(a.rel_l2)),
+    /// cosine similarity of all logits with the reference; for an encoder, of the worst sentence's
+    /// embedding
+    acc_cosine: |r| accuracy(r, |a| Some(a.cosine)),
+    /// encoders: the mean over sentences of their embeddings' cosine similarity with the reference
+    acc_cosine_mean: |r| accuracy(r, |a| a.cosine_mean),
+    /// fraction of positions whose most likely token matches the reference
+    acc_top1: |r| accuracy(r, |a| Some(a.top1)),
+    /// mean KL(P_ref ‖ P_case) of the next-token softmax, in nats
+    acc_kl: |r| accuracy(r, |a| Some(a.kl)),
+    /// perplexity of the case over the reference's on the input token stream (1 = identical)
+    acc_ppl_ratio: |r| accuracy(r, |a| a.ppl_ratio),
+    /// backend runtime and version
+    runtime: |r| r.runtime_version.clone().unwrap_or_default(),
+    /// why a case was skipped, errored or failed
+    message: |r| r.message.clone().unwrap_or_default(),
+    /// generation: load pattern
+    gen_pattern: |r| {
         r.generation
             .as_ref()
             .map_or_else(String::new, |g| g.pattern.as_str().to_string())
-    }),
-    col(
-        "ttft_p50_ms",
-        "generation: median time to first token (first token − arrival)",
-        |r| generation(r, |g| g.ttft_ms.map(|s| s.p50)),
-    ),
-    col("ttft_p99_ms", "generation: p99 time to first token", |r| {
-        generation(r, |g| g.ttft_ms.map(|s| s.p99))
-    }),
-    col(
-        "tpot_p50_ms",
-        "generation: median time per output token, (end-to-end − TTFT) / (tokens − 1)",
-        |r| generation(r, |g| g.tpot_ms.map(|s| s.p50)),
-    ),
-    col(
-        "itl_p50_ms",
-        "generation: median inter-token latency",
-        |r| generation(r, |g| g.itl_ms.map(|s| s.p50)),
-    ),
-    col("itl_p99_ms", "generation: p99 inter-token latency", |r| {
-        generation(r, |g| g.itl_ms.map(|s| s.p99))
-    }),
-    col(
-        "e2e_p50_ms",
-        "generation: median end-to-end request latency",
-        |r| generation(r, |g| g.e2e_ms.map(|s| s.p50)),
-    ),
-    col(
-        "output_tokens_per_s",
-        "generation: output tokens per second",
-        |r| generation(r, |g| Some(g.output_tokens_per_s)),
-    ),
-    col(
-        "error_rate",
-        "generation: fraction of requests that failed or timed out",
-        |r| generation(r, |g| Some(g.error_rate)),
-    ),
-    col(
-        "offered_rate",
-        "generation, server: offered arrival rate, requests/s",
-        |r| generation(r, |g| g.offered_rate),
-    ),
-    col(
-        "max_rate_meeting_target",
-        "generation, server with `search_rate`: highest rate meeting the p99 TTFT target",
-        |r| generation(r, |g| g.max_rate_meeting_target),
-    ),
-    col(
-        "tpot_p99_ms",
-        "generation: p99 time per output token",
-        |r| generation(r, |g| g.tpot_ms.map(|s| s.p99)),
-    ),
-    col(
-        "e2e_p99_ms",
-        "generation: p99 end-to-end request latency",
-        |r| generation(r, |g| g.e2e_ms.map(|s| s.p99)),
-    ),
-    col(
-        "achieved_rate",
-        "generation: completed requests per second",
-        |r| generation(r, |g| Some(g.achieved_rate)),
-    ),
-    col(
-        "goodput",
-        "generation: requests/s meeting every `[slo]` limit, as vLLM defines it",
-        |r| generation(r, |g| g.goodput),
-    ),
-    col("errors", "generation: failed or timed-out requests", |r| {
-        opt(r.generation.as_ref().map(|g| g.errors))
-    }),
-    col(
-        "token_counts",
-        "generation: where output token counts come from: `usage` (the server's) or `chunks`",
-        |r| {
-            r.generation
-                .as_ref()
-                .map_or_else(String::new, |g| g.token_counts.clone())
-        },
-    ),
-    col(
-        "short_requests",
-        "generation: requests that got fewer tokens than asked",
-        |r| opt(r.generation.as_ref().map(|g| g.short_requests)),
-    ),
-    col(
-        "client_cpu_us_per_request",
-        "generation: the client's CPU time per request, µs (measurement overhead)",
-        |r| generation(r, |g| g.client.as_ref().map(|c| c.cpu_us_per_request)),
-    ),
-    col(
-        "nonfinite_outputs",
-        "output values that are NaN or ±inf (a case whose reference judges them fails)",
-        |r| opt(r.nonfinite_outputs),
-    ),
-    col(
-        "perplexity",
-        "checkpoint with text windows: exp(mean −log P(next token)) over the windows",
-        |r| opt(r.perplexity.map(|p| p.value)),
-    ),
-    col(
-        "perplexity_reference",
-        "the f64 reference's perplexity on the same windows, when it ran",
-        |r| opt(r.perplexity.and_then(|p| p.reference)),
-    ),
-    col(
-        "perplexity_scored_tokens",
-        "tokens scored over all text windows",
-        |r| opt(r.perplexity.map(|p| p.scored_tokens)),
-    ),
-    col(
-        "mean_output_tokens",
-        "generation: output tokens per completed request (fewer than `gen_len` when requests stop at EOS)",
-        |r| generation(r, |g| g.mean_output_tokens),
-    ),
-    col(
-        "agree_prefix_tokens",
-        "generation on a checkpoint: tokens equal to the reference continuation from the start",
-        |r| opt(agreement(r).map(|a| a.prefix_tokens)),
-    ),
-    col(
-        "agree_exact_match",
-        "generation on a checkpoint: whether the continuation equals the reference's",
-        |r| opt(agreement(r).map(|a| a.exact_match)),
-    ),
-    col(
-        "agree_rouge_l",
-        "generation on a checkpoint: ROUGE-L F1 against the reference continuation",
-        |r| opt(agreement(r).map(|a| a.rouge_l)),
-    ),
-    col(
-        "agree_bleu",
-        "generation on a checkpoint: BLEU against the reference continuation",
-        |r| opt(agreement(r).map(|a| a.bleu)),
-    ),
-];
+    },
+    /// generation: median time to first token (first token − arrival)
+    ttft_p50_ms: |r| generation(r, |g| g.ttft_ms.map(|s| s.p50)),
+    /// generation: p99 time to first token
+    ttft_p99_ms: |r| generation(r, |g| g.ttft_ms.map(|s| s.p99)),
+    /// generation: median time per output token, (end-to-end − TTFT) / (tokens − 1)
+    tpot_p50_ms: |r| generation(r, |g| g.tpot_ms.map(|s| s.p50)),
+    /// generation: median inter-token latency
+    itl_p50_ms: |r| generation(r, |g| g.itl_ms.map(|s| s.p50)),
+    /// generation: p99 inter-token latency
+    itl_p99_ms: |r| generation(r, |g| g.itl_ms.map(|s| s.p99)),
+    /// generation: median end-to-end request latency
+    e2e_p50_ms: |r| generation(r, |g| g.e2e_ms.map(|s| s.p50)),
+    /// generation: output tokens per second
+    output_tokens_per_s: |r| generation(r, |g| Some(g.output_tokens_per_s)),
+    /// generation: fraction of requests that failed or timed out
+    error_rate: |r| generation(r, |g| Some(g.error_rate)),
+    /// generation, server: offered arrival rate, requests/s
+    offered_rate: |r| generation(r, |g| g.offered_rate),
+    /// generation, server with `search_rate`: highest rate meeting the p99 TTFT target
+    max_rate_meeting_target: |r| generation(r, |g| g.max_rate_meeting_target),
+    /// generation: p99 time per output token
+    tpot_p99_ms: |r| generation(r, |g| g.tpot_ms.map(|s| s.p99)),
+    /// generation: p99 end-to-end request latency
+    e2e_p99_ms: |r| generation(r, |g| g.e2e_ms.map(|s| s.p99)),
+    /// generation: completed requests per second
+    achieved_rate: |r| generation(r, |g| Some(g.achieved_rate)),
+    /// generation: requests/s meeting every `[slo]` limit, as vLLM defines it
+    goodput: |r| generation(r, |g| g.goodput),
+    /// generation: failed or timed-out requests
+    errors: |r| opt(r.generation.as_ref().map(|g| g.errors)),
+    /// generation: where output token counts come from: `usage` (the server's) or `chunks`
+    token_counts: |r| {
+        r.generation
+            .as_ref()
+            .map_or_else(String::new, |g| g.token_counts.clone())
+    },
+    /// generation: requests that got fewer tokens than asked
+    short_requests: |r| opt(r.generation.as_ref().map(|g| g.short_requests)),
+    /// generation: the client's CPU time per request, µs (measurement overhead)
+    client_cpu_us_per_request: |r| {
+        generation(r, |g| g.client.as_ref().map(|c| c.cpu_us_per_request))
+    },
+    /// output values that are NaN or ±inf (a case whose reference judges them fails)
+    nonfinite_outputs: |r| opt(r.nonfinite_outputs),
+    /// checkpoint with text windows: exp(mean −log P(next token)) over the windows
+    perplexity: |r| opt(r.perplexity.map(|p| p.value)),
+    /// the f64 reference's perplexity on the same windows, when it ran
+    perplexity_reference: |r| opt(r.perplexity.and_then(|p| p.reference)),
+    /// tokens scored over all text windows
+    perplexity_scored_tokens: |r| opt(r.perplexity.map(|p| p.scored_tokens)),
+    /// generation: output tokens per completed request (fewer than `gen_len` when requests stop at
+    /// EOS)
+    mean_output_tokens: |r| generation(r, |g| g.mean_output_tokens),
+    /// generation on a checkpoint: tokens equal to the reference continuation from the start
+    agree_prefix_tokens: |r| opt(agreement(r).map(|a| a.prefix_tokens)),
+    /// generation on a checkpoint: whether the continuation equals the reference's
+    agree_exact_match: |r| opt(agreement(r).map(|a| a.exact_match)),
+    /// generation on a checkpoint: ROUGE-L F1 against the reference continuation
+    agree_rouge_l: |r| opt(agreement(r).map(|a| a.rouge_l)),
+    /// generation on a checkpoint: BLEU against the reference continuation
+    agree_bleu: |r| opt(agreement(r).map(|a| a.bleu)),
+};
 
 fn agreement(r: &CaseResult) -> Option<crate::generation::agreement::Agreement> {
     r.generation.as_ref().and_then(|g| g.agreement)
