@@ -55,11 +55,9 @@ impl EndpointClient {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| BackendError::Load(format!("cannot build the HTTP client: {e}")))?;
-        let url = reqwest::Url::parse(&config.request_url()).map_err(|e| {
-            BackendError::Load(format!(
-                "[endpoint] url: `{}` is not a URL: {e}",
-                config.request_url()
-            ))
+        let request_url = config.request_url();
+        let url = reqwest::Url::parse(&request_url).map_err(|e| {
+            BackendError::Load(format!("[endpoint] url: `{request_url}` is not a URL: {e}"))
         })?;
         Ok(Self {
             http,

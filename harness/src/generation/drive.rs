@@ -61,9 +61,10 @@ impl Driven {
 /// One thread polls every stream where its socket's readiness arrives, so
 /// a chunk wakes no second thread: against the trivial SSE endpoint on 2
 /// busy cores, side by side, this cut the client's CPU per request from
-/// 155 to 133 µs (x16) and from 281 to 176 µs at 2,000 requests/s offered. One thread drives
-/// thousands of requests a second, far above what a model server answers;
-/// in-process lanes decode on their own threads.
+/// 155 to 133 µs (x16) and from 281 to 176 µs at 2,000 requests/s
+/// offered. One thread drives thousands of requests a second, far above
+/// what a model server answers; in-process lanes decode on their own
+/// threads.
 pub fn runtime() -> std::io::Result<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
