@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# CI once failed with a full disk: the free space and the build's size after
+# each stage show in the log which stage took it.
+disk() { echo "== disk: $(df -h --output=avail . | tail -1) free; target $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1)"; }
+trap disk EXIT
+
 bash ci/setup.sh
+disk
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -24,6 +30,7 @@ cargo test --workspace
 # The harness's criterion benches (harness/benches/) compile and link; run
 # with `cargo bench` they measure, which CI leaves to people. Shares the
 # debug build above: about 20 s more.
+disk
 echo "== cargo test --benches --no-run"
 cargo test --workspace --benches --no-run
 
