@@ -16,6 +16,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+disk
 echo "== cargo test"
 # tests/endpoint.rs runs against the llama-server that setup.sh built; here
 # a missing one fails instead of skipping.
@@ -40,6 +41,7 @@ cargo test --workspace --benches --no-run
 # feature; torch-sys's C++ shim takes ~2 minutes once.
 echo "== cargo clippy --features inferbench/tch -D warnings"
 cargo clippy --workspace --all-targets --features inferbench/tch -- -D warnings
+disk
 # Only the tests whose outcome the feature changes run again: the tch
 # crate's own, and the harness tests that run tch rows or list backends.
 # The endpoint, gate, monitor, report and telemetry tests do not depend on
