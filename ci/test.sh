@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 # CI once failed with a full disk: the free space and the build's size after
 # each stage show in the log which stage took it.
-disk() { echo "== disk: $(df -h --output=avail . | tail -1) free; target $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1)"; }
+disk() {
+    local target="${CARGO_TARGET_DIR:-target}" size="none yet"
+    [ -d "$target" ] && size=$(du -sh "$target" | cut -f1)
+    echo "== disk:$(df -h --output=avail . | tail -1) free; target $size"
+}
 trap disk EXIT
 
 bash ci/setup.sh
