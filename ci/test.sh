@@ -32,10 +32,10 @@ export INFERBENCH_REQUIRE_MDBOOK=1
 # setup.sh installed; here a missing one fails instead of skipping.
 export INFERBENCH_REQUIRE_VALIDATORS=1
 cargo test --workspace
+disk
 # The harness's criterion benches (harness/benches/) compile and link; run
 # with `cargo bench` they measure, which CI leaves to people. Shares the
 # debug build above: about 20 s more.
-disk
 echo "== cargo test --benches --no-run"
 cargo test --workspace --benches --no-run
 
@@ -46,15 +46,18 @@ cargo test --workspace --benches --no-run
 echo "== cargo clippy --features inferbench/tch -D warnings"
 cargo clippy --workspace --all-targets --features inferbench/tch -- -D warnings
 disk
-# Only the tests whose outcome the feature changes run again: the tch
-# crate's own, and the harness tests that run tch rows or list backends.
-# The endpoint, gate, monitor, report and telemetry tests do not depend on
-# which backends are compiled in, and they ran above (saves ~5 of CI's
-# minutes). docs stays: the generated reference must not change with it.
+# Only the tests whose outcome the feature changes run again: every test of
+# the tch crate, and every harness test but those below, which do not depend
+# on which backends are compiled in and ran above (saves ~5 of CI's
+# minutes). The targets are read from the manifests, so a new test runs here
+# unless it is added to this list.
+backend_independent="endpoint gate monitor report telemetry"
+tch_tests=()
+for name in $(awk '/^\[\[test\]\]/ { t = 1; next } t && /^name/ { gsub(/.*= *"|"/, ""); print; t = 0 }' harness/Cargo.toml) \
+    $(basename -s .rs backends/tch/tests/*.rs); do
+    [[ " $backend_independent " == *" $name "* ]] || tch_tests+=(--test "$name")
+done
 echo "== cargo test --features inferbench/tch (inferbench, inferbench-tch)"
 cargo test -p inferbench -p inferbench-tch --features inferbench/tch \
-    --lib --bins \
-    --test end_to_end --test registry --test smollm2 --test bad_inputs \
-    --test peak --test shard --test docs \
-    --test conformance --test llama_smollm2 --test llama_tiny --test bert_minilm
+    --lib --bins "${tch_tests[@]}"
 # ---- end libtorch -----------------------------------------------------------
